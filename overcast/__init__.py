@@ -1,0 +1,3 @@
+"""Overcast: the whole AWS cloud on one machine."""
+
+__version__ = "0.1.0"
