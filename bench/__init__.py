@@ -1,0 +1,1 @@
+"""Overcast benchmark harness: request rate, wrk replay, startup time and memory."""

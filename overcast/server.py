@@ -1,0 +1,324 @@
+"""Run an ASGI app under a swappable HTTP server (uvicorn, granian or hypercorn).
+
+The CLI calls :func:`serve`; which server to use was chosen by measurement (see
+docs/asgi-servers.md). Every server module is imported lazily inside its runner so that importing
+this module costs nothing at startup.
+
+Contract shared by all runners:
+
+* every ``(host, port)`` listener is bound before ``on_ready()`` is called, and bind errors
+  surface as :class:`ServerStartError` with a one-line message;
+* the server's own access log is off (the app logs requests itself);
+* SIGINT/SIGTERM stop the server cleanly and the ASGI lifespan shutdown runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import signal
+import socket
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping, Sequence
+from typing import Any
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+SERVERS: tuple[str, ...] = ("uvicorn", "granian", "hypercorn")
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_BACKLOG = 2048
+
+
+class ServerStartError(Exception):
+    """The server could not start; ``str(exc)`` is a one-line message for humans."""
+
+
+def serve(
+    app: ASGIApp,
+    listeners: Sequence[tuple[str, int]],
+    *,
+    server: str = "uvicorn",
+    log_level: str = "warning",
+    on_ready: Callable[[], None] | None = None,
+) -> None:
+    """Serve ``app`` on every listener until SIGINT/SIGTERM, then shut down cleanly."""
+    if server not in SERVERS:
+        raise ServerStartError(f"unknown server {server!r}; choose one of {', '.join(SERVERS)}")
+    if not listeners:
+        raise ServerStartError("no listener given")
+    try:
+        _import_server(server)
+    except ImportError as exc:
+        raise ServerStartError(
+            f"server {server!r} is not installed ({exc.name}); pip install {server}"
+        ) from None
+    ready = on_ready or (lambda: None)
+    if server == "uvicorn":
+        _serve_uvicorn(app, listeners, log_level, ready)
+    elif server == "hypercorn":
+        _serve_hypercorn(app, listeners, log_level, ready)
+    else:
+        _serve_granian(app, listeners, log_level, ready)
+
+
+def _import_server(server: str) -> None:
+    """Fail early, with the missing package's name, when a server is not installed."""
+    if server == "uvicorn":
+        import uvicorn  # noqa: F401
+    elif server == "hypercorn":
+        import hypercorn  # noqa: F401
+    else:
+        import granian  # noqa: F401
+
+
+# ---------------------------------------------------------------------------------------------
+# Binding
+
+
+def bind_listeners(listeners: Sequence[tuple[str, int]]) -> list[socket.socket]:
+    """Bind and listen on every listener, or close them all and raise ServerStartError."""
+    sockets: list[socket.socket] = []
+    try:
+        for host, port in listeners:
+            sockets.append(_bind_one(host, port))
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
+
+
+def _bind_one(host: str, port: int) -> socket.socket:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror:
+        raise ServerStartError(f"cannot resolve host {host!r}") from None
+    family, type_, proto, _, addr = infos[0]
+    sock = socket.socket(family, type_, proto)
+    try:
+        # SO_REUSEADDR only skips TIME_WAIT on restart; Linux still refuses a second listener.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind(addr)
+        sock.listen(_BACKLOG)
+    except OSError as exc:
+        sock.close()
+        raise ServerStartError(_bind_message(exc, host, port)) from None
+    sock.setblocking(False)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _bind_message(exc: OSError, host: str, port: int) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return f"port {port} on {host} is already in use"
+    if exc.errno == errno.EACCES:
+        return f"permission denied binding port {port} on {host}"
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return f"address {host} is not available on this machine"
+    return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+
+
+def _new_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+def _startup_notifier(app: ASGIApp, on_startup: Callable[[], None]) -> ASGIApp:
+    """Wrap ``app`` so ``on_startup`` runs right after it reports lifespan startup complete."""
+
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await app(scope, receive, send)
+            return
+
+        async def send_hook(message: Message) -> None:
+            await send(message)
+            if message["type"] == "lifespan.startup.complete":
+                asyncio.get_running_loop().call_soon(on_startup)
+
+        await app(scope, receive, send_hook)
+
+    return wrapped
+
+
+# ---------------------------------------------------------------------------------------------
+# uvicorn
+
+
+def _serve_uvicorn(
+    app: ASGIApp, listeners: Sequence[tuple[str, int]], log_level: str, on_ready: Callable[[], None]
+) -> None:
+    import uvicorn
+
+    sockets = bind_listeners(listeners)
+    try:
+        import httptools  # noqa: F401
+
+        http = "httptools"
+    except ImportError:
+        http = "h11"
+    config = uvicorn.Config(
+        app,
+        loop="none",  # the loop comes from _new_loop() below (uvloop when installed)
+        http=http,
+        lifespan="on",
+        access_log=False,
+        log_level=log_level,
+        server_header=False,
+        proxy_headers=False,
+        timeout_keep_alive=60,
+        backlog=_BACKLOG,
+    )
+
+    class _Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started and not self.should_exit:
+                on_ready()
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            # uvicorn re-raises the captured signal after shutdown, killing the process before
+            # serve() returns; forget it so the caller exits normally.
+            with super().capture_signals():
+                yield
+                self._captured_signals.clear()
+
+    srv = _Server(config)
+    try:
+        # uvicorn installs its own SIGINT/SIGTERM handlers and runs lifespan shutdown on them.
+        with asyncio.Runner(loop_factory=_new_loop) as runner:
+            runner.run(srv.serve(sockets=sockets))
+    finally:
+        for sock in sockets:
+            sock.close()
+    if not srv.started:
+        raise ServerStartError("application startup failed (see the log above)")
+
+
+# ---------------------------------------------------------------------------------------------
+# hypercorn
+
+
+def _serve_hypercorn(
+    app: ASGIApp, listeners: Sequence[tuple[str, int]], log_level: str, on_ready: Callable[[], None]
+) -> None:
+    from hypercorn.asyncio import serve as hypercorn_serve
+    from hypercorn.config import Config
+
+    sockets = bind_listeners(listeners)
+    config = Config()
+    config.bind = [f"fd://{sock.fileno()}" for sock in sockets]
+    config.accesslog = None
+    config.loglevel = log_level.upper()
+    config.keep_alive_timeout = 60
+    started = False
+
+    def mark_ready() -> None:
+        nonlocal started
+        started = True
+        on_ready()
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in _STOP_SIGNALS:
+            loop.add_signal_handler(sig, stop.set)
+        await hypercorn_serve(
+            _startup_notifier(app, mark_ready),  # type: ignore[arg-type]
+            config,
+            shutdown_trigger=stop.wait,
+            mode="asgi",
+        )
+
+    try:
+        with asyncio.Runner(loop_factory=_new_loop) as runner:
+            runner.run(main())
+    except Exception as exc:
+        if not started:
+            raise ServerStartError(f"application startup failed: {exc}") from exc
+        raise
+    finally:
+        # hypercorn wrapped each fd in its own socket object and closed it: only forget ours, so
+        # a number the kernel may already have reused is never closed twice.
+        for sock in sockets:
+            sock.detach()
+
+
+# ---------------------------------------------------------------------------------------------
+# granian (embedded server: the Rust HTTP stack, the app on this process's asyncio loop)
+
+
+def _serve_granian(
+    app: ASGIApp, listeners: Sequence[tuple[str, int]], log_level: str, on_ready: Callable[[], None]
+) -> None:
+    import logging
+
+    from granian.constants import Interfaces
+    from granian.log import LogLevels
+    from granian.server.embed import Server
+
+    # Granian binds its own sockets: probe each port first so "in use" fails with our message.
+    for sock in bind_listeners(listeners):
+        sock.close()
+    state = {"started": 0}
+
+    def on_startup() -> None:
+        state["started"] += 1
+        if state["started"] == len(listeners):
+            asyncio.get_running_loop().create_task(_wait_listening(listeners, on_ready))
+
+    servers = [
+        Server(
+            _startup_notifier(app, on_startup),
+            address=host,
+            port=port,
+            interface=Interfaces.ASGI,
+            log_level=LogLevels(log_level),
+            log_access=False,
+            backlog=_BACKLOG,
+            websockets=False,
+        )
+        for host, port in listeners
+    ]
+    # The embedded server warns "experimental" on every start (after configuring logging).
+    if logging.getLogger("_granian").level < logging.ERROR:
+        logging.getLogger("_granian").setLevel(logging.ERROR)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in _STOP_SIGNALS:
+            loop.add_signal_handler(sig, lambda: [s.signal_handler_interrupt() for s in servers])
+        await asyncio.gather(*(s.serve() for s in servers))
+
+    with asyncio.Runner(loop_factory=_new_loop) as runner:
+        runner.run(main())
+    if state["started"] < len(listeners):
+        raise ServerStartError("application startup failed (see the log above)")
+
+
+async def _wait_listening(
+    listeners: Sequence[tuple[str, int]], on_ready: Callable[[], None]
+) -> None:
+    """Granian's Rust side binds asynchronously: connect to each listener before on_ready()."""
+    for host, port in listeners:
+        target = "127.0.0.1" if host in ("0.0.0.0", "") else "::1" if host == "::" else host
+        for _ in range(500):
+            try:
+                _, writer = await asyncio.open_connection(target, port)
+            except OSError:
+                await asyncio.sleep(0.002)
+                continue
+            writer.close()
+            break
+    on_ready()
