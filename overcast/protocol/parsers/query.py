@@ -1,0 +1,210 @@
+"""The query and ec2 protocols: form-encoded ``Name.member.1.Sub=value`` parameters.
+
+Parameters (query string and form body together) are first folded into a tree on their dotted
+key parts, then the operation's compiled converters walk the tree. The two protocols differ only
+in names: query lists are ``Name.member.N`` (``Name.N`` when flattened) and maps
+``Name.entry.N.key``; ec2 lists are always ``Name.N`` and member names are capitalised
+(``queryName`` first, then ``locationName``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+from overcast.errors import InvalidParameterValue
+from overcast.protocol.parsers.base import (
+    BadScalar,
+    MalformedQueryString,
+    Memo,
+    OperationCache,
+    host_prefix_pattern,
+    text_scalar,
+)
+from overcast.protocol.parsers.json import fill_host_labels, host_label_members
+
+if TYPE_CHECKING:
+    from botocore.model import OperationModel, Shape
+
+    from overcast.protocol.http import HttpRequest
+
+# A tree node: dotted key part -> child node; the parameter's own value sits under ``_VALUE``.
+Node = dict[str | None, Any]
+NodeConverter = Callable[[Node], Any]
+_VALUE = None
+_ABSENT = object()
+
+
+def form_items(request: HttpRequest) -> list[tuple[str, str]]:
+    """Query-string plus form-body parameters of a query/ec2 request, decoded once per request
+    (routing reads ``Action`` from them, then the parser reads the rest)."""
+    cached = request.__dict__.get("_overcast_form_items")
+    if cached is not None:
+        return cached
+    items = list(request.query_items) if request.query else []
+    if request.body:
+        try:
+            text = request.body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise MalformedQueryString("The request body is not valid UTF-8.") from None
+        items.extend(parse_qsl(text, keep_blank_values=True))
+    request.__dict__["_overcast_form_items"] = items
+    return items
+
+
+def build_tree(items: list[tuple[str, str]]) -> Node:
+    root: Node = {}
+    for key, value in items:
+        node = root
+        for part in key.split("."):
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            node = child
+        node[_VALUE] = value
+    return root
+
+
+def _indexed(node: Node) -> list[Node]:
+    """Children keyed 1, 2, 3... in numeric order (gaps tolerated)."""
+    numbered = [(int(k), v) for k, v in node.items() if k is not None and k.isdigit()]
+    numbered.sort(key=lambda kv: kv[0])
+    return [v for _, v in numbered]
+
+
+class _Compiler:
+    """Builds node converters for one protocol flavour (query or ec2)."""
+
+    def __init__(self, ec2: bool) -> None:
+        self.ec2 = ec2
+        self.memo = Memo()
+
+    def member_name(self, name: str, member: Shape) -> str:
+        ser = member.serialization
+        if self.ec2:
+            if "queryName" in ser:
+                return ser["queryName"]
+            wire = ser.get("name", name)
+            return wire[:1].upper() + wire[1:]
+        if member.type_name == "list" and ser.get("flattened"):
+            # A flattened list is keyed by its member's locationName when it has one.
+            return member.member.serialization.get("name", ser.get("name", name))
+        return ser.get("name", name)
+
+    def compile(self, shape: Shape) -> NodeConverter:
+        return self.memo.get(shape, self._build)
+
+    def _build(self, shape: Shape) -> NodeConverter:
+        kind = shape.type_name
+        if kind == "structure":
+            return self._structure(shape)
+        if kind == "list":
+            return self._list(shape)
+        if kind == "map":
+            return self._map(shape)
+        scalar = text_scalar(shape)
+
+        def convert_scalar(node: Node) -> Any:
+            text = node.get(_VALUE)
+            return _ABSENT if text is None else scalar(text)
+
+        return convert_scalar
+
+    def _structure(self, shape: Shape) -> NodeConverter:
+        members = [
+            (self.member_name(name, m), name, self.compile(m)) for name, m in shape.members.items()
+        ]
+
+        def convert_structure(node: Node) -> Any:
+            out: dict[str, Any] = {}
+            for wire, name, conv in members:
+                child = node.get(wire)
+                if child is not None:
+                    value = conv(child)
+                    if value is not _ABSENT:
+                        out[name] = value
+            return out
+
+        return convert_structure
+
+    def _list(self, shape: Shape) -> NodeConverter:
+        item = self.compile(shape.member)
+        flattened = self.ec2 or bool(shape.serialization.get("flattened"))
+        member_key = shape.member.serialization.get("name", "member")
+
+        def convert_list(node: Node) -> Any:
+            container = node if flattened else node.get(member_key, node)
+            entries = _indexed(container)
+            if not entries:
+                # "Name=" is how the query protocol sends an empty list.
+                return [] if node.get(_VALUE) == "" else _ABSENT
+            out = []
+            for entry in entries:
+                value = item(entry)
+                if value is not _ABSENT:
+                    out.append(value)
+            return out
+
+        return convert_list
+
+    def _map(self, shape: Shape) -> NodeConverter:
+        key_conv = self.compile(shape.key)
+        value_conv = self.compile(shape.value)
+        flattened = bool(shape.serialization.get("flattened"))
+        key_name = shape.key.serialization.get("name", "key")
+        value_name = shape.value.serialization.get("name", "value")
+
+        def convert_map(node: Node) -> Any:
+            container = node if flattened else node.get("entry", node)
+            out: dict[Any, Any] = {}
+            for entry in _indexed(container):
+                k = entry.get(key_name)
+                v = entry.get(value_name)
+                if k is None or v is None:
+                    continue
+                key = key_conv(k)
+                value = value_conv(v)
+                if key is not _ABSENT and value is not _ABSENT:
+                    out[key] = value
+            if not out and node.get(_VALUE) != "":
+                return _ABSENT
+            return out
+
+        return convert_map
+
+
+class _QueryPlan:
+    __slots__ = ("host_labels", "host_pattern", "tree_convert")
+
+    def __init__(self, operation: OperationModel, ec2: bool) -> None:
+        shape = operation.input_shape
+        self.tree_convert: NodeConverter | None = (
+            None if shape is None else _Compiler(ec2).compile(shape)
+        )
+        self.host_pattern = host_prefix_pattern(operation)
+        self.host_labels = host_label_members(operation)
+
+
+class QueryRequestParser:
+    """query (and, with ``ec2=True``, ec2) request parameters to the operation's input."""
+
+    def __init__(self, ec2: bool = False) -> None:
+        self._plans: OperationCache[_QueryPlan] = OperationCache(lambda op: _QueryPlan(op, ec2))
+
+    def parse(
+        self,
+        request: HttpRequest,
+        operation: OperationModel,
+        uri_params: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        plan = self._plans.get(operation)
+        if plan.tree_convert is None:
+            return {}
+        tree = build_tree(form_items(request))
+        try:
+            params = plan.tree_convert(tree)
+        except BadScalar as exc:
+            raise InvalidParameterValue(str(exc)) from None
+        fill_host_labels(params, request, plan.host_pattern, plan.host_labels)
+        return params
