@@ -84,6 +84,9 @@ def detect_protocol(
 
 
 def _has_action(request: HttpRequest) -> bool:
+    # SDKs put Action first in the form body; GET requests carry it in the query string.
+    if request.body.startswith(b"Action="):
+        return True
     return "Action=" in request.query and "Action" in request.query_params
 
 

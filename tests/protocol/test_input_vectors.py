@@ -27,7 +27,27 @@ VECTORS = (
 ) / "botocore-protocol-vectors"
 
 # (file, case id or description) -> why the server cannot reproduce the client's params.
-EXCEPTIONS: dict[tuple[str, str], str] = {}
+_GZIP = "requestcompression: the vector has no body, it checks the client's Content-Encoding"
+_EMPTY = "the client omits an empty list/map: nothing on the wire tells the server it was given"
+_HOST_PATH = "the client endpoint has a path prefix (/custom) the server cannot know"
+EXCEPTIONS: dict[tuple[str, str], str] = {
+    **{
+        (f"input/{f}.json", f"{case}_{suffix}"): _GZIP
+        for f, suffix in (
+            ("ec2", "ec2Query"),
+            ("query", "awsQuery"),
+            ("json", "awsJson1_1"),
+            ("json_1_0", "awsJson1_0"),
+        )
+        for case in ("SDKAppliedContentEncoding", "SDKAppendsGzipAndIgnoresHttpProvidedEncoding")
+    },
+    ("input/ec2.json", "Ec2EmptyQueryLists"): _EMPTY,
+    ("input/query.json", "QueryEmptyQueryMaps"): _EMPTY,
+    ("input/rest-json.json", "RestJsonOmitsEmptyListQueryValues"): _EMPTY,
+    ("legacy/input/rest-json.json", "26.1"): _EMPTY,
+    ("legacy/input/rest-xml.json", "26.1"): _EMPTY,
+    ("input/rest-json.json", "RestJsonHostWithPath"): _HOST_PATH,
+}
 
 
 def _cases() -> list[Any]:
@@ -63,14 +83,19 @@ def _model(suite: dict, case: dict) -> ServiceModel:
     )
 
 
-def _request(protocol: str, serialized: dict) -> HttpRequest:
+def _request(model: ServiceModel, given: dict, serialized: dict) -> HttpRequest:
+    protocol = model.metadata["protocol"]
     path, _, query = serialized.get("uri", "/").partition("?")
     headers = Headers(serialized.get("headers", {}))
     if "host" in serialized:
         headers.set("host", serialized["host"])
+    if protocol == "json" and "x-amz-target" not in headers:
+        # Vectors list only the headers they check; a real client always sends the target.
+        headers.set("x-amz-target", f"{model.metadata.get('targetPrefix', '')}.{given['name']}")
     body = serialized.get("body", "")
     raw = base64.b64decode(body) if protocol == "smithy-rpc-v2-cbor" else body.encode()
-    return HttpRequest(serialized.get("method", "POST"), path or "/", query, headers, raw)
+    method = serialized.get("method") or given.get("http", {}).get("method", "POST")
+    return HttpRequest(method, path or "/", query, headers, raw)
 
 
 # --- Normalisation of both sides to comparable values ---------------------------------------
@@ -122,7 +147,7 @@ def _norm(value: Any, shape: Shape | None) -> Any:
 def test_input_vector(rel: str, suite: dict, case: dict) -> None:
     model = _model(suite, case)
     protocol = model.metadata["protocol"]
-    request = _request(protocol, case["serialized"])
+    request = _request(model, case["given"], case["serialized"])
     detected = detect_protocol(
         request, tuple(model.metadata["protocols"]), "awsQueryCompatible" in model.metadata
     )
@@ -134,4 +159,4 @@ def test_input_vector(rel: str, suite: dict, case: dict) -> None:
     params = get_parser(detected).parse(request, found.operation, found.uri_params)
     shape = found.operation.input_shape
     expected = _norm(case.get("params", {}), shape) or {}
-    assert _norm(params, shape) or {} == expected
+    assert _norm(params, shape) or expected == {}

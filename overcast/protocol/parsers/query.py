@@ -80,17 +80,22 @@ class _Compiler:
         self.ec2 = ec2
         self.memo = Memo()
 
-    def member_name(self, name: str, member: Shape) -> str:
+    def member_names(self, name: str, member: Shape) -> tuple[str, ...]:
+        """The parameter names a member may arrive under, preferred first."""
         ser = member.serialization
         if self.ec2:
             if "queryName" in ser:
-                return ser["queryName"]
+                return (ser["queryName"],)
             wire = ser.get("name", name)
-            return wire[:1].upper() + wire[1:]
+            return (wire[:1].upper() + wire[1:],)
+        wire = ser.get("name", name)
         if member.type_name == "list" and ser.get("flattened"):
-            # A flattened list is keyed by its member's locationName when it has one.
-            return member.member.serialization.get("name", ser.get("name", name))
-        return ser.get("name", name)
+            # Smithy names a flattened list after the member reference; botocore sends the
+            # list member's locationName instead. Accept both.
+            item = member.member.serialization.get("name")
+            if item and item != wire:
+                return (wire, item)
+        return (wire,)
 
     def compile(self, shape: Shape) -> NodeConverter:
         return self.memo.get(shape, self._build)
@@ -113,13 +118,15 @@ class _Compiler:
 
     def _structure(self, shape: Shape) -> NodeConverter:
         members = [
-            (self.member_name(name, m), name, self.compile(m)) for name, m in shape.members.items()
+            (self.member_names(name, m), name, self.compile(m)) for name, m in shape.members.items()
         ]
 
         def convert_structure(node: Node) -> Any:
             out: dict[str, Any] = {}
-            for wire, name, conv in members:
-                child = node.get(wire)
+            for wires, name, conv in members:
+                child = node.get(wires[0])
+                if child is None and len(wires) > 1:
+                    child = node.get(wires[1])
                 if child is not None:
                     value = conv(child)
                     if value is not _ABSENT:

@@ -56,7 +56,7 @@ def compile_xml(shape: Shape, memo: Memo) -> Converter:
 
 
 def xml_structure(members: dict[str, Shape], memo: Memo) -> Converter:
-    plain: list[tuple[str, str, Converter]] = []
+    plain: list[tuple[str, str, str, Converter]] = []
     repeated: list[tuple[tuple[str, ...], str, Converter]] = []
     attributes: list[tuple[str, str, Any]] = []
     for name, member in members.items():
@@ -72,13 +72,15 @@ def xml_structure(members: dict[str, Shape], memo: Memo) -> Converter:
                     names.append(item_name)
             repeated.append((tuple(names), name, _flattened(member, memo)))
         else:
-            plain.append((wire, name, compile_xml(member, memo)))
+            # botocore folds a shape-level xmlName into the member's name; Smithy uses it only
+            # for a top-level element, so the member name is accepted too.
+            plain.append((wire, name, name, compile_xml(member, memo)))
 
     def convert_structure(element: Element) -> Any:
         children = _children_by_tag(element)
         out: dict[str, Any] = {}
-        for wire, name, conv in plain:
-            found = children.get(wire)
+        for wire, name, alt, conv in plain:
+            found = children.get(wire) or children.get(alt)
             if found:
                 value = conv(found[0])
                 if value is not _ABSENT:
