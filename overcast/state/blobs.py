@@ -1,0 +1,401 @@
+"""The blob store: large payloads (S3 object bodies, Lambda zips) kept outside SQLite.
+
+A blob is written to ``blobs/tmp/<id>``, fsynced, renamed to ``blobs/<id[:2]>/<id>`` (and the
+directory fsynced); only then does the caller commit the metadata that references it, together
+with ``link(conn, blob)``, which records the blob in the ``_overcast_blobs`` registry. A crash at
+any point therefore leaves the old state or the new one: a half-written blob is only ever a temp
+file, and a renamed blob whose metadata never committed is absent from the registry. Both are
+garbage-collected when the store opens. Removal mirrors it: ``unlink(conn, id)`` drops the
+registry row in the caller's transaction and deletes the file after the commit.
+
+Blobs are immutable once written. Readers get an ordinary file handle, so a blob deleted while
+being read stays readable through that handle (POSIX semantics).
+
+Ephemeral stores keep blobs up to ``SPILL_BYTES`` in memory; larger ones spill to a private temp
+directory (no fsync) that is removed at close and at interpreter exit. A ``kill -9`` of an
+ephemeral server leaves that directory behind in the system temp dir (``overcast-blobs-*``).
+
+``concat`` (S3 CompleteMultipartUpload) copies with ``os.copy_file_range``: the bytes never pass
+through Python, and on filesystems with reflinks (XFS, Btrfs) the kernel shares extents instead of
+copying. A manifest blob pointing at its parts would avoid even the in-kernel copy on ext4, but
+would need reference counting between blobs; the copy keeps every blob a plain, standalone file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import os
+import shutil
+import sqlite3
+import tempfile
+import uuid
+import weakref
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+from overcast.state.errors import BlobNotFound
+
+if TYPE_CHECKING:
+    from overcast.state.store import Store
+
+SPILL_BYTES = 4 << 20  # ephemeral blobs larger than this live in a temp file, not in memory
+INLINE_READ = 64 << 10  # reads up to this size run on the event loop; larger ones on a thread
+REGISTRY = "_overcast_blobs"
+
+
+@dataclass(frozen=True, slots=True)
+class Blob:
+    """A stored, immutable payload."""
+
+    id: str
+    size: int
+
+
+class BlobStore:
+    """Streams payloads to files (or memory when ephemeral); see the module docstring."""
+
+    def __init__(self, store: Store, root: Path | None, *, durable: bool = True) -> None:
+        self._store = store
+        self._mem: dict[str, bytes] | None = None
+        self._finalizer: weakref.finalize[..., None] | None = None
+        if root is None:
+            self._mem = {}
+            self._root: Path | None = None  # spill dir, created on first large blob
+            self._durable = False
+        else:
+            self._root = root
+            self._durable = durable
+            (root / "tmp").mkdir(parents=True, exist_ok=True)
+
+    # -- writing -------------------------------------------------------------------------------
+
+    async def put(
+        self,
+        chunks: AsyncIterable[bytes],
+        *,
+        on_chunk: Callable[[bytes], None] | None = None,
+    ) -> Blob:
+        """Stream ``chunks`` into a new blob with bounded memory and return it once durable.
+
+        ``on_chunk`` sees every chunk (e.g. to compute an MD5 while writing). If anything fails
+        or the task is cancelled, nothing is left behind. The blob is not referenced yet: commit
+        the metadata with ``link(conn, blob)`` or call ``delete`` to discard it.
+        """
+        writer = _Writer(self)
+        try:
+            async for chunk in chunks:
+                if on_chunk is not None:
+                    on_chunk(chunk)
+                writer.write(chunk)
+        except BaseException:
+            writer.abort()
+            raise
+        if writer.file is None:
+            return writer.finish()
+        # fsync can take long on a big file: do it off the event loop, and if this task is
+        # cancelled meanwhile, let the thread finish and then delete what it produced.
+        task = asyncio.ensure_future(asyncio.to_thread(writer.finish_or_abort))
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            task.add_done_callback(self._discard_result)
+            raise
+
+    def put_bytes(self, data: bytes) -> Blob:
+        """Store ``data`` as a new blob (synchronous; includes an fsync when on disk)."""
+        writer = _Writer(self)
+        try:
+            writer.write(data)
+        except BaseException:
+            writer.abort()
+            raise
+        return writer.finish_or_abort()
+
+    def concat(self, blob_ids: Sequence[str]) -> Blob:
+        """A new blob holding the given blobs' bytes in order; the parts are left untouched."""
+        writer = _Writer(self)
+        try:
+            for blob_id in blob_ids:
+                with self.open(blob_id) as src:
+                    writer.copy_from(src)
+        except BaseException:
+            writer.abort()
+            raise
+        return writer.finish_or_abort()
+
+    async def aconcat(self, blob_ids: Sequence[str]) -> Blob:
+        """``concat`` on a thread, for large uploads."""
+        return await asyncio.to_thread(self.concat, blob_ids)
+
+    # -- referencing and deleting --------------------------------------------------------------
+
+    def link(self, conn: sqlite3.Connection, blob: Blob) -> None:
+        """Record ``blob`` as referenced, in the caller's write transaction (``conn``)."""
+        conn.execute(f"INSERT INTO {REGISTRY} (id, size) VALUES (?, ?)", (blob.id, blob.size))
+
+    def unlink(self, conn: sqlite3.Connection, blob_id: str) -> None:
+        """Drop the reference in the caller's transaction; the file goes once it commits."""
+        conn.execute(f"DELETE FROM {REGISTRY} WHERE id = ?", (blob_id,))
+        self._store.after_commit(conn, lambda: self._remove(blob_id))
+
+    def delete(self, blob_id: str) -> None:
+        """Delete a blob and its registry row now (idempotent).
+
+        Safe once no committed row refers to it any more, or for a blob never linked.
+        """
+        self._store.write(
+            lambda conn: conn.execute(f"DELETE FROM {REGISTRY} WHERE id = ?", (blob_id,))
+        )
+        self._remove(blob_id)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def open(self, blob_id: str) -> BinaryIO:
+        """A seekable binary handle on the blob (the caller closes it)."""
+        if self._mem is not None and blob_id in self._mem:
+            return io.BytesIO(self._mem[blob_id])
+        path = self._path(blob_id)
+        try:
+            return open(path, "rb")
+        except (FileNotFoundError, NotADirectoryError):
+            raise BlobNotFound(f"no blob {blob_id}") from None
+
+    def size(self, blob_id: str) -> int:
+        """The blob's length in bytes."""
+        if self._mem is not None and blob_id in self._mem:
+            return len(self._mem[blob_id])
+        try:
+            return self._path(blob_id).stat().st_size
+        except (FileNotFoundError, NotADirectoryError):
+            raise BlobNotFound(f"no blob {blob_id}") from None
+
+    def exists(self, blob_id: str) -> bool:
+        """Whether the blob's bytes are stored."""
+        try:
+            self.size(blob_id)
+        except BlobNotFound:
+            return False
+        return True
+
+    def iter(
+        self, blob_id: str, start: int = 0, end: int | None = None, chunk: int = 1 << 20
+    ) -> AsyncIterator[bytes]:
+        """Bytes ``[start, end)`` of the blob (``end=None``: to the end), in chunks.
+
+        The blob is opened here, so a missing blob raises ``BlobNotFound`` at the call, and a
+        blob deleted while being streamed is still read to the end.
+        """
+        if start < 0 or (end is not None and end < start) or chunk <= 0:
+            raise ValueError(f"bad range start={start} end={end} chunk={chunk}")
+        handle = self.open(blob_id)
+        return _stream(handle, start, end, chunk, inline=isinstance(handle, io.BytesIO))
+
+    # -- maintenance ---------------------------------------------------------------------------
+
+    def collect_garbage(self) -> int:
+        """Delete temp files and blobs missing from the registry (run at open); returns count."""
+        if self._mem is not None or self._root is None:
+            return 0
+        removed = 0
+        for tmp in (self._root / "tmp").iterdir():
+            tmp.unlink(missing_ok=True)
+            removed += 1
+        batch: list[Path] = []
+        for fan in self._root.iterdir():
+            if fan.name == "tmp" or not fan.is_dir():
+                continue
+            for path in fan.iterdir():
+                batch.append(path)
+                if len(batch) >= 500:
+                    removed += self._drop_unregistered(batch)
+                    batch = []
+        return removed + self._drop_unregistered(batch)
+
+    def _drop_unregistered(self, paths: list[Path]) -> int:
+        if not paths:
+            return 0
+        ids = [p.name for p in paths]
+        marks = ", ".join("?" for _ in ids)
+        known = self._store.read(
+            lambda conn: {
+                r[0] for r in conn.execute(f"SELECT id FROM {REGISTRY} WHERE id IN ({marks})", ids)
+            }
+        )
+        orphans = [p for p in paths if p.name not in known]
+        for path in orphans:
+            path.unlink(missing_ok=True)
+        return len(orphans)
+
+    def reset(self) -> None:
+        """Delete every blob (the registry rows are wiped by ``Store.reset``)."""
+        if self._mem is not None:
+            self._mem.clear()
+        if self._root is None or not self._root.exists():
+            return
+        for fan in self._root.iterdir():
+            if fan.name != "tmp" and fan.is_dir():
+                shutil.rmtree(fan, ignore_errors=True)
+
+    def close(self) -> None:
+        """Release memory and, when ephemeral, the spill directory."""
+        if self._mem is not None:
+            self._mem.clear()
+        if self._finalizer is not None:
+            self._finalizer()
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _path(self, blob_id: str) -> Path:
+        if self._root is None or len(blob_id) < 3 or not blob_id.isalnum():
+            return Path("/nonexistent/blob")  # ids are hex; anything else cannot exist
+        return self._root / blob_id[:2] / blob_id
+
+    def _spill_root(self) -> Path:
+        """The directory large blobs go to: the data dir, or a private temp dir if ephemeral."""
+        if self._root is None:
+            root = Path(tempfile.mkdtemp(prefix="overcast-blobs-"))
+            (root / "tmp").mkdir()
+            self._finalizer = weakref.finalize(self, shutil.rmtree, root, ignore_errors=True)
+            self._root = root
+        return self._root
+
+    def _remove(self, blob_id: str) -> None:
+        if self._mem is not None and self._mem.pop(blob_id, None) is not None:
+            return
+        if self._root is not None:
+            with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+                self._path(blob_id).unlink()
+
+    def _discard_result(self, task: asyncio.Future[Blob]) -> None:
+        if not task.cancelled() and task.exception() is None:
+            self._remove(task.result().id)
+
+
+class _Writer:
+    """One blob being written: memory first when ephemeral, else a temp file."""
+
+    def __init__(self, blobs: BlobStore) -> None:
+        self.blobs = blobs
+        self.id = uuid.uuid4().hex
+        self.size = 0
+        self.parts: list[bytes] = []
+        self.file: BinaryIO | None = None
+        self.tmp: Path | None = None
+        if blobs._mem is None:
+            self._open_file()
+
+    def _open_file(self) -> None:
+        self.tmp = self.blobs._spill_root() / "tmp" / self.id
+        self.file = open(self.tmp, "xb")  # noqa: SIM115 - closed in finish/abort
+        for part in self.parts:
+            self.file.write(part)
+        self.parts = []
+
+    def write(self, data: bytes) -> None:
+        if not data:
+            return
+        self.size += len(data)
+        if self.file is not None:
+            self.file.write(data)
+            return
+        self.parts.append(bytes(data))
+        if self.size > SPILL_BYTES:
+            self._open_file()
+
+    def copy_from(self, src: BinaryIO) -> None:
+        """Append all of ``src``: in-kernel (copy_file_range) when both ends are files."""
+        if self.file is None or isinstance(src, io.BytesIO):
+            while block := src.read(1 << 20):
+                self.write(block)
+            return
+        self.file.flush()
+        length = os.fstat(src.fileno()).st_size
+        out_fd, in_fd = self.file.fileno(), src.fileno()
+        offset = 0
+        try:
+            while offset < length:
+                # Explicit offsets: the file objects' positions are not used nor moved.
+                n = os.copy_file_range(in_fd, out_fd, length - offset, offset, self.size + offset)
+                if n == 0:
+                    break
+                offset += n
+        except (AttributeError, OSError):  # no copy_file_range here, or across filesystems
+            src.seek(offset)
+            self.file.seek(self.size + offset)
+            shutil.copyfileobj(src, self.file, 1 << 20)
+            offset = length
+        self.size += offset
+        self.file.seek(self.size)
+
+    def finish(self) -> Blob:
+        """Make the blob durable and visible under its id."""
+        blobs = self.blobs
+        if self.file is None:
+            assert blobs._mem is not None
+            blobs._mem[self.id] = b"".join(self.parts)
+            self.parts = []
+            return Blob(self.id, self.size)
+        assert self.tmp is not None and blobs._root is not None
+        self.file.flush()
+        if blobs._durable:
+            os.fsync(self.file.fileno())
+        self.file.close()
+        fan = blobs._root / self.id[:2]
+        fan.mkdir(exist_ok=True)
+        os.replace(self.tmp, fan / self.id)
+        if blobs._durable:
+            _fsync_dir(fan)
+        return Blob(self.id, self.size)
+
+    def finish_or_abort(self) -> Blob:
+        try:
+            return self.finish()
+        except BaseException:
+            self.abort()
+            raise
+
+    def abort(self) -> None:
+        self.parts = []
+        if self.file is not None:
+            self.file.close()
+        if self.tmp is not None:
+            self.tmp.unlink(missing_ok=True)
+
+
+def _fsync_dir(path: Path) -> None:
+    """Persist a rename: fsync the directory holding the new name (no-op where unsupported)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+async def _stream(
+    handle: BinaryIO, start: int, end: int | None, chunk: int, *, inline: bool
+) -> AsyncIterator[bytes]:
+    try:
+        handle.seek(start)
+        remaining = None if end is None else end - start
+        while remaining is None or remaining > 0:
+            size = chunk if remaining is None else min(chunk, remaining)
+            if inline or size <= INLINE_READ:
+                data = handle.read(size)
+            else:
+                data = await asyncio.to_thread(handle.read, size)
+            if not data:
+                break
+            if remaining is not None:
+                remaining -= len(data)
+            yield data
+    finally:
+        handle.close()
