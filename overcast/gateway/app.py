@@ -1,0 +1,303 @@
+"""The ASGI application: one endpoint for every AWS service.
+
+The pipeline for an AWS request, in order (``Gateway._handle_aws``):
+
+1. route     find the service (``routing.resolve_service``), S3 virtual hosts to path style
+2. match     find the wire protocol and the operation (``protocol.operations``)
+3. body      read the body, or leave it streaming for operations with a streaming payload
+4. auth      verify the signature and map the access key to an account (``gateway.auth``)
+5. parse     the operation's input dict (``protocol.parsers``), then ``protocol.validate``
+6. authorize the policy-engine hook (IAM issue)
+7. dispatch  the provider's method named after the operation (``services.registry``)
+8. serialize the result or the ``ServiceError`` (``protocol.serializers``)
+9. log       one access-log line
+
+Paths under ``/_overcast/``, ``/_localstack/`` and ``/moto-api/`` are Overcast's own endpoints
+(``gateway.internal``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import time
+from typing import Any
+
+from overcast import errors, ids
+from overcast.gateway import internal
+from overcast.gateway.access_log import log_request
+from overcast.gateway.asgi import (
+    AsgiBodyStream,
+    Receive,
+    Scope,
+    Send,
+    read_body,
+    request_from_scope,
+    send_response,
+)
+from overcast.gateway.context import RequestContext
+from overcast.gateway.routing import resolve_service, rewrite_s3_virtual_host
+from overcast.protocol.http import HttpRequest, HttpResponse
+from overcast.protocol.models import ServiceInfo, service_model
+from overcast.services.base import ServiceEnv
+from overcast.services.registry import ServiceRegistry
+from overcast.settings import Settings
+
+log = logging.getLogger("overcast.gateway")
+
+_REST = ("rest-json", "rest-xml")
+
+
+def create_app(settings: Settings) -> Gateway:
+    """Build the gateway; opens the state store now so that startup problems surface at once."""
+    from overcast.clock import Clock
+    from overcast.events import EventBus
+    from overcast.state import Store
+
+    store = Store.open(settings.data_dir, synchronous=settings.synchronous)
+    clock = Clock(store=store)
+    registry = ServiceRegistry()
+    env = ServiceEnv(
+        settings=settings,
+        store=store,
+        clock=clock,
+        events=EventBus(store, clock),
+        registry=registry,
+    )
+    registry.env = env
+    return Gateway(env)
+
+
+class Gateway:
+    def __init__(self, env: ServiceEnv) -> None:
+        from overcast.gateway.auth import Authenticator, Credential, StaticCredentials
+
+        self.env = env
+        self.settings = env.settings
+        credentials = StaticCredentials(
+            Credential(
+                access_key=k.access_key,
+                secret_key=k.secret_key,
+                account_id=k.account_id,
+                principal_arn=f"arn:aws:iam::{k.account_id}:root",
+            )
+            for k in env.settings.static_keys
+        )
+        self.credentials = credentials
+        self.authenticator = Authenticator(
+            credentials, env.settings.default_account, now=env.clock.now
+        )
+        self.started_at = time.time()
+
+    # --- ASGI --------------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            path: str = scope.get("path", "/")
+            if path.startswith(internal.PREFIXES):
+                await internal.handle(self, scope, receive, send)
+            else:
+                await self._handle_aws(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except Exception as exc:  # reported by the server as a failed startup
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def startup(self) -> None:
+        await _maybe_await(getattr(self.env.clock, "start", None))
+        await self.env.events.start()
+
+    async def shutdown(self) -> None:
+        for provider in self.env.registry.loaded():
+            stop = getattr(provider, "stop", None)
+            if stop is not None:
+                await _maybe_await(stop)
+        await self.env.events.stop()
+        await _maybe_await(getattr(self.env.clock, "stop", None))
+        self.env.store.close()
+
+    def reset(self) -> None:
+        """Wipe all state (``/_overcast/reset``)."""
+        self.env.store.reset()
+        for provider in self.env.registry.loaded():
+            provider.reset()
+
+    # --- the AWS pipeline ---------------------------------------------------------------------
+
+    async def _handle_aws(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = request_from_scope(scope)
+        ctx = RequestContext(
+            request=request,
+            request_id=ids.request_id(),
+            env=self.env,
+            started=time.perf_counter(),
+            region=self.settings.default_region,
+        )
+        try:
+            response = await self._process(ctx, receive)
+        except errors.ServiceError as exc:
+            response = self._error_response(ctx, exc)
+        except Exception:
+            log.exception("internal error in %s.%s", _svc(ctx), ctx.operation_name)
+            response = self._error_response(ctx, errors.InternalFailure())
+        await send_response(send, response, head=request.method == "HEAD")
+        log_request(ctx, response.status)
+
+    async def _process(self, ctx: RequestContext, receive: Receive) -> HttpResponse:
+        from overcast.gateway.auth import signing_scope
+        from overcast.protocol.operations import Match, detect_protocol, find_operation
+        from overcast.protocol.parsers import get_parser
+        from overcast.protocol.serializers import get_serializer
+        from overcast.protocol.validate import validate
+
+        request = ctx.request
+        headers = request.headers
+        # RPC-style requests carry the operation in the body: read it before routing.
+        body_read = False
+        if "x-amz-target" in headers or "smithy-protocol" in headers or _is_form(request):
+            request.body = await read_body(receive)
+            body_read = True
+
+        scope = signing_scope(request)
+        info = resolve_service(request, scope.service if scope else None, _has_operation)
+        if info is None:
+            raise errors.UnknownService()
+        ctx.service = info
+        if scope and scope.region:
+            ctx.region = scope.region
+        if info.name == "s3":
+            rewrite_s3_virtual_host(request)
+        model = service_model(info.name)
+        ctx.service_model = model
+        protocol = detect_protocol(request, info.protocols)
+        ctx.protocol = protocol
+
+        if protocol not in _REST and not body_read:
+            request.body = await read_body(receive)
+            body_read = True
+        match = find_operation(request, model, protocol)
+        ctx.operation_name = match.name
+        if match.match is not Match.FULL or match.operation is None:
+            raise _unknown_operation(protocol, info, match.name, request)
+        operation = match.operation
+        ctx.operation = operation
+
+        if not body_read:
+            if operation.has_streaming_input:
+                request.stream = AsgiBodyStream(receive)
+            else:
+                request.body = await read_body(receive)
+
+        ctx.identity = self.authenticator.authenticate(request, protocol)
+        if ctx.identity.region:
+            ctx.region = ctx.identity.region
+
+        params = get_parser(protocol).parse(request, operation, match.uri_params)
+        validate(params, operation, protocol)
+        ctx.params = params
+
+        result = await self._dispatch(ctx, info, operation.name, params)
+        return get_serializer(protocol).serialize(result or {}, operation, ctx.request_id)
+
+    async def _dispatch(
+        self, ctx: RequestContext, info: ServiceInfo, operation: str, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        registry = self.env.registry
+        provider = registry.provider(info.name)
+        method_name = registry.method_name(info.name, operation) if provider else None
+        if provider is None or method_name is None:
+            raise errors.NotImplementedOperation(
+                f"The operation {operation} of service {info.name} is not implemented "
+                "in Overcast yet."
+            )
+        result = getattr(provider, method_name)(ctx, params)
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+
+    def _error_response(self, ctx: RequestContext, exc: errors.ServiceError) -> HttpResponse:
+        ctx.error_code = exc.error_code
+        if ctx.service_model is None or ctx.protocol is None:
+            return _bare_error(ctx, exc)
+        from overcast.protocol.serializers import get_serializer
+
+        return get_serializer(ctx.protocol).serialize_error(
+            exc, ctx.service_model, ctx.operation, ctx.request_id
+        )
+
+
+def _has_operation(info: ServiceInfo, request: HttpRequest) -> bool:
+    from overcast.protocol.operations import Match, detect_protocol, find_operation
+
+    model = service_model(info.name)
+    protocol = detect_protocol(request, info.protocols)
+    return find_operation(request, model, protocol).match is Match.FULL
+
+
+def _unknown_operation(
+    protocol: str, info: ServiceInfo, name: str | None, request: HttpRequest
+) -> errors.ServiceError:
+    if protocol in ("query", "ec2"):
+        return errors.InvalidAction(f"The action {name} is not valid for this web service.")
+    if protocol in _REST:
+        exc: errors.ServiceError = errors.error_class("UnknownOperationException", 404)(
+            f"No operation of service {info.name} matches {request.method} {request.path}"
+        )
+        return exc
+    return errors.UnknownOperationException(
+        f"The operation {name} is not an operation of service {info.name}."
+    )
+
+
+def _bare_error(ctx: RequestContext, exc: errors.ServiceError) -> HttpResponse:
+    """An error before any service was found: JSON for JSON clients, else S3-style XML."""
+    from xml.sax.saxutils import escape
+
+    from overcast.protocol.http import Headers
+
+    headers = Headers({"x-amzn-requestid": ctx.request_id})
+    if "x-amz-target" in ctx.request.headers:
+        import json
+
+        headers.set("content-type", "application/x-amz-json-1.0")
+        headers.set("x-amzn-errortype", exc.error_code)
+        body = json.dumps({"__type": exc.error_code, "message": exc.error_message}).encode()
+    else:
+        headers.set("content-type", "application/xml")
+        body = (
+            f"<ErrorResponse><Error><Code>{escape(exc.error_code)}</Code>"
+            f"<Message>{escape(exc.error_message)}</Message></Error>"
+            f"<RequestId>{ctx.request_id}</RequestId></ErrorResponse>"
+        ).encode()
+    return HttpResponse(status=exc.http_status, headers=headers, body=body)
+
+
+def _is_form(request: HttpRequest) -> bool:
+    return request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
+
+
+def _svc(ctx: RequestContext) -> str:
+    return ctx.service.name if ctx.service else "-"
+
+
+async def _maybe_await(fn: Any) -> None:
+    if fn is None:
+        return
+    result = fn()
+    if asyncio.iscoroutine(result) or inspect.isawaitable(result):
+        await result

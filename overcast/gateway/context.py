@@ -1,0 +1,41 @@
+"""The one object that travels through the request pipeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from overcast.ids import partition_of
+from overcast.protocol.http import HttpRequest
+
+if TYPE_CHECKING:
+    from botocore.model import OperationModel, ServiceModel
+
+    from overcast.gateway.auth import Identity
+    from overcast.protocol.models import ServiceInfo
+    from overcast.services.base import ServiceEnv
+
+
+@dataclass
+class RequestContext:
+    request: HttpRequest
+    request_id: str
+    env: ServiceEnv
+    started: float  # perf_counter at arrival, for the access log
+    service: ServiceInfo | None = None
+    service_model: ServiceModel | None = None
+    protocol: str | None = None
+    operation: OperationModel | None = None
+    operation_name: str | None = None  # as asked for, even when unknown
+    identity: Identity | None = None
+    region: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    error_code: str | None = None
+
+    @property
+    def account_id(self) -> str:
+        return self.identity.account_id if self.identity else self.env.settings.default_account
+
+    @property
+    def partition(self) -> str:
+        return partition_of(self.region)

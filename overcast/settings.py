@@ -1,0 +1,56 @@
+"""All settings of a running Overcast, in one frozen dataclass built once by the CLI.
+
+Nothing else reads the environment: tests build a ``Settings`` directly instead of patching globals.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_ACCOUNT = "000000000000"
+DEFAULT_REGION = "us-east-1"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 4566
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(
+        os.path.expanduser("~"), ".local", "share"
+    )
+    return Path(base) / "overcast"
+
+
+@dataclass(frozen=True)
+class StaticKey:
+    """An access key configured at start (``--credentials``): its signatures are verified."""
+
+    access_key: str
+    secret_key: str
+    account_id: str = DEFAULT_ACCOUNT
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    # Extra (host, port) listeners served by the same app.
+    extra_listeners: tuple[tuple[str, int], ...] = ()
+    data_dir: Path | None = field(default_factory=default_data_dir)  # None: ephemeral
+    default_account: str = DEFAULT_ACCOUNT
+    default_region: str = DEFAULT_REGION
+    log_level: str = "info"
+    server: str = "uvicorn"
+    # "NORMAL" survives process crashes (kill -9); "FULL" also survives power loss.
+    synchronous: str = "NORMAL"
+    static_keys: tuple[StaticKey, ...] = ()
+
+    @property
+    def ephemeral(self) -> bool:
+        return self.data_dir is None
+
+    @property
+    def endpoint(self) -> str:
+        host = "localhost" if self.host in ("0.0.0.0", "::") else self.host
+        return f"http://{host}:{self.port}"
