@@ -84,7 +84,8 @@ def test_unknown_query_action_is_invalid_action(server: ServerProcess) -> None:
         data=data,
         headers={
             "Content-Type": "application/x-www-form-urlencoded",
-            "Authorization": "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/sts/aws4_request, "
+            "Authorization": "AWS4-HMAC-SHA256 "
+            "Credential=test/20260101/us-east-1/sts/aws4_request, "
             "SignedHeaders=host, Signature=abc",
         },
     )
