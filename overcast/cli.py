@@ -204,12 +204,18 @@ def cmd_reset(args: argparse.Namespace) -> int:
 
 def cmd_services(args: argparse.Namespace) -> int:
     from overcast.protocol.models import service_names
-    from overcast.services.registry import NATIVE
+    from overcast.services.coverage import coverage
 
+    native = coverage()
     names = service_names()
     for name in names:
-        print(f"{name:<48} {'native' if name in NATIVE else 'not implemented'}")
-    print(f"\n{sum(n in NATIVE for n in names)} native of {len(names)} services in botocore")
+        if name in native:
+            ops, total = native[name]
+            state = f"native ({len(ops)} of {total} operations)"
+        else:
+            state = "not implemented"
+        print(f"{name:<48} {state}")
+    print(f"\n{len(native)} native of {len(names)} services in botocore")
     return 0
 
 
