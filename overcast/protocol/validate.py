@@ -1,8 +1,7 @@
 """Server-side input validation, as AWS does it before an operation runs.
 
-``validate(params, operation, protocol)`` checks required members everywhere, and for the JSON
-family (json, rest-json, smithy-rpc-v2-cbor) also length, range and enum constraints, raising one
-error that lists every violation in AWS's wording::
+``validate(params, operation, protocol)`` checks required members, and (except for ec2) length,
+range and enum constraints, raising one error that lists every violation in AWS's wording::
 
     1 validation error detected: Value null at 'queueName' failed to satisfy constraint:
     Member must not be null
@@ -28,7 +27,7 @@ if TYPE_CHECKING:
 Errors = list[tuple[str, Any, str]]  # (path, value, constraint)
 Check = Callable[[Any, str, Errors], None]
 
-_JSON_FAMILY = frozenset({"json", "rest-json", "smithy-rpc-v2-cbor"})
+_CONSTRAINED = frozenset({"json", "rest-json", "smithy-rpc-v2-cbor", "query"})
 _NUMBERS = frozenset({"integer", "long", "short", "byte", "float", "double"})
 
 
@@ -104,7 +103,7 @@ def _plan(operation: OperationModel, protocol: str) -> Check | None:
     plan = cache.get(operation, _MISSING)
     if plan is _MISSING:
         shape = operation.input_shape
-        plan = None if shape is None else _Compiler(protocol in _JSON_FAMILY).compile(shape)
+        plan = None if shape is None else _Compiler(protocol in _CONSTRAINED).compile(shape)
         cache[operation] = plan
     return plan  # type: ignore[return-value]
 
