@@ -1,0 +1,148 @@
+"""Service-specific wire facts the botocore models leave out, kept as data.
+
+The serializers are generic; where one service answers differently from what its model implies,
+the difference lives here, looked up by the model's ``endpointPrefix``:
+
+- S3 names its XML root elements (``ListBucketResult``), puts its namespace on them, sends
+  ``x-amz-request-id``/``x-amz-id-2`` and writes errors as a bare ``<Error>``.
+- SQS still answers the old query protocol, though its current model is JSON: the query
+  namespace, the XML names its query model had (flattened ``<Attribute><Name>``...), and the
+  legacy query error codes (``AWS.SimpleQueueService.NonExistentQueue``) the model dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from botocore.model import ServiceModel
+
+# Per shape name: XML traits to use when the model has none. Keys: "name" (the element name of a
+# member of this shape), "member" (list item element), "key"/"value" (map entry elements),
+# "flattened" (bool).
+XmlNames = Mapping[str, Mapping[str, str | bool]]
+
+
+@dataclass(frozen=True)
+class ServiceDialect:
+    # xmlns of query-protocol answers when the model's metadata has no xmlNamespace.
+    query_namespace: str | None = None
+    xml_names: XmlNames = field(default_factory=dict)
+    # awsQueryCompatible error codes by error shape name, when the shapes lack ``error.code``.
+    legacy_query_codes: Mapping[str, str] = field(default_factory=dict)
+    # rest-xml: namespace of the body's root element when the shape declares none.
+    xml_namespace: str | None = None
+    # rest-xml: root element name per operation when the output shape has no locationName.
+    xml_roots: Mapping[str, str] = field(default_factory=dict)
+    # rest-xml: operations whose whole body is the root element holding the one member's text
+    # (S3's ``<LocationConstraint>us-west-2</LocationConstraint>``).
+    xml_text_roots: frozenset[str] = frozenset()
+    s3_request_ids: bool = False
+    # rest-xml errors as a bare ``<Error>`` with RequestId/HostId inside (S3), not the
+    # ``<ErrorResponse>`` envelope the other rest-xml services use.
+    bare_xml_errors: bool = False
+
+
+DEFAULT = ServiceDialect()
+
+_S3_ROOTS = {
+    "ListObjects": "ListBucketResult",
+    "ListObjectsV2": "ListBucketResult",
+    "ListObjectVersions": "ListVersionsResult",
+    "ListBuckets": "ListAllMyBucketsResult",
+    "ListDirectoryBuckets": "ListAllMyDirectoryBucketsResult",
+    "ListMultipartUploads": "ListMultipartUploadsResult",
+    "ListParts": "ListPartsResult",
+    "CreateMultipartUpload": "InitiateMultipartUploadResult",
+    "CompleteMultipartUpload": "CompleteMultipartUploadResult",
+    "DeleteObjects": "DeleteResult",
+    "GetBucketLocation": "LocationConstraint",
+    "GetBucketAcl": "AccessControlPolicy",
+    "GetObjectAcl": "AccessControlPolicy",
+    "GetBucketVersioning": "VersioningConfiguration",
+    "GetBucketTagging": "Tagging",
+    "GetObjectTagging": "Tagging",
+    "GetBucketCors": "CORSConfiguration",
+    "GetBucketLifecycleConfiguration": "LifecycleConfiguration",
+    "GetBucketNotificationConfiguration": "NotificationConfiguration",
+    "GetBucketWebsite": "WebsiteConfiguration",
+    "GetBucketLogging": "BucketLoggingStatus",
+    "GetBucketRequestPayment": "RequestPaymentConfiguration",
+    "GetBucketAccelerateConfiguration": "AccelerateConfiguration",
+    "GetObjectAttributes": "GetObjectAttributesOutput",
+    "GetObjectLockConfiguration": "ObjectLockConfiguration",
+    "GetBucketOwnershipControls": "OwnershipControls",
+    "GetBucketEncryption": "ServerSideEncryptionConfiguration",
+    "GetPublicAccessBlock": "PublicAccessBlockConfiguration",
+    "GetBucketReplication": "ReplicationConfiguration",
+    "GetObjectRetention": "Retention",
+    "GetObjectLegalHold": "LegalHold",
+    "CopyObject": "CopyObjectResult",
+    "UploadPartCopy": "CopyPartResult",
+}
+
+S3 = ServiceDialect(
+    xml_namespace="http://s3.amazonaws.com/doc/2006-03-01/",
+    xml_roots=MappingProxyType(_S3_ROOTS),
+    xml_text_roots=frozenset({"GetBucketLocation"}),
+    s3_request_ids=True,
+    bare_xml_errors=True,
+)
+
+_NAME_VALUE = {"key": "Name", "value": "Value"}
+
+SQS = ServiceDialect(
+    query_namespace="http://queue.amazonaws.com/doc/2012-11-05/",
+    xml_names=MappingProxyType(
+        {
+            "QueueUrlList": {"member": "QueueUrl"},
+            "MessageList": {"member": "Message"},
+            "StringList": {"member": "StringListValue", "flattened": True},
+            "BinaryList": {"member": "BinaryListValue", "flattened": True},
+            "SendMessageBatchResultEntryList": {"member": "SendMessageBatchResultEntry"},
+            "DeleteMessageBatchResultEntryList": {"member": "DeleteMessageBatchResultEntry"},
+            "ChangeMessageVisibilityBatchResultEntryList": {
+                "member": "ChangeMessageVisibilityBatchResultEntry"
+            },
+            "BatchResultErrorEntryList": {"member": "BatchResultErrorEntry"},
+            "ListMessageMoveTasksResultEntryList": {"member": "ListMessageMoveTasksResultEntry"},
+            "QueueAttributeMap": {"name": "Attribute", **_NAME_VALUE},
+            "MessageSystemAttributeMap": {"name": "Attribute", **_NAME_VALUE},
+            "MessageBodyAttributeMap": {"name": "MessageAttribute", **_NAME_VALUE},
+            "MessageBodySystemAttributeMap": {"name": "MessageSystemAttribute", **_NAME_VALUE},
+            "TagMap": {"name": "Tag", "key": "Key", "value": "Value"},
+        }
+    ),
+    legacy_query_codes=MappingProxyType(
+        {
+            "QueueDoesNotExist": "AWS.SimpleQueueService.NonExistentQueue",
+            "QueueNameExists": "QueueAlreadyExists",
+            "QueueDeletedRecently": "AWS.SimpleQueueService.QueueDeletedRecently",
+            "PurgeQueueInProgress": "AWS.SimpleQueueService.PurgeQueueInProgress",
+            "MessageNotInflight": "AWS.SimpleQueueService.MessageNotInflight",
+            "UnsupportedOperation": "AWS.SimpleQueueService.UnsupportedOperation",
+            "BatchEntryIdsNotDistinct": "AWS.SimpleQueueService.BatchEntryIdsNotDistinct",
+            "BatchRequestTooLong": "AWS.SimpleQueueService.BatchRequestTooLong",
+            "EmptyBatchRequest": "AWS.SimpleQueueService.EmptyBatchRequest",
+            "InvalidBatchEntryId": "AWS.SimpleQueueService.InvalidBatchEntryId",
+            "TooManyEntriesInBatchRequest": "AWS.SimpleQueueService.TooManyEntriesInBatchRequest",
+            "KmsAccessDenied": "KMS.AccessDeniedException",
+            "KmsDisabled": "KMS.DisabledException",
+            "KmsInvalidKeyUsage": "KMS.InvalidKeyUsageException",
+            "KmsInvalidState": "KMS.InvalidStateException",
+            "KmsNotFound": "KMS.NotFoundException",
+            "KmsOptInRequired": "KMS.OptInRequired",
+            "KmsThrottled": "KMS.ThrottlingException",
+        }
+    ),
+)
+
+_DIALECTS: Mapping[str, ServiceDialect] = MappingProxyType({"s3": S3, "s3-control": S3, "sqs": SQS})
+
+
+def dialect_for(service_model: ServiceModel) -> ServiceDialect:
+    """The dialect of a service (``DEFAULT`` when it answers as its model says)."""
+    return _DIALECTS.get(service_model.metadata.get("endpointPrefix", ""), DEFAULT)

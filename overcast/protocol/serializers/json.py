@@ -1,0 +1,189 @@
+"""The awsJson 1.0/1.1 response serializer and the shape-driven value encoder it shares.
+
+``ValueEncoder`` compiles, once per shape, a converter from the provider's value to what the
+wire encoder takes: member names replaced by their ``locationName``, ``None`` members dropped,
+timestamps and blobs encoded, members bound to HTTP headers left out. Scalars that need no change
+have no converter at all, so plain strings and numbers cost nothing. The codec hooks decide how
+timestamps, blobs and floats look: JSON (epoch seconds, base64, "NaN" strings) or CBOR (tag 1
+datetimes, raw bytes, real floats).
+
+Errors are ``{"__type": code, "message": text, ...fields}`` with ``x-amzn-ErrorType``; an
+awsQueryCompatible service (SQS) adds ``x-amzn-query-error: <query code>;Sender|Receiver`` so
+SDKs map the error back to the code its old query protocol used.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from overcast.protocol.http import Headers, HttpResponse
+from overcast.protocol.serializers.base import (
+    BaseResponseSerializer,
+    ErrorInfo,
+    b64,
+    message_member,
+    resolve_error,
+    special_float,
+)
+from overcast.protocol.timestamps import UNIX, format_timestamp
+
+try:  # orjson is several times faster; the stdlib encoder is the fallback
+    import orjson
+except ImportError:  # pragma: no cover - depends on the environment
+    orjson = None  # type: ignore[assignment]
+
+if TYPE_CHECKING:
+    from botocore.model import OperationModel, ServiceModel, Shape, StructureShape
+
+    from overcast.errors import ServiceError
+
+Convert = Callable[[Any], Any]
+
+_REST_LOCATIONS = frozenset({"header", "headers", "statusCode"})
+
+
+def dumps(value: Any) -> bytes:
+    """Compact JSON bytes (orjson when installed; it rejects ints beyond 64 bits)."""
+    if orjson is not None:
+        try:
+            return orjson.dumps(value)
+        except TypeError:
+            pass
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+class ValueEncoder:
+    """Per-shape converters from provider values to JSON/CBOR-ready values (cached)."""
+
+    def __init__(self, timestamp_format: str = UNIX) -> None:
+        self._timestamp_format = timestamp_format
+        self._cache: dict[int, tuple[Shape, Convert | None]] = {}
+
+    # Codec hooks (JSON by default; the CBOR encoder overrides them).
+    def timestamp(self, shape: Shape) -> Convert:
+        fmt = shape.serialization.get("timestampFormat") or self._timestamp_format
+        return lambda v: format_timestamp(v, fmt)
+
+    def blob(self, shape: Shape) -> Convert | None:
+        return b64
+
+    def floating(self, shape: Shape) -> Convert | None:
+        return special_float
+
+    def converter(self, shape: Shape) -> Convert | None:
+        """The converter of ``shape``'s values, or None when values go on the wire as they are."""
+        hit = self._cache.get(id(shape))
+        if hit is not None:
+            return hit[1]
+        fn = self._compile(shape)
+        self._cache[id(shape)] = (shape, fn)  # keeps the shape alive so its id stays unique
+        return fn
+
+    def encode(self, shape: Shape, value: Any) -> Any:
+        fn = self.converter(shape)
+        return value if fn is None else fn(value)
+
+    def _compile(self, shape: Shape) -> Convert | None:
+        kind = shape.type_name
+        if kind == "structure":
+            if shape.is_document_type:  # type: ignore[attr-defined]
+                return None
+            return self._compile_structure(shape)  # type: ignore[arg-type]
+        if kind == "list":
+            item = self.converter(shape.member)  # type: ignore[attr-defined]
+            if item is None:
+                return None
+            return lambda v: [None if x is None else item(x) for x in v]
+        if kind == "map":
+            val = self.converter(shape.value)  # type: ignore[attr-defined]
+            if val is None:
+                return None
+            return lambda v: {k: None if x is None else val(x) for k, x in v.items()}
+        if kind == "timestamp":
+            return self.timestamp(shape)
+        if kind == "blob":
+            return self.blob(shape)
+        if kind in ("float", "double"):
+            return self.floating(shape)
+        return None
+
+    def _compile_structure(self, shape: StructureShape) -> Convert:
+        plan: list[tuple[str, str, Convert | None]] = []
+
+        def convert_structure(value: Mapping[str, Any]) -> dict[str, Any]:
+            if not plan:  # compiled on first use so recursive shapes terminate
+                plan.extend(self.structure_plan(shape))
+            out: dict[str, Any] = {}
+            for name, key, fn in plan:
+                item = value.get(name)
+                if item is not None:
+                    out[key] = item if fn is None else fn(item)
+            return out
+
+        return convert_structure
+
+    def structure_plan(self, shape: StructureShape) -> list[tuple[str, str, Convert | None]]:
+        """(member name, wire name, converter) of each body member."""
+        return [
+            (name, member.serialization.get("name", name), self.converter(member))
+            for name, member in shape.members.items()
+            if member.serialization.get("location") not in _REST_LOCATIONS
+        ]
+
+
+def error_document(
+    encoder: ValueEncoder, info: ErrorInfo, error: ServiceError, default_message_key: str
+) -> dict[str, Any]:
+    """The error's body members: its message and extra fields, encoded by the error shape."""
+    doc: dict[str, Any] = {}
+    fields = {k: v for k, v in error.fields.items() if k.lower() != "message"}
+    if info.shape is not None:
+        doc.update(encoder.encode(info.shape, fields))
+        doc.update({k: v for k, v in fields.items() if k not in info.shape.members})
+    else:
+        doc.update(fields)
+    doc[message_member(info.shape, default_message_key)] = error.error_message
+    return doc
+
+
+def query_error_header(headers: Headers, info: ErrorInfo, service_model: ServiceModel) -> None:
+    """awsQueryCompatible services name the legacy query code in ``x-amzn-query-error``."""
+    if "awsQueryCompatible" in service_model.metadata:
+        headers.add("x-amzn-query-error", f"{info.query_code};{info.fault}")
+
+
+class JsonSerializer(BaseResponseSerializer):
+    protocol = "json"
+
+    def __init__(self) -> None:
+        self.encoder = ValueEncoder()
+
+    def content_type_for(self, service_model: ServiceModel) -> str:
+        return f"application/x-amz-json-{service_model.metadata.get('jsonVersion', '1.0')}"
+
+    def serialize(
+        self, result: dict[str, Any], operation: OperationModel, request_id: str
+    ) -> HttpResponse:
+        shape = operation.output_shape
+        body = b"{}" if shape is None else dumps(self.encoder.encode(shape, result))
+        headers = Headers([("Content-Type", self.content_type_for(operation.service_model))])
+        headers.add("x-amzn-RequestId", request_id)
+        return self.finish(200, headers, body)
+
+    def serialize_error(
+        self,
+        error: ServiceError,
+        service_model: ServiceModel,
+        operation: OperationModel | None,
+        request_id: str,
+    ) -> HttpResponse:
+        info = resolve_error(error, service_model)
+        doc = {"__type": info.code, **error_document(self.encoder, info, error, "message")}
+        headers = Headers([("Content-Type", self.content_type_for(service_model))])
+        headers.add("x-amzn-RequestId", request_id)
+        headers.add("x-amzn-ErrorType", info.code)
+        query_error_header(headers, info, service_model)
+        self.error_headers(headers, error)
+        return self.finish(info.status, headers, dumps(doc))

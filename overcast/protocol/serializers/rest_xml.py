@@ -1,0 +1,105 @@
+"""The rest-xml response serializer (S3, Route 53, CloudFront).
+
+The body's root element is named by the payload member (its locationName or shape name) or, for
+outputs without a payload, by the output shape's locationName, the service dialect's root name
+for the operation (S3's ``ListBucketResult``) or the shape name; it carries the shape's
+xmlNamespace or the dialect's default one. Errors are S3's bare ``<Error>...<RequestId><HostId>
+</Error>`` or the ``<ErrorResponse><Error><Type><Code><Message></Error><RequestId>`` envelope of
+the other rest-xml services.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from overcast.protocol.http import Headers, HttpResponse
+from overcast.protocol.serializers.base import host_id, resolve_error
+from overcast.protocol.serializers.dialects import ServiceDialect, dialect_for
+from overcast.protocol.serializers.query import XmlErrorFields
+from overcast.protocol.serializers.rest import RestSerializer
+from overcast.protocol.serializers.xml import escape
+
+if TYPE_CHECKING:
+    from botocore.model import OperationModel, ServiceModel, Shape, StructureShape
+
+    from overcast.errors import ServiceError
+
+
+def _default_ns(shape: Shape, dialect: ServiceDialect) -> str:
+    """The xmlns a root element adds when its shape declares none."""
+    if shape.serialization.get("xmlNamespace") or not dialect.xml_namespace:
+        return ""
+    return f' xmlns="{escape(dialect.xml_namespace)}"'
+
+
+class RestXmlSerializer(RestSerializer, XmlErrorFields):
+    protocol = "rest-xml"
+    content_type = "application/xml"
+
+    def __init__(self) -> None:
+        RestSerializer.__init__(self)
+        XmlErrorFields.__init__(self)
+
+    def encode_document(
+        self, operation: OperationModel, shape: StructureShape, value: Mapping[str, Any]
+    ) -> bytes:
+        dialect = dialect_for(operation.service_model)
+        writer = self.writer(dialect)
+        name = operation.name
+        root = shape.serialization.get("name") or dialect.xml_roots.get(name) or shape.name
+        ns = _default_ns(shape, dialect)
+        if name in dialect.xml_text_roots:
+            # The root element is the one member itself (S3 GetBucketLocation).
+            member_name = next(iter(self.plan(shape).body_members))
+            member = shape.members[member_name]
+            if value.get(member_name) is None:
+                return f"<{root}{ns}/>".encode()
+            return writer.render(member, root, value[member_name], ns).encode("utf-8")
+        return writer.render(shape, root, value, ns).encode("utf-8")
+
+    def encode_payload(
+        self, operation: OperationModel, member: str, shape: Shape, value: Any
+    ) -> bytes:
+        dialect = dialect_for(operation.service_model)
+        root = shape.serialization.get("name") or shape.name
+        ns = _default_ns(shape, dialect)
+        return self.writer(dialect).render(shape, root, value, ns).encode("utf-8")
+
+    def serialize_error(
+        self,
+        error: ServiceError,
+        service_model: ServiceModel,
+        operation: OperationModel | None,
+        request_id: str,
+    ) -> HttpResponse:
+        info = resolve_error(error, service_model)
+        dialect = dialect_for(service_model)
+        headers = Headers([("Content-Type", self.content_type)])
+        self.request_id_headers(headers, service_model, request_id)
+        fields = self.error_fields(info.shape, error.fields, headers)
+        self.error_headers(headers, error)
+        out: list[str] = []
+        if dialect.bare_xml_errors:
+            out.append(f"<Error><Code>{escape(info.query_code)}</Code>")
+        else:
+            out.append(
+                f"<ErrorResponse{_ns_attr(service_model)}><Error><Type>{info.fault}</Type>"
+                f"<Code>{escape(info.query_code)}</Code>"
+            )
+        if error.error_message:
+            out.append(f"<Message>{escape(error.error_message)}</Message>")
+        self.write_fields(self.writer(dialect), info.shape, fields, out)
+        rid = escape(request_id)
+        if dialect.bare_xml_errors:
+            out.append(
+                f"<RequestId>{rid}</RequestId><HostId>{host_id(request_id)}</HostId></Error>"
+            )
+        else:
+            out.append(f"</Error><RequestId>{rid}</RequestId></ErrorResponse>")
+        return self.respond(operation, info.status, headers, "".join(out).encode("utf-8"))
+
+
+def _ns_attr(service_model: ServiceModel) -> str:
+    ns = service_model.metadata.get("xmlNamespace")
+    return f' xmlns="{escape(ns)}"' if isinstance(ns, str) else ""
