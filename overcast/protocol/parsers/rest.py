@@ -209,17 +209,23 @@ class RestRequestParser:
             if text is not None:
                 params[name] = conv(text)
         if plan.headers or plan.header_maps:
-            headers = request.headers
+            # One pass over the raw headers; ``Headers.get`` would rescan them per member.
+            raw = request.headers.raw_items()
+            first: dict[str, str] = {}
+            for key, value in raw:
+                if key in first:
+                    # Repeated header lines are one comma-separated value (RFC 9110 5.3).
+                    first[key] = f"{first[key]},{value}"
+                else:
+                    first[key] = value
             for name, header, conv in plan.headers:
-                text = headers.get(header)
+                text = first.get(header)
                 if text is not None:
                     params[name] = conv(text)
             for name, prefix, conv in plan.header_maps:
                 cut = len(prefix)
                 found = {
-                    key[cut:]: conv(value)
-                    for key, value in headers.raw_items()
-                    if key.startswith(prefix)
+                    key[cut:]: conv(value) for key, value in first.items() if key.startswith(prefix)
                 }
                 if found:
                     params[name] = found
