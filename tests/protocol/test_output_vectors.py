@@ -29,10 +29,39 @@ VECTORS = (
 ) / "botocore-protocol-vectors"
 
 _UNSET_UNION = "checks a client ignores an unset union payload; nothing for a server to send"
+_UNKNOWN_UNION = "checks a client's SDK_UNKNOWN_MEMBER for a union member it does not know"
+_EVENT_STREAM = "event stream outputs are not serialized yet"
+_ALL_HEADERS = (
+    "a header map with an empty or x- prefix also collects the request id and Content-Length "
+    "headers every answer carries, and header names travel lower-cased"
+)
+_EMPTY_BLOB = "botocore reads an absent blob payload as b''; nothing distinguishes them on the wire"
+# The next ones botocore's own runner skips (protocol-tests-ignore-list.json):
+_FLAT_LIST_NAME = (
+    "botocore names a flattened list's elements by the list member's locationName, the vector "
+    "by the structure member's; we write what botocore reads"
+)
+_HEADER_LIST_SPLIT = "botocore splits list headers on every comma, even inside quotes and dates"
 # (file, case id or description) -> why the round trip cannot hold.
 EXCEPTIONS: dict[tuple[str, str], str] = {
     ("output/rest-json.json", "RestJsonHttpPayloadWithUnsetUnion"): _UNSET_UNION,
     ("output/rest-xml.json", "RestXmlHttpPayloadWithUnsetUnion"): _UNSET_UNION,
+    ("legacy/output/rest-json.json", "17.2"): _UNKNOWN_UNION,
+    ("legacy/output/rest-xml.json", "16.2"): _UNKNOWN_UNION,
+    ("legacy/output/json.json", "6.0"): _EVENT_STREAM,
+    ("legacy/output/rest-xml.json", "14.0"): _EVENT_STREAM,
+    ("legacy/output/rest-xml.json", "14.1"): _EVENT_STREAM,
+    ("legacy/output/rest-xml.json", "14.2"): _EVENT_STREAM,
+    ("legacy/output/rest-json.json", "9.0"): _ALL_HEADERS,
+    ("output/rest-json.json", "HttpPrefixHeadersResponse"): _ALL_HEADERS,
+    ("output/rest-json.json", "RestJsonHttpPayloadTraitsWithNoBlobBody"): _EMPTY_BLOB,
+    ("output/rest-xml.json", "HttpPayloadTraitsWithNoBlobBody"): _EMPTY_BLOB,
+    ("output/query.json", "QueryXmlLists"): _FLAT_LIST_NAME,
+    ("output/ec2.json", "Ec2XmlLists"): _FLAT_LIST_NAME,
+    ("output/rest-xml.json", "XmlLists"): _FLAT_LIST_NAME,
+    ("output/rest-json.json", "RestJsonInputAndOutputWithQuotedStringHeaders"): _HEADER_LIST_SPLIT,
+    ("output/rest-json.json", "RestJsonInputAndOutputWithTimestampHeaders"): _HEADER_LIST_SPLIT,
+    ("output/rest-xml.json", "InputAndOutputWithTimestampHeaders"): _HEADER_LIST_SPLIT,
 }
 
 
@@ -134,7 +163,8 @@ def test_output_vector(rel: str, suite: dict[str, Any], case: dict[str, Any]) ->
     if "error" in case or "errorCode" in case:
         code = case["errorCode"]
         error_cls = error_class(code, status=case["response"]["status_code"])
-        fields = dict(case.get("error") or {})
+        # The message travels as the error's message, the other members as its fields.
+        fields = {k: v for k, v in (case.get("error") or {}).items() if k.lower() != "message"}
         error = error_cls(case.get("errorMessage", ""), **fields)
         response = serializer.serialize_error(error, model, operation, "req-1")
         wire = _wire(response)
