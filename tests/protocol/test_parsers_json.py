@@ -4,6 +4,7 @@ CloudWatch (smithy-rpc-v2-cbor); requests come from botocore's own client serial
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -182,3 +183,20 @@ def test_rest_json_bad_header_type() -> None:
     request = HttpRequest("GET", "/2015-03-31/functions/", "MaxItems=abc")
     with pytest.raises(SerializationException):
         get_parser("rest-json").parse(request, op)
+
+
+def test_gzip_compressed_request_body() -> None:
+    params = {"Namespace": "app", "MetricData": [{"MetricName": "m", "Value": 1.0}]}
+    request = client_request("cloudwatch", "PutMetricData", params, "json")
+    request.body = gzip.compress(request.body)
+    request.headers.set("content-encoding", "gzip")
+    op = service_model("cloudwatch").operation_model("PutMetricData")
+    assert get_parser("json").parse(request, op) == params
+
+
+def test_content_encoding_is_not_decompressed_without_the_trait() -> None:
+    # S3 stores Content-Encoding with the object: the body must arrive untouched.
+    op = service_model("s3").operation_model("PutObject")
+    request = HttpRequest("PUT", "/b/k", headers=Headers({"Content-Encoding": "gzip"}), body=b"zz")
+    out = get_parser("rest-xml").parse(request, op, {"Bucket": "b", "Key": "k"})
+    assert out["Body"] == b"zz" and out["ContentEncoding"] == "gzip"

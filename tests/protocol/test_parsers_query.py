@@ -138,3 +138,17 @@ def test_non_utf8_body_is_malformed_query_string() -> None:
     op = service_model("sts").operation_model("AssumeRole")
     with pytest.raises(MalformedQueryString):
         get_parser("query").parse(HttpRequest("POST", "/", body=b"Action=\xff\xfe"), op)
+
+
+def test_gzip_compressed_query_request_routes_and_parses() -> None:
+    import gzip
+
+    model = service_model("cloudwatch")
+    params = {"Namespace": "app", "MetricData": [{"MetricName": "m", "Value": 2.0}]}
+    request = client_request("cloudwatch", "PutMetricData", params, "query")
+    request.body = gzip.compress(request.body)
+    request.headers.set("content-encoding", "gzip")
+    assert detect_protocol(request, model.metadata["protocols"], True) == "query"
+    found = find_operation(request, model, "query")
+    assert found.match is Match.FULL and found.operation is not None
+    assert get_parser("query").parse(request, found.operation) == params

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import gzip
 import json
 import math
 import re
 import weakref
+import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -209,6 +211,29 @@ def float_from_word(value: str) -> float:
         return _FLOAT_WORDS[value]
     except KeyError:
         raise BadScalar(f"invalid number: {value!r}") from None
+
+
+# --- Request compression (the ``requestcompression`` trait) --------------------------------
+
+
+def accepts_compression(operation: OperationModel) -> bool:
+    return bool(operation.request_compression)
+
+
+def request_body(request: HttpRequest, compressed: bool, error: type[ServiceError]) -> bytes:
+    """The body, gunzipped when the operation takes compressed requests and the client sent one.
+
+    Only operations with the trait: elsewhere Content-Encoding describes stored content (S3).
+    """
+    body = request.body
+    if compressed and body:
+        encoding = request.headers.get("content-encoding", "")
+        if "gzip" in encoding.lower():
+            try:
+                return gzip.decompress(body)
+            except (OSError, EOFError, zlib.error):
+                raise error("The request body could not be decompressed (gzip).") from None
+    return body
 
 
 # --- Host prefixes (endpoint.hostPrefix) ----------------------------------------------------

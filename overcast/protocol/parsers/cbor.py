@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import cbor2
 
 from overcast.errors import SerializationException
-from overcast.protocol.parsers.base import BadScalar, OperationCache
+from overcast.protocol.parsers.base import BadScalar, OperationCache, request_body
 from overcast.protocol.parsers.json import RpcPlan, fill_host_labels
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ class CborRequestParser:
         plan = self._plans.get(operation)
         if plan.convert is None:
             return {}
-        document = decode_cbor(request.body)
+        document = decode_cbor(request_body(request, plan.compressed, SerializationException))
         try:
             params = plan.convert(document)
         except BadScalar as exc:

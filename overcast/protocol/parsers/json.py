@@ -20,11 +20,13 @@ from overcast.protocol.parsers.base import (
     Converter,
     Memo,
     OperationCache,
+    accepts_compression,
     b64_to_bytes,
     epoch_to_datetime,
     float_from_word,
     host_labels,
     host_prefix_pattern,
+    request_body,
     text_to_timestamp,
 )
 
@@ -239,7 +241,7 @@ def host_label_members(operation: OperationModel) -> dict[str, str]:
 
 
 class RpcPlan:
-    __slots__ = ("convert", "host_labels", "host_pattern")
+    __slots__ = ("compressed", "convert", "host_labels", "host_pattern")
 
     def __init__(self, operation: OperationModel, cbor: bool) -> None:
         shape = operation.input_shape
@@ -248,6 +250,7 @@ class RpcPlan:
         )
         self.host_pattern = host_prefix_pattern(operation)
         self.host_labels = host_label_members(operation)
+        self.compressed = accepts_compression(operation)
 
 
 class JsonRequestParser:
@@ -265,7 +268,7 @@ class JsonRequestParser:
         plan = self._plans.get(operation)
         if plan.convert is None:
             return {}
-        document = decode_json(request.body)
+        document = decode_json(request_body(request, plan.compressed, SerializationException))
         try:
             params = plan.convert(document)
         except BadScalar as exc:

@@ -20,6 +20,7 @@ from overcast.protocol.parsers.base import (
     Memo,
     OperationCache,
     host_prefix_pattern,
+    request_body,
     text_scalar,
 )
 from overcast.protocol.parsers.json import fill_host_labels, host_label_members
@@ -43,9 +44,11 @@ def form_items(request: HttpRequest) -> list[tuple[str, str]]:
     if cached is not None:
         return cached
     items = list(request.query_items) if request.query else []
-    if request.body:
+    # A form body has no other use for Content-Encoding: gzip than request compression.
+    body = request_body(request, True, MalformedQueryString)
+    if body:
         try:
-            text = request.body.decode("utf-8")
+            text = body.decode("utf-8")
         except UnicodeDecodeError:
             raise MalformedQueryString("The request body is not valid UTF-8.") from None
         items.extend(parse_qsl(text, keep_blank_values=True))
