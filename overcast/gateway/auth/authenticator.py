@@ -84,6 +84,8 @@ class Authenticator:
         token = _session_token(request, scope.method)
         credential = self._credentials.lookup(scope.access_key)
         if credential is None:
+            if scope.method == "sigv4-header":
+                _check_header_complete(request, style, self._now())
             _unwrap_chunked(request, None, scope.access_key)
             return Identity(
                 self._default_account,
@@ -135,6 +137,13 @@ class Authenticator:
             return check.verify(_presigned_payload_hashes(request, style))
         sigv2.verify(request, secret, style, self._now(), query=scope.method == "sigv2-query")
         return None
+
+
+def _check_header_complete(request: HttpRequest, style: ErrorStyle, now: float) -> None:
+    """Reject an incomplete SigV4 header even for an unknown key (substring tests: cheap)."""
+    authorization = request.headers.get("authorization", "")
+    if "Signature=" not in authorization or "SignedHeaders=" not in authorization:
+        header_check(request, "", style, now)
 
 
 def _reject_unreadable(
