@@ -210,7 +210,7 @@ def decode_json(body: bytes) -> Any:
         return {}
     try:
         return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise SerializationException(f"Unable to parse request body as JSON: {exc}") from None
 
 

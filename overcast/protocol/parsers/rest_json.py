@@ -34,7 +34,7 @@ class RestJsonRequestParser(RestRequestParser):
         if kind == "document":
             try:
                 return json.loads(body)
-            except (ValueError, UnicodeDecodeError) as exc:
+            except (ValueError, UnicodeDecodeError, RecursionError) as exc:
                 raise SerializationException(f"Unable to parse request body: {exc}") from None
         return decode_json(body)
 
