@@ -20,9 +20,7 @@ class Headers(Mapping[str, str]):
 
     __slots__ = ("_items",)
 
-    def __init__(
-        self, items: Iterable[tuple[str, str]] | Mapping[str, str] | None = None
-    ) -> None:
+    def __init__(self, items: Iterable[tuple[str, str]] | Mapping[str, str] | None = None) -> None:
         if items is None:
             items = ()
         elif isinstance(items, Mapping):
