@@ -1,11 +1,12 @@
 """The blob store: large payloads (S3 object bodies, Lambda zips) kept outside SQLite.
 
-A blob is written to ``blobs/tmp/<id>``, fsynced, renamed to ``blobs/<id[:2]>/<id>`` (and the
-directory fsynced); only then does the caller commit the metadata that references it, together
-with ``link(conn, blob)``, which records the blob in the ``_overcast_blobs`` registry. A crash at
-any point therefore leaves the old state or the new one: a half-written blob is only ever a temp
-file, and a renamed blob whose metadata never committed is absent from the registry. Both are
-garbage-collected when the store opens. Removal mirrors it: ``unlink(conn, id)`` drops the
+A blob is written to ``blobs/tmp/<id>``, fsynced, renamed to ``blobs/<id[:2]>/<id>`` and the
+directory fsynced (both fsyncs skipped with ``synchronous=OFF``). Only then does the caller
+commit the metadata that references it, together with ``link(conn, blob)``, which records the
+blob in the ``_overcast_blobs`` registry. A crash at any point therefore leaves the old state or
+the new one: a half-written blob is only ever a temp file, and a renamed blob whose metadata
+never committed is absent from the registry. Both are garbage-collected when the store opens.
+Removal mirrors it: ``unlink(conn, id)`` drops the
 registry row in the caller's transaction and deletes the file after the commit.
 
 Blobs are immutable once written. Readers get an ordinary file handle, so a blob deleted while

@@ -111,7 +111,9 @@ class Store:
         self._collections: dict[tuple[str, str], Collection] = {}
         self._wconn.execute(migrations.CREATE_TABLE)
         self.migrate("overcast", INTERNAL_MIGRATIONS)
-        self.blobs = BlobStore(self, None if path is None else path / BLOB_DIR, durable=True)
+        # synchronous=OFF opts out of power-loss safety, so blobs skip their fsyncs too.
+        blob_dir = None if path is None else path / BLOB_DIR
+        self.blobs = BlobStore(self, blob_dir, durable=synchronous != "OFF")
         self.blobs.collect_garbage()
 
     # -- opening and closing -------------------------------------------------------------------
