@@ -20,7 +20,12 @@ from overcast.gateway.auth.chunked import AwsChunkedBody, ChunkDecoder, ChunkSig
 from overcast.gateway.auth.credentials import Credential, CredentialStore
 from overcast.gateway.auth.errors import InvalidArgument, XAmzContentSHA256Mismatch
 from overcast.gateway.auth.payload import HashingBody
-from overcast.gateway.auth.scope import SIGV4_ALGORITHM, SigningScope, signing_scope
+from overcast.gateway.auth.scope import (
+    SIGV4_ALGORITHM,
+    SIGV4A_HEADER,
+    SigningScope,
+    signing_scope,
+)
 from overcast.gateway.auth.signing import (
     EMPTY_SHA256,
     S3_SIGNING_NAMES,
@@ -97,6 +102,18 @@ class Authenticator:
                 session_token=token,
             )
         self._check_token(credential, token, style)
+        if scope.method == SIGV4A_HEADER:
+            # SigV4a (ECDSA) signatures are not checked: the identity is the key's, unverified.
+            _unwrap_chunked(request, None, scope.access_key)
+            return Identity(
+                credential.account_id,
+                credential.principal_arn,
+                credential.access_key,
+                scope.region,
+                scope.method,
+                verified=False,
+                session_token=token,
+            )
         context = self._verify(request, scope, credential, style)
         _unwrap_chunked(request, context, scope.access_key)
         return Identity(
@@ -119,11 +136,10 @@ class Authenticator:
         )
 
     def _check_token(self, credential: Credential, token: str | None, style: ErrorStyle) -> None:
-        if credential.session_token is not None:
-            if token != credential.session_token:
-                raise style.invalid_token()
-            if credential.expires_at is not None and credential.expires_at < self._now():
-                raise style.expired_token()
+        if credential.session_token is not None and token != credential.session_token:
+            raise style.invalid_token()
+        if credential.expires_at is not None and credential.expires_at < self._now():
+            raise style.expired_token()
 
     def _verify(
         self, request: HttpRequest, scope: SigningScope, credential: Credential, style: ErrorStyle
@@ -156,8 +172,6 @@ def _reject_unreadable(
         presign.query_check(request, "", style)
     elif authorization.startswith(SIGV4_ALGORITHM + " "):
         header_check(request, "", style, now)
-    elif authorization.startswith("AWS4-ECDSA-P256-SHA256 "):
-        return  # SigV4a: not verified here
     elif style.s3:
         raise InvalidArgument(
             "Unsupported Authorization Type",

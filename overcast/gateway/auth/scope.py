@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from overcast.protocol.http import HttpRequest
 
 SIGV4_ALGORITHM = "AWS4-HMAC-SHA256"
+SIGV4A_ALGORITHM = "AWS4-ECDSA-P256-SHA256"
 SIGV4_TERMINATOR = "aws4_request"
+SIGV4A_HEADER = "sigv4a-header"  # recognised for routing and identity, signature not verified
 
 
 @dataclass(frozen=True)
@@ -22,7 +24,8 @@ class SigningScope:
     access_key: str
     region: str | None  # None for SigV2
     service: str | None  # the credential scope's signing name ("s3", "sqs"); None for SigV2
-    method: str  # "sigv4-header" | "sigv4-query" | "sigv2-header" | "sigv2-query"
+    # "sigv4-header" | "sigv4-query" | "sigv2-header" | "sigv2-query" (| "sigv4a-header")
+    method: str
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,7 @@ def parse_sigv4_authorization(value: str) -> SigV4Authorization:
     )
 
 
-def _sigv4_header_scope(authorization: str) -> SigningScope | None:
+def _credential_param(authorization: str) -> str | None:
     start = authorization.find("Credential=")
     if start < 0:
         return None
@@ -81,12 +84,26 @@ def _sigv4_header_scope(authorization: str) -> SigningScope | None:
         found = authorization.find(stop, start)
         if 0 <= found < end:
             end = found
-    credential = parse_credential(authorization[start:end])
+    return authorization[start:end]
+
+
+def _sigv4_header_scope(authorization: str) -> SigningScope | None:
+    credential = parse_credential(_credential_param(authorization) or "")
     if credential is None:
         return None
     return SigningScope(
         credential.access_key, credential.region, credential.service, "sigv4-header"
     )
+
+
+def _sigv4a_header_scope(request: HttpRequest, authorization: str) -> SigningScope | None:
+    # SigV4a scopes have no region (AKID/date/service/aws4_request): it is in X-Amz-Region-Set.
+    parts = (_credential_param(authorization) or "").rsplit("/", 3)
+    if len(parts) != 4 or not all(parts):
+        return None
+    region_set = request.headers.get("x-amz-region-set", "").split(",")[0].strip()
+    region = None if region_set in ("", "*") else region_set
+    return SigningScope(parts[0], region, parts[2], SIGV4A_HEADER)
 
 
 def signing_scope(request: HttpRequest) -> SigningScope | None:
@@ -95,6 +112,8 @@ def signing_scope(request: HttpRequest) -> SigningScope | None:
     if authorization:
         if authorization.startswith(SIGV4_ALGORITHM + " "):
             return _sigv4_header_scope(authorization)
+        if authorization.startswith(SIGV4A_ALGORITHM + " "):
+            return _sigv4a_header_scope(request, authorization)
         if authorization.startswith("AWS "):
             access_key, sep, _ = authorization[4:].strip().rpartition(":")
             return SigningScope(access_key, None, None, "sigv2-header") if sep else None

@@ -302,3 +302,23 @@ def test_malformed_authorization_headers() -> None:
         authenticator().authenticate(_with_authorization("Bearer abc"), "rest-xml")
     with pytest.raises(IncompleteSignature):
         authenticator().authenticate(_with_authorization("Bearer abc"), "json")
+
+
+def test_sigv4a_is_recognised_but_not_verified() -> None:
+    request = _with_authorization(
+        f"AWS4-ECDSA-P256-SHA256 Credential={KNOWN_KEY}/20240101/s3/aws4_request, "
+        "SignedHeaders=host;x-amz-region-set, Signature=3045"
+    )
+    request.headers.set("x-amz-region-set", "eu-west-1,eu-west-2")
+    scope = signing_scope(request)
+    assert scope is not None
+    assert (scope.service, scope.region, scope.method) == ("s3", "eu-west-1", "sigv4a-header")
+    identity = authenticator().authenticate(request, "rest-xml")
+    assert identity.account_id == ACCOUNT and not identity.verified
+
+
+def test_expiring_long_term_credential() -> None:
+    expired = Credential(KNOWN_KEY, "s", ACCOUNT, PRINCIPAL, expires_at=time.time() - 1)
+    auth = Authenticator(StaticCredentials([expired]), DEFAULT_ACCOUNT, time.time)
+    with pytest.raises(ExpiredToken):
+        auth.authenticate(sqs_request(), "query")
