@@ -238,7 +238,8 @@ class EventBus:
     async def start(self) -> None:
         """Load undelivered events from the outbox and start delivering (ASGI startup)."""
         self._attach()
-        if self._task is None:
+        task = self._task
+        if task is None or task.done() or task.get_loop() is not asyncio.get_running_loop():
             self._task = asyncio.create_task(self._run(), name="overcast-events")
 
     async def stop(self) -> None:

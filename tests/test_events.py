@@ -230,3 +230,18 @@ def test_duplicate_subscriber_name(store: Store) -> None:
     bus.subscribe(TOPIC, Recorder(), name="x")
     with pytest.raises(ValueError, match="already exists"):
         bus.subscribe(TOPIC, Recorder(), name="x")
+
+
+def test_restart_on_a_new_loop(store: Store) -> None:
+    bus = EventBus(store, Clock())
+    rec = Recorder()
+    bus.subscribe(TOPIC, rec, name="rec")
+
+    async def run(n: int) -> None:
+        await bus.start()
+        bus.publish(TOPIC, {"n": n})
+        await bus.drain()
+
+    asyncio.run(run(1))  # never stopped: the next loop must not reuse the dead task
+    asyncio.run(run(2))
+    assert rec.payloads == [{"n": 1}, {"n": 2}]
