@@ -132,9 +132,7 @@ class Clock:
         self._changed()
 
     def advance(self, seconds: float) -> None:
-        """Move forward by ``seconds`` (>= 0); due timers fire."""
-        if seconds < 0:
-            raise ValueError("cannot advance the clock by a negative amount; use set()")
+        """Move by ``seconds`` (negative moves back, firing nothing); due timers fire."""
         if self._frozen_at is not None:
             self._frozen_at += seconds
         else:

@@ -3,11 +3,11 @@
 A blob is written to ``blobs/tmp/<id>``, fsynced, renamed to ``blobs/<id[:2]>/<id>`` and the
 directory fsynced (both fsyncs skipped with ``synchronous=OFF``). Only then does the caller
 commit the metadata that references it, together with ``link(conn, blob)``, which records the
-blob in the ``_overcast_blobs`` registry. A crash at any point therefore leaves the old state or
-the new one: a half-written blob is only ever a temp file, and a renamed blob whose metadata
-never committed is absent from the registry. Both are garbage-collected when the store opens.
-Removal mirrors it: ``unlink(conn, id)`` drops the
-registry row in the caller's transaction and deletes the file after the commit.
+blob in the ``_overcast_blobs`` registry (reference-counted: one blob may back several rows). A
+crash at any point therefore leaves the old state or the new one: a half-written blob is only
+ever a temp file, and a renamed blob whose metadata never committed is absent from the registry.
+Both are garbage-collected when the store opens. Removal mirrors it: ``unlink(conn, id)`` drops
+a reference in the caller's transaction and, for the last one, deletes the file after commit.
 
 Blobs are immutable once written. Readers get an ordinary file handle, so a blob deleted while
 being read stays readable through that handle (POSIX semantics).
@@ -135,16 +135,36 @@ class BlobStore:
     # -- referencing and deleting --------------------------------------------------------------
 
     def link(self, conn: sqlite3.Connection, blob: Blob) -> None:
-        """Record ``blob`` as referenced, in the caller's write transaction (``conn``)."""
-        conn.execute(f"INSERT INTO {REGISTRY} (id, size) VALUES (?, ?)", (blob.id, blob.size))
+        """Add a reference to ``blob``, in the caller's write transaction (``conn``).
+
+        Blobs are reference-counted, so one blob may back several rows (a copied object, a part
+        that became an object's segment); each ``link`` needs a matching ``unlink``.
+        """
+        cur = conn.execute(f"UPDATE {REGISTRY} SET refs = refs + 1 WHERE id = ?", (blob.id,))
+        if cur.rowcount == 0:
+            conn.execute(
+                f"INSERT INTO {REGISTRY} (id, size, refs) VALUES (?, ?, 1)", (blob.id, blob.size)
+            )
 
     def unlink(self, conn: sqlite3.Connection, blob_id: str) -> None:
-        """Drop the reference in the caller's transaction; the file goes once it commits."""
-        conn.execute(f"DELETE FROM {REGISTRY} WHERE id = ?", (blob_id,))
+        """Drop one reference in the caller's transaction; the last one deletes the file once
+        the transaction commits (an unregistered blob's file is deleted too)."""
+        cur = conn.execute(f"UPDATE {REGISTRY} SET refs = refs - 1 WHERE id = ?", (blob_id,))
+        if cur.rowcount:
+            gone = conn.execute(f"DELETE FROM {REGISTRY} WHERE id = ? AND refs <= 0", (blob_id,))
+            if gone.rowcount == 0:
+                return  # still referenced elsewhere
         self._store.after_commit(conn, lambda: self._remove(blob_id))
 
+    def refs(self, blob_id: str) -> int:
+        """How many committed references the blob has (0: unlinked or unknown)."""
+        row = self._store.read(
+            lambda c: c.execute(f"SELECT refs FROM {REGISTRY} WHERE id = ?", (blob_id,)).fetchone()
+        )
+        return 0 if row is None else int(row[0])
+
     def delete(self, blob_id: str) -> None:
-        """Delete a blob and its registry row now (idempotent).
+        """Delete a blob and its registry row now, whatever its reference count (idempotent).
 
         Safe once no committed row refers to it any more, or for a blob never linked.
         """

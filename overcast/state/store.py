@@ -70,6 +70,8 @@ INTERNAL_MIGRATIONS = [
         PRIMARY KEY (namespace, kind, account_id, region, id)
     );
     """,
+    # Blobs are reference-counted (one blob may back several rows).
+    "ALTER TABLE _overcast_blobs ADD COLUMN refs INTEGER NOT NULL DEFAULT 1",
 ]
 
 

@@ -166,3 +166,14 @@ def test_ephemeral_spill_dir_removed_at_close(monkeypatch: pytest.MonkeyPatch) -
     assert spill is not None and (spill / blob.id[:2] / blob.id).exists()
     store.close()
     assert not spill.exists()
+
+
+def test_links_are_reference_counted(store: Store) -> None:
+    blob = store.blobs.put_bytes(b"shared")
+    store.write(lambda c: store.blobs.link(c, blob))
+    store.write(lambda c: store.blobs.link(c, blob))  # e.g. a zero-copy CopyObject
+    assert store.blobs.refs(blob.id) == 2
+    store.write(lambda c: store.blobs.unlink(c, blob.id))
+    assert store.blobs.exists(blob.id) and store.blobs.refs(blob.id) == 1
+    store.write(lambda c: store.blobs.unlink(c, blob.id))
+    assert not store.blobs.exists(blob.id) and store.blobs.refs(blob.id) == 0
