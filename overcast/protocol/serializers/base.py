@@ -13,13 +13,14 @@ import base64
 import hashlib
 import math
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from overcast.protocol.http import Headers, HttpResponse
 from overcast.protocol.serializers.dialects import dialect_for
-from overcast.protocol.timestamps import format_timestamp
+from overcast.protocol.timestamps import ISO8601, UNIX, format_timestamp
 
 if TYPE_CHECKING:
     from botocore.model import OperationModel, ServiceModel, Shape, StructureShape
@@ -102,6 +103,30 @@ def message_member(shape: StructureShape | None, default: str) -> str:
 def timestamp_text(shape: Shape, value: Any, default_format: str) -> str | int | float:
     fmt = shape.serialization.get("timestampFormat") or default_format
     return format_timestamp(value, fmt)
+
+
+def timestamp_formatter(fmt: str) -> Callable[[Any], str | int | float]:
+    """A formatter for ``fmt`` with fast paths for the common values (UTC datetimes, epochs)."""
+    if fmt == ISO8601:
+
+        def iso(value: Any) -> str | int | float:
+            if isinstance(value, datetime) and (value.tzinfo is None or value.tzinfo is UTC):
+                # isoformat is the fastest formatter; AWS writes milliseconds only when set.
+                if value.microsecond:
+                    return value.isoformat(timespec="milliseconds")[:23] + "Z"
+                return value.isoformat(timespec="seconds")[:19] + "Z"
+            return format_timestamp(value, fmt)
+
+        return iso
+    if fmt == UNIX:
+
+        def unix(value: Any) -> str | int | float:
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                return value
+            return format_timestamp(value, fmt)
+
+        return unix
+    return lambda value: format_timestamp(value, fmt)
 
 
 def float_text(value: Any) -> str:

@@ -26,8 +26,9 @@ from overcast.protocol.serializers.base import (
     message_member,
     resolve_error,
     special_float,
+    timestamp_formatter,
 )
-from overcast.protocol.timestamps import UNIX, format_timestamp
+from overcast.protocol.timestamps import UNIX
 
 try:  # orjson is several times faster; the stdlib encoder is the fallback
     import orjson
@@ -63,8 +64,9 @@ class ValueEncoder:
 
     # Codec hooks (JSON by default; the CBOR encoder overrides them).
     def timestamp(self, shape: Shape) -> Convert:
-        fmt = shape.serialization.get("timestampFormat") or self._timestamp_format
-        return lambda v: format_timestamp(v, fmt)
+        return timestamp_formatter(
+            shape.serialization.get("timestampFormat") or self._timestamp_format
+        )
 
     def blob(self, shape: Shape) -> Convert | None:
         return b64
@@ -110,16 +112,22 @@ class ValueEncoder:
         return None
 
     def _compile_structure(self, shape: StructureShape) -> Convert:
-        plan: list[tuple[str, str, Convert | None]] = []
+        # member name -> (wire name, converter); built on first use so recursive shapes end.
+        plan: dict[str, tuple[str, Convert | None]] = {}
 
         def convert_structure(value: Mapping[str, Any]) -> dict[str, Any]:
-            if not plan:  # compiled on first use so recursive shapes terminate
-                plan.extend(self.structure_plan(shape))
+            if not plan:
+                plan.update((n, (k, fn)) for n, k, fn in self.structure_plan(shape))
+                plan.setdefault("", ("", None))  # never empty again, even for empty shapes
             out: dict[str, Any] = {}
-            for name, key, fn in plan:
-                item = value.get(name)
+            # Walk the value, not the model: values are sparse (a DynamoDB AttributeValue sets
+            # one of ten members). Keys the model does not know are dropped.
+            for name, item in value.items():
                 if item is not None:
-                    out[key] = item if fn is None else fn(item)
+                    entry = plan.get(name)
+                    if entry is not None:
+                        fn = entry[1]
+                        out[entry[0]] = item if fn is None else fn(item)
             return out
 
         return convert_structure

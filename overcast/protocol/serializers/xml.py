@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from overcast.protocol.serializers.base import b64, float_text, timestamp_text
+from overcast.protocol.serializers.base import b64, float_text, timestamp_formatter
 from overcast.protocol.timestamps import ISO8601
 
 if TYPE_CHECKING:
@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 Emit = Callable[[Any, list[str]], None]
 # Appends the child elements of a structure value, without the enclosing element.
 Children = Callable[[Mapping[str, Any], list[str]], None]
+# The xmlAttribute members of a structure value as ' name="value"' text.
+AttributeText = Callable[[Mapping[str, Any]], str]
 
 _REST_LOCATIONS = frozenset({"header", "headers", "statusCode"})
 _NO_NAMES: Mapping[str, Mapping[str, Any]] = {}
@@ -66,7 +68,7 @@ class XmlWriter:
         self._timestamp_format = timestamp_format
         self._names = names  # per-shape-name XML traits the model lacks (see dialects.py)
         self._emitters: dict[tuple[int, str, str], tuple[Shape, Emit]] = {}
-        self._children: dict[int, tuple[Shape, Children, Callable[[Mapping[str, Any]], str]]] = {}
+        self._children: dict[int, tuple[Shape, Children, AttributeText | None]] = {}
 
     # --- public ---------------------------------------------------------------------------
 
@@ -111,6 +113,17 @@ class XmlWriter:
             return self._compile_map(shape, name, extra_ns)  # type: ignore[arg-type]
         text = self.scalar_text(shape)
         open_tag, close_tag = f"<{name}{xmlns(shape)}{extra_ns}>", f"</{name}>"
+        if text is _string_text:
+
+            def emit_string(value: Any, out: list[str]) -> None:
+                if type(value) is not str:
+                    value = _coerce(value)
+                # Inlined escape check: most strings need none, and this is the hot path.
+                if "&" in value or "<" in value or ">" in value or '"' in value or "\r" in value:
+                    value = escape(value)
+                out.append(open_tag + value + close_tag)
+
+            return emit_string
 
         def emit_scalar(value: Any, out: list[str]) -> None:
             out.append(open_tag + text(value) + close_tag)
@@ -128,18 +141,17 @@ class XmlWriter:
             return float_text
         if kind == "timestamp":
             fmt = shape.serialization.get("timestampFormat") or self._timestamp_format
-            return lambda v: str(timestamp_text(shape, v, fmt))
+            formatter = timestamp_formatter(fmt)
+            return lambda v: str(formatter(v))
         if kind == "blob":
             return b64
         return _string_text
 
-    def _structure_plan(
-        self, shape: StructureShape
-    ) -> tuple[Children, Callable[[Mapping[str, Any]], str]]:
+    def _structure_plan(self, shape: StructureShape) -> tuple[Children, AttributeText | None]:
         hit = self._children.get(id(shape))
         if hit is not None:
             return hit[1], hit[2]
-        members: list[tuple[str, Emit]] = []
+        members: dict[str, Emit] = {}
         attributes: list[tuple[str, str, Callable[[Any], str]]] = []
         for member_name, member in shape.members.items():
             ser = member.serialization
@@ -149,13 +161,17 @@ class XmlWriter:
                 attr_name = ser.get("name", member_name)
                 attributes.append((member_name, attr_name, self.scalar_text(member)))
                 continue
-            members.append((member_name, self._lazy(member, self.member_name(member, member_name))))
+            # Structure emitters build their own plan on first use, so this never recurses.
+            members[member_name] = self.element(member, self.member_name(member, member_name))
 
         def write_children(value: Mapping[str, Any], out: list[str]) -> None:
-            for key, emit in members:
-                item = value.get(key)
+            # Walk the value, not the model: values are sparse (an EC2 Instance has 60+
+            # members), and providers build them in the documented order.
+            for key, item in value.items():
                 if item is not None:
-                    emit(item, out)
+                    emit = members.get(key)
+                    if emit is not None:
+                        emit(item, out)
 
         def attribute_text(value: Mapping[str, Any]) -> str:
             parts = ""
@@ -165,30 +181,24 @@ class XmlWriter:
                     parts += f' {attr_name}="{text(item)}"'
             return parts
 
-        self._children[id(shape)] = (shape, write_children, attribute_text)
-        return write_children, attribute_text
-
-    def _lazy(self, shape: Shape, name: str) -> Emit:
-        """An emitter compiled on first use, so recursive shapes do not recurse forever."""
-        if shape.type_name != "structure":
-            return self.element(shape, name)
-        compiled: list[Emit] = []
-
-        def emit_lazy(value: Any, out: list[str]) -> None:
-            if not compiled:
-                compiled.append(self.element(shape, name))
-            compiled[0](value, out)
-
-        return emit_lazy
+        attrs = attribute_text if attributes else None
+        self._children[id(shape)] = (shape, write_children, attrs)
+        return write_children, attrs
 
     def _compile_structure(self, shape: StructureShape, name: str, extra_ns: str) -> Emit:
-        ns = xmlns(shape) + extra_ns
+        open_tag = f"<{name}{xmlns(shape)}{extra_ns}>"
         close_tag = f"</{name}>"
+        plan: list[Any] = []  # [children writer, attribute writer], filled on first use
 
         def emit_structure(value: Mapping[str, Any], out: list[str]) -> None:
-            write_children, attribute_text = self._structure_plan(shape)
-            out.append(f"<{name}{ns}{attribute_text(value)}>")
-            write_children(value, out)
+            if not plan:
+                plan.extend(self._structure_plan(shape))
+            attribute_text = plan[1]
+            if attribute_text is None:
+                out.append(open_tag)
+            else:
+                out.append(f"{open_tag[:-1]}{attribute_text(value)}>")
+            plan[0](value, out)
             out.append(close_tag)
 
         return emit_structure
@@ -197,7 +207,7 @@ class XmlWriter:
         member = shape.member
         member_name = member.serialization.get("name") or self._trait(shape, "member")
         if self._flattened(shape):
-            item_emit = self._lazy(member, member_name or name)
+            item_emit = self.element(member, member_name or name)
 
             def emit_flat_list(value: list[Any], out: list[str]) -> None:
                 for item in value:
@@ -205,7 +215,7 @@ class XmlWriter:
                         item_emit(item, out)
 
             return emit_flat_list
-        item_emit = self._lazy(member, member_name or "member")
+        item_emit = self.element(member, member_name or "member")
         open_tag, close_tag = f"<{name}{xmlns(shape)}{extra_ns}>", f"</{name}>"
 
         def emit_list(value: list[Any], out: list[str]) -> None:
@@ -221,7 +231,7 @@ class XmlWriter:
         key_name = self.member_name(shape.key, self._trait(shape, "key") or "key")
         value_name = self.member_name(shape.value, self._trait(shape, "value") or "value")
         key_emit = self.element(shape.key, key_name)
-        value_emit = self._lazy(shape.value, value_name)
+        value_emit = self.element(shape.value, value_name)
         ns = xmlns(shape) + extra_ns
         if self._flattened(shape):
             open_entry, close_entry = f"<{name}{ns}>", f"</{name}>"
@@ -252,12 +262,14 @@ def _bool_text(value: Any) -> str:
     return "true" if value else "false"
 
 
-def _string_text(value: Any) -> str:
+def _coerce(value: Any) -> str:
     if isinstance(value, bytes):
-        value = value.decode("utf-8")
-    elif not isinstance(value, str):
-        value = str(value)
-    return escape(value)
+        return value.decode("utf-8")
+    return value if isinstance(value, str) else str(value)
+
+
+def _string_text(value: Any) -> str:
+    return escape(_coerce(value))
 
 
 def plain_elements(fields: Mapping[str, Any], out: list[str]) -> None:
