@@ -186,6 +186,7 @@ class EventBus:
         self._wake: asyncio.Event | None = None
         self._deliver_lock: asyncio.Lock | None = None
         self._task: asyncio.Task[None] | None = None
+        store.on_reset(self._forget)
 
     def subscribe(self, topic: str, handler: Handler, *, name: str | None = None) -> str:
         """Deliver ``topic``'s events to ``handler``; returns the subscriber name.
@@ -299,6 +300,11 @@ class EventBus:
             ).fetchall()
         )
         self._enqueue([_Pending(*r) for r in rows])
+
+    def _forget(self) -> None:
+        """``Store.reset`` wiped the outbox: drop the queued copies of its rows."""
+        self._heap.clear()
+        self._queued.clear()
 
     def _hand_over(self, rows: list[_Pending]) -> None:
         """After-commit callback (any thread): give the new rows to the delivery loop."""

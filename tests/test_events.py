@@ -245,3 +245,22 @@ def test_restart_on_a_new_loop(store: Store) -> None:
     asyncio.run(run(1))  # never stopped: the next loop must not reuse the dead task
     asyncio.run(run(2))
     assert rec.payloads == [{"n": 1}, {"n": 2}]
+
+
+def test_reset_drops_pending_events(store: Store) -> None:
+    clock = Clock(frozen=True)
+    bus = EventBus(store, clock)
+    rec = Recorder(fail_times=1)
+    bus.subscribe(TOPIC, rec, name="rec")
+
+    async def main() -> None:
+        await bus.start()
+        bus.publish(TOPIC, {"n": 1})
+        await bus.drain()  # fails once; a retry is pending
+        store.reset()
+        clock.advance(3600)
+        await bus.drain()
+        await bus.stop()
+
+    asyncio.run(main())
+    assert len(rec.events) == 1

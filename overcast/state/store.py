@@ -111,6 +111,7 @@ class Store:
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._collections: dict[tuple[str, str], Collection] = {}
+        self._reset_hooks: list[Callable[[], None]] = []
         self._wconn.execute(migrations.CREATE_TABLE)
         self.migrate("overcast", INTERNAL_MIGRATIONS)
         # synchronous=OFF opts out of power-loss safety, so blobs skip their fsyncs too.
@@ -203,6 +204,11 @@ class Store:
 
         self.write(wipe)
         self.blobs.reset()
+        _run_callbacks(list(self._reset_hooks))
+
+    def on_reset(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` after each ``reset`` (to drop in-memory caches of wiped rows)."""
+        self._reset_hooks.append(callback)
 
     # -- writing -------------------------------------------------------------------------------
 
