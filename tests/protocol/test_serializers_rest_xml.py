@@ -186,3 +186,27 @@ def test_put_object_has_headers_only() -> None:
     assert response.body == b""
     assert response.headers["etag"] == '"e"'
     assert response.headers["content-length"] == "0"
+
+
+def test_route53_uses_the_error_response_envelope_and_its_namespace() -> None:
+    model = service_model("route53")
+    error = error_class("NoSuchHostedZone", status=404)("No hosted zone found with ID: Z1")
+    response = get_serializer("rest-xml").serialize_error(error, model, None, "rid")
+    body = response.body
+    assert isinstance(body, bytes)
+    assert body.startswith(
+        b'<ErrorResponse xmlns="https://route53.amazonaws.com/doc/2013-04-01/"><Error>'
+        b"<Type>Sender</Type><Code>NoSuchHostedZone</Code>"
+    )
+    assert response.headers["x-amzn-requestid"] == "rid"
+    parsed = create_parser("rest-xml").parse(wire(response), None)
+    assert parsed["Error"]["Code"] == "NoSuchHostedZone"
+    assert parsed["ResponseMetadata"]["RequestId"] == "rid"
+    op = model.operation_model("GetHostedZone")
+    result = {"HostedZone": {"Id": "/hostedzone/Z1", "Name": "a.com.", "CallerReference": "c"}}
+    response = get_serializer("rest-xml").serialize(result, op, "rid")
+    assert response.body.startswith(  # type: ignore[union-attr]
+        b'<GetHostedZoneResponse xmlns="https://route53.amazonaws.com/doc/2013-04-01/">'
+    )
+    parsed = create_parser("rest-xml").parse(wire(response), op.output_shape)
+    assert parsed["HostedZone"] == result["HostedZone"]

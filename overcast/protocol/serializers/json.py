@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from overcast.protocol.http import Headers, HttpResponse
@@ -28,7 +30,7 @@ from overcast.protocol.serializers.base import (
     special_float,
     timestamp_formatter,
 )
-from overcast.protocol.timestamps import UNIX
+from overcast.protocol.timestamps import ISO8601, UNIX, format_timestamp
 
 try:  # orjson is several times faster; the stdlib encoder is the fallback
     import orjson
@@ -45,14 +47,29 @@ Convert = Callable[[Any], Any]
 _REST_LOCATIONS = frozenset({"header", "headers", "statusCode"})
 
 
+def _fallback(value: Any) -> Any:
+    """Values JSON has no type for, as found in documents (Decimal from DynamoDB code...)."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, datetime):
+        return format_timestamp(value, ISO8601)
+    if isinstance(value, bytes | bytearray):
+        return b64(value)
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
 def dumps(value: Any) -> bytes:
     """Compact JSON bytes (orjson when installed; it rejects ints beyond 64 bits)."""
     if orjson is not None:
         try:
-            return orjson.dumps(value)
+            return orjson.dumps(value, default=_fallback)
         except TypeError:
             pass
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_fallback).encode(
+        "utf-8"
+    )
 
 
 class ValueEncoder:
@@ -113,12 +130,12 @@ class ValueEncoder:
 
     def _compile_structure(self, shape: StructureShape) -> Convert:
         # member name -> (wire name, converter); built on first use so recursive shapes end.
-        plan: dict[str, tuple[str, Convert | None]] = {}
+        plans: list[dict[str, tuple[str, Convert | None]]] = []
 
         def convert_structure(value: Mapping[str, Any]) -> dict[str, Any]:
-            if not plan:
-                plan.update((n, (k, fn)) for n, k, fn in self.structure_plan(shape))
-                plan.setdefault("", ("", None))  # never empty again, even for empty shapes
+            if not plans:
+                plans.append({n: (k, fn) for n, k, fn in self.structure_plan(shape)})
+            plan = plans[0]
             out: dict[str, Any] = {}
             # Walk the value, not the model: values are sparse (a DynamoDB AttributeValue sets
             # one of ten members). Keys the model does not know are dropped.

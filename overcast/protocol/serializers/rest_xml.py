@@ -10,12 +10,13 @@ the other rest-xml services.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from overcast.protocol.http import Headers, HttpResponse
 from overcast.protocol.serializers.base import host_id, resolve_error
-from overcast.protocol.serializers.dialects import ServiceDialect, dialect_for
+from overcast.protocol.serializers.dialects import dialect_for
 from overcast.protocol.serializers.query import XmlErrorFields
 from overcast.protocol.serializers.rest import RestSerializer
 from overcast.protocol.serializers.xml import escape
@@ -26,11 +27,46 @@ if TYPE_CHECKING:
     from overcast.errors import ServiceError
 
 
-def _default_ns(shape: Shape, dialect: ServiceDialect) -> str:
+_namespaces: weakref.WeakKeyDictionary[ServiceModel, str] = weakref.WeakKeyDictionary()
+
+
+def service_namespace(service_model: ServiceModel) -> str:
+    """The XML namespace of a rest-xml service's documents ('' if unknown).
+
+    Models put it only on request shapes (``CreateBucketConfiguration``,
+    ``CreateHostedZoneRequest``); answers carry the same one.
+    """
+    ns = _namespaces.get(service_model)
+    if ns is None:
+        ns = dialect_for(service_model).xml_namespace or service_model.metadata.get(
+            "xmlNamespace", ""
+        )
+        if not ns:
+            for name in service_model.operation_names:
+                shape = service_model.operation_model(name).input_shape
+                found = _request_namespace(shape) if shape is not None else None
+                if found:
+                    ns = found
+                    break
+        _namespaces[service_model] = ns = ns if isinstance(ns, str) else ns.get("uri", "")
+    return ns
+
+
+def _request_namespace(shape: StructureShape) -> str | None:
+    payload = shape.serialization.get("payload")
+    target = shape.members[payload] if payload else shape
+    ns = target.serialization.get("xmlNamespace")
+    if isinstance(ns, dict) and not ns.get("prefix"):
+        return ns.get("uri")
+    return ns if isinstance(ns, str) else None
+
+
+def _default_ns(shape: Shape, service_model: ServiceModel) -> str:
     """The xmlns a root element adds when its shape declares none."""
-    if shape.serialization.get("xmlNamespace") or not dialect.xml_namespace:
+    if shape.serialization.get("xmlNamespace"):
         return ""
-    return f' xmlns="{escape(dialect.xml_namespace)}"'
+    ns = service_namespace(service_model)
+    return f' xmlns="{escape(ns)}"' if ns else ""
 
 
 class RestXmlSerializer(RestSerializer, XmlErrorFields):
@@ -48,7 +84,7 @@ class RestXmlSerializer(RestSerializer, XmlErrorFields):
         writer = self.writer(dialect)
         name = operation.name
         root = shape.serialization.get("name") or dialect.xml_roots.get(name) or shape.name
-        ns = _default_ns(shape, dialect)
+        ns = _default_ns(shape, operation.service_model)
         if name in dialect.xml_text_roots:
             # The root element is the one member itself (S3 GetBucketLocation).
             member_name = next(iter(self.plan(shape).body_members))
@@ -63,7 +99,7 @@ class RestXmlSerializer(RestSerializer, XmlErrorFields):
     ) -> bytes:
         dialect = dialect_for(operation.service_model)
         root = shape.serialization.get("name") or shape.name
-        ns = _default_ns(shape, dialect)
+        ns = _default_ns(shape, operation.service_model)
         return self.writer(dialect).render(shape, root, value, ns).encode("utf-8")
 
     def serialize_error(
@@ -101,5 +137,5 @@ class RestXmlSerializer(RestSerializer, XmlErrorFields):
 
 
 def _ns_attr(service_model: ServiceModel) -> str:
-    ns = service_model.metadata.get("xmlNamespace")
-    return f' xmlns="{escape(ns)}"' if isinstance(ns, str) else ""
+    ns = service_namespace(service_model)
+    return f' xmlns="{escape(ns)}"' if ns else ""
