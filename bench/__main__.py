@@ -36,6 +36,7 @@ def _add_common(p: argparse.ArgumentParser, *, endpoint: bool = True) -> None:
     p.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds first")
     p.add_argument("--cpus", default=None, help="pin the load generator, e.g. 1 or 1,2")
     p.add_argument("--label", default="")
+    p.add_argument("--repeat", type=int, default=1, help="runs; the fastest is reported")
     _add_json(p)
 
 
@@ -108,31 +109,37 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.command == "rate":
             from bench.rate import run_rate
 
-            result = run_rate(
-                args.endpoint,
-                args.op,
-                params,
-                concurrency=args.concurrency,
-                duration=args.duration,
-                warmup=args.warmup,
-                processes=args.processes,
-                client=args.client,
-                cpus=_cpus(args.cpus),
-                label=args.label,
+            result = report.best_of(
+                args.repeat,
+                lambda: run_rate(
+                    args.endpoint,
+                    args.op,
+                    params,
+                    concurrency=args.concurrency,
+                    duration=args.duration,
+                    warmup=args.warmup,
+                    processes=args.processes,
+                    client=args.client,
+                    cpus=_cpus(args.cpus),
+                    label=args.label,
+                ),
             )
         else:
             from bench.wrk import run_wrk
 
-            result = run_wrk(
-                args.endpoint,
-                args.op,
-                params,
-                concurrency=args.concurrency,
-                duration=args.duration,
-                warmup=args.warmup,
-                threads=args.threads,
-                cpus=_cpus(args.cpus),
-                label=args.label,
+            result = report.best_of(
+                args.repeat,
+                lambda: run_wrk(
+                    args.endpoint,
+                    args.op,
+                    params,
+                    concurrency=args.concurrency,
+                    duration=args.duration,
+                    warmup=args.warmup,
+                    threads=args.threads,
+                    cpus=_cpus(args.cpus),
+                    label=args.label,
+                ),
             )
         print(report.rate_table([result]))
         if result.extra.get("first_error"):
@@ -172,6 +179,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             concurrency=args.concurrency,
             duration=args.duration,
             tools=tuple(args.tools.split(",")),
+            repeat=args.repeat,
         )
         print(report.rate_table(cresult.rows))
         for name, error in cresult.failures.items():

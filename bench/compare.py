@@ -13,7 +13,7 @@ from typing import Any
 
 from bench.procs import client_and_server_cpus, running
 from bench.rate import run_rate
-from bench.report import RateResult
+from bench.report import RateResult, best_of
 from bench.wrk import run_wrk
 
 
@@ -63,6 +63,7 @@ def run_compare(
     concurrency: int = 16,
     duration: float = 10.0,
     tools: tuple[str, ...] = ("wrk", "python"),
+    repeat: int = 1,
 ) -> CompareResult:
     """Run each tool against each target; a target that fails is reported, not fatal."""
     server_cpus, client_cpus = client_and_server_cpus()
@@ -71,29 +72,19 @@ def run_compare(
         try:
             with running(target.cmd, ready_path=target.ready_path, cpus=server_cpus) as (_, port):
                 url = f"http://127.0.0.1:{port}"
+                kwargs: dict[str, Any] = {
+                    "concurrency": concurrency,
+                    "duration": duration,
+                    "cpus": client_cpus,
+                    "label": target.name,
+                }
                 if "wrk" in tools:
                     result.rows.append(
-                        run_wrk(
-                            url,
-                            op,
-                            params,
-                            concurrency=concurrency,
-                            duration=duration,
-                            cpus=client_cpus,
-                            label=target.name,
-                        )
+                        best_of(repeat, lambda: run_wrk(url, op, params, **kwargs))  # noqa: B023
                     )
                 if "python" in tools:
                     result.rows.append(
-                        run_rate(
-                            url,
-                            op,
-                            params,
-                            concurrency=concurrency,
-                            duration=duration,
-                            cpus=client_cpus,
-                            label=target.name,
-                        )
+                        best_of(repeat, lambda: run_rate(url, op, params, **kwargs))  # noqa: B023
                     )
         except Exception as exc:  # one broken target must not lose the others' numbers
             result.failures[target.name] = f"{type(exc).__name__}: {exc}"
