@@ -210,3 +210,15 @@ def test_route53_uses_the_error_response_envelope_and_its_namespace() -> None:
     )
     parsed = create_parser("rest-xml").parse(wire(response), op.output_shape)
     assert parsed["HostedZone"] == result["HostedZone"]
+
+
+def test_unset_members_still_give_the_root_element() -> None:
+    op = service_model("s3").operation_model("GetBucketLocation")
+    response = get_serializer("rest-xml").serialize({}, op, "r")
+    assert response.body == f'<LocationConstraint xmlns="{S3_NS}"/>'.encode()
+    op = service_model("s3").operation_model("ListBuckets")
+    response = get_serializer("rest-xml").serialize({}, op, "r")
+    assert (
+        response.body
+        == f'<ListAllMyBucketsResult xmlns="{S3_NS}"></ListAllMyBucketsResult>'.encode()
+    )

@@ -121,8 +121,10 @@ def timestamp_formatter(fmt: str) -> Callable[[Any], str | int | float]:
     if fmt == UNIX:
 
         def unix(value: Any) -> str | int | float:
-            if isinstance(value, int | float) and not isinstance(value, bool):
+            if isinstance(value, int) and not isinstance(value, bool):
                 return value
+            if isinstance(value, float):
+                return int(value) if value.is_integer() else round(value, 3)
             return format_timestamp(value, fmt)
 
         return unix

@@ -89,8 +89,6 @@ def bind_headers(plan: RestPlan, values: Mapping[str, Any], headers: Headers) ->
 class RestSerializer(BaseResponseSerializer):
     """Status/header/payload binding; subclasses encode documents (JSON or XML)."""
 
-    empty_document = b""  # the body when the output has body members but none is set
-
     def __init__(self) -> None:
         self._plans: dict[int, tuple[Shape, RestPlan]] = {}
 
@@ -152,10 +150,9 @@ class RestSerializer(BaseResponseSerializer):
             if plan.payload is not None:
                 body = self._payload_body(operation, plan, result.get(plan.payload), headers)
             elif plan.body_members:
-                if any(result.get(name) is not None for name in plan.body_members):
-                    body = self.encode_document(operation, shape, result)
-                else:
-                    body = self.empty_document
+                # Even with every member unset: AWS sends the empty document ({} or the root
+                # element), and clients parse it (S3 GetBucketLocation's empty root = us-east-1).
+                body = self.encode_document(operation, shape, result)
         if body and isinstance(body, bytes) and "content-type" not in headers:
             headers.set("Content-Type", self.content_type)
         self.request_id_headers(headers, operation.service_model, request_id)

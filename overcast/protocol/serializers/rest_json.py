@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 class RestJsonSerializer(RestSerializer):
     protocol = "rest-json"
     content_type = "application/json"
-    empty_document = b"{}"
 
     def __init__(self) -> None:
         super().__init__()
