@@ -3,7 +3,7 @@
 ``BaseResponseSerializer`` fixes the two public methods; each protocol family subclasses it.
 ``resolve_error`` turns a ``ServiceError`` into the facts every error format needs (wire code,
 query code, status, fault side, modeled shape), taking them from the service model's error shape
-when there is one. The scalar helpers (``timestamp_text``, ``float_text``, ``b64``) encode
+when there is one. The scalar helpers (``timestamp_formatter``, ``float_text``, ``b64``) encode
 values the same way across protocols.
 """
 
@@ -23,7 +23,7 @@ from overcast.protocol.serializers.dialects import dialect_for
 from overcast.protocol.timestamps import ISO8601, UNIX, format_timestamp
 
 if TYPE_CHECKING:
-    from botocore.model import OperationModel, ServiceModel, Shape, StructureShape
+    from botocore.model import OperationModel, ServiceModel, StructureShape
 
     from overcast.errors import ServiceError
 
@@ -100,11 +100,6 @@ def message_member(shape: StructureShape | None, default: str) -> str:
 # --- scalar encoders ------------------------------------------------------------------------
 
 
-def timestamp_text(shape: Shape, value: Any, default_format: str) -> str | int | float:
-    fmt = shape.serialization.get("timestampFormat") or default_format
-    return format_timestamp(value, fmt)
-
-
 def timestamp_formatter(fmt: str) -> Callable[[Any], str | int | float]:
     """A formatter for ``fmt`` with fast paths for the common values (UTC datetimes, epochs)."""
     if fmt == ISO8601:
@@ -168,10 +163,6 @@ def as_bytes(value: Any) -> bytes:
     if isinstance(value, str):
         return value.encode("utf-8")
     return bytes(value)
-
-
-def is_timestamp_value(value: Any) -> bool:
-    return isinstance(value, datetime | int | float)
 
 
 # --- the serializer base ----------------------------------------------------------------------
