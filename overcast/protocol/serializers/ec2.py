@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from overcast.protocol.http import Headers, HttpResponse
 from overcast.protocol.serializers.base import BaseResponseSerializer, resolve_error
 from overcast.protocol.serializers.dialects import dialect_for
-from overcast.protocol.serializers.query import XmlErrorFields, query_namespace
+from overcast.protocol.serializers.query import XmlErrorFields, xmlns_attr
 from overcast.protocol.serializers.xml import escape
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ class Ec2Serializer(BaseResponseSerializer, XmlErrorFields):
         service_model = operation.service_model
         name = operation.name
         out = [
-            f'<{name}Response xmlns="{escape(query_namespace(service_model))}">'
+            f"<{name}Response{xmlns_attr(service_model)}>"
             f"<requestId>{escape(request_id)}</requestId>"
         ]
         shape = operation.output_shape

@@ -26,13 +26,13 @@ if TYPE_CHECKING:
     from overcast.errors import ServiceError
 
 
-def query_namespace(service_model: ServiceModel) -> str:
-    """The xmlns of a query service's answers."""
+def xmlns_attr(service_model: ServiceModel) -> str:
+    """The ``xmlns="..."`` of a query service's answers ('' when the model gives no hint)."""
     meta = service_model.metadata
     ns = meta.get("xmlNamespace") or dialect_for(service_model).query_namespace
-    if ns:
-        return ns
-    return f"https://{meta.get('endpointPrefix', '')}.amazonaws.com/doc/{meta.get('apiVersion')}/"
+    if not ns and meta.get("endpointPrefix"):
+        ns = f"https://{meta['endpointPrefix']}.amazonaws.com/doc/{meta.get('apiVersion')}/"
+    return f' xmlns="{escape(ns)}"' if ns else ""
 
 
 class XmlErrorFields:
@@ -78,7 +78,7 @@ class QuerySerializer(BaseResponseSerializer, XmlErrorFields):
         service_model = operation.service_model
         writer = self.writer(dialect_for(service_model))
         name = operation.name
-        out = [f'<{name}Response xmlns="{escape(query_namespace(service_model))}">']
+        out = [f"<{name}Response{xmlns_attr(service_model)}>"]
         shape = operation.output_shape
         if shape is not None:
             wrapper = shape.serialization.get("resultWrapper")
@@ -108,7 +108,7 @@ class QuerySerializer(BaseResponseSerializer, XmlErrorFields):
         info = resolve_error(error, service_model)
         writer = self.writer(dialect_for(service_model))
         out = [
-            f'<ErrorResponse xmlns="{escape(query_namespace(service_model))}"><Error>'
+            f"<ErrorResponse{xmlns_attr(service_model)}><Error>"
             f"<Type>{info.fault}</Type><Code>{escape(info.query_code)}</Code>"
         ]
         if error.error_message:
