@@ -72,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--concurrency", type=int, default=16)
     p.add_argument("--duration", type=float, default=10.0)
     p.add_argument("--startup-runs", type=int, default=3)
+    p.add_argument("--repeat", type=int, default=1, help="wrk runs; the fastest is reported")
     _add_json(p)
 
     p = sub.add_parser("compare", help="Overcast vs moto vs hello app, same op and load")
@@ -161,6 +162,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             concurrency=args.concurrency,
             duration=args.duration,
             startup_runs=args.startup_runs,
+            repeat=args.repeat,
         )
         print(servers_table(rows))
         payload = {"results": [asdict(r) for r in rows]}

@@ -70,9 +70,13 @@ def run_compare(
     result = CompareResult()
     for target in targets:
         try:
-            with running(target.cmd, ready_path=target.ready_path, cpus=server_cpus) as (_, port):
+            with running(target.cmd, ready_path=target.ready_path, cpus=server_cpus) as (
+                proc,
+                port,
+            ):
                 url = f"http://127.0.0.1:{port}"
                 kwargs: dict[str, Any] = {
+                    "server_pid": proc.pid,
                     "concurrency": concurrency,
                     "duration": duration,
                     "cpus": client_cpus,

@@ -24,7 +24,8 @@ from array import array
 from dataclasses import dataclass
 from typing import Any
 
-from bench.report import RateResult, percentile
+from bench.procs import cpu_seconds
+from bench.report import RateResult, add_server_cpu, percentile
 from bench.signing import Resigner, SignedRequest, call, make_client, parse_op, sign_request
 
 
@@ -60,6 +61,7 @@ def run_rate(
     client: str = "signed",
     cpus: tuple[int, ...] | None = None,
     label: str = "",
+    server_pid: int | None = None,
 ) -> RateResult:
     """Load ``endpoint`` with ``op`` and return the measured rate and latency percentiles."""
     if client not in ("signed", "sdk"):
@@ -74,9 +76,15 @@ def run_rate(
     start = time.monotonic() + spawn_margin + warmup
     end = start + duration
     ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+    cpu: list[float] = []
+    sampler = threading.Thread(target=_sample_cpu, args=(server_pid, start, end, cpu), daemon=True)
+    if server_pid:
+        sampler.start()
     with ctx.Pool(nproc) as pool:
         jobs = [_Job(endpoint, op, params, n, client, start, end, cpus) for n in shares]
         outcomes: list[_Outcome] = pool.map(_run_job, jobs)
+    if server_pid:
+        sampler.join()
     lat = array("d")
     for outcome in outcomes:
         lat.frombytes(outcome.latencies)
@@ -84,7 +92,7 @@ def run_rate(
     requests = sum(o.requests for o in outcomes)
     errors = sum(o.errors for o in outcomes)
     first_error = next((o.first_error for o in outcomes if o.first_error), "")
-    return RateResult(
+    result = RateResult(
         label=label or endpoint,
         tool=f"python-{client}",
         endpoint=endpoint,
@@ -99,6 +107,19 @@ def run_rate(
         p99_ms=percentile(ordered, 99) * 1000,
         extra={"processes": nproc, "first_error": first_error[:300]},
     )
+    if len(cpu) == 2:
+        add_server_cpu(result, cpu[1] - cpu[0])
+    return result
+
+
+def _sample_cpu(pid: int | None, start: float, end: float, out: list[float]) -> None:
+    """Sample the server's CPU time when the measured window opens and when it closes."""
+    if pid is None:
+        return
+    time.sleep(max(0.0, start - time.monotonic()))
+    out.append(cpu_seconds(pid))
+    time.sleep(max(0.0, end - time.monotonic()))
+    out.append(cpu_seconds(pid))
 
 
 def _run_job(job: _Job) -> _Outcome:

@@ -74,8 +74,17 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def add_server_cpu(result: RateResult, cpu_s: float) -> None:
+    """Record the server's CPU time for the measured window, and the rate per busy core
+    (requests / CPU-seconds): far less sensitive to other load on the machine than req/s."""
+    result.extra["server_cpu_s"] = round(cpu_s, 3)
+    if cpu_s > 0 and result.requests:
+        result.extra["rps_per_cpu"] = round(result.requests / cpu_s, 1)
+        result.extra["cpu_us_per_req"] = round(cpu_s / result.requests * 1e6, 1)
+
+
 def rate_table(results: Sequence[RateResult]) -> str:
-    """The standard table for rate results."""
+    """The standard table for rate results (req/CPU-s when the server's CPU was sampled)."""
     rows = [
         (
             r.label,
@@ -88,11 +97,12 @@ def rate_table(results: Sequence[RateResult]) -> str:
             r.p50_ms,
             r.p90_ms,
             r.p99_ms,
+            r.extra.get("rps_per_cpu", "-"),
         )
         for r in results
     ]
     headers = ("target", "tool", "op", "conc", "requests", "errors", "req/s", "p50 ms", "p90 ms")
-    return table(rows, (*headers, "p99 ms"))
+    return table(rows, (*headers, "p99 ms", "req/CPU-s"))
 
 
 def machine_info() -> dict[str, Any]:
@@ -107,6 +117,7 @@ def machine_info() -> dict[str, Any]:
     except OSError:
         pass
     return {
+        "loadavg": os.getloadavg(),
         "cpu": model,
         "cores": os.cpu_count(),
         "python": platform.python_version(),

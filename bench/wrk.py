@@ -17,7 +17,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.report import RateResult
+from bench.procs import cpu_seconds
+from bench.report import RateResult, add_server_cpu
 from bench.signing import SignedRequest, sign_request
 
 INSTALL_HINT = (
@@ -88,6 +89,7 @@ def run_wrk(
     cpus: tuple[int, ...] | None = None,
     label: str = "",
     warmup: float = 1.0,
+    server_pid: int | None = None,
 ) -> RateResult:
     """Replay one signed ``op`` request against ``endpoint`` with wrk and parse the summary."""
     wrk = find_wrk()
@@ -100,10 +102,12 @@ def run_wrk(
         prefix = _pin(cpus)
         if warmup > 0:
             _run([*prefix, *base, "-d", f"{max(1, round(warmup))}s", endpoint])
+        cpu0 = cpu_seconds(server_pid) if server_pid else 0.0
         summary = _run([*prefix, *base, "-d", f"{max(1, round(duration))}s", endpoint])
+        cpu1 = cpu_seconds(server_pid) if server_pid else 0.0
     secs = summary["duration_us"] / 1e6
     errors = sum(v for k, v in summary.items() if k.startswith("err_"))
-    return RateResult(
+    result = RateResult(
         label=label or endpoint,
         tool="wrk",
         endpoint=endpoint,
@@ -118,6 +122,9 @@ def run_wrk(
         p99_ms=summary["p99_us"] / 1000,
         extra={"threads": threads, "max_ms": summary["max_us"] / 1000, "wrk": summary},
     )
+    if server_pid:
+        add_server_cpu(result, cpu1 - cpu0)
+    return result
 
 
 def _pin(cpus: tuple[int, ...] | None) -> list[str]:

@@ -59,9 +59,14 @@ LIFESPAN_APP = textwrap.dedent(
 
 
 @pytest.fixture(scope="module")
-def hello() -> Iterator[str]:
-    with running(HELLO, ready_path="/_overcast/health", timeout=30) as (_, port):
-        yield f"http://127.0.0.1:{port}"
+def hello_proc() -> Iterator[tuple[str, int]]:
+    with running(HELLO, ready_path="/_overcast/health", timeout=30) as (proc, port):
+        yield f"http://127.0.0.1:{port}", proc.pid
+
+
+@pytest.fixture(scope="module")
+def hello(hello_proc: tuple[str, int]) -> str:
+    return hello_proc[0]
 
 
 def _server_installed(name: str) -> bool:
@@ -140,10 +145,18 @@ def test_report_helpers() -> None:
     assert "1,234" in out and "0.50" in out
 
 
-def test_rate_against_hello(hello: str) -> None:
+def test_rate_against_hello(hello_proc: tuple[str, int]) -> None:
+    url, pid = hello_proc
     result = run_rate(
-        hello, "sts.GetCallerIdentity", concurrency=2, duration=0.5, warmup=0.1, processes=1
+        url,
+        "sts.GetCallerIdentity",
+        concurrency=2,
+        duration=0.5,
+        warmup=0.1,
+        processes=1,
+        server_pid=pid,
     )
+    assert result.extra["server_cpu_s"] >= 0
     assert result.requests > 0
     assert result.errors == 0
     assert 0 < result.p50_ms <= result.p99_ms
