@@ -99,3 +99,13 @@ def test_modeled_error_status_type_and_message_key() -> None:
         "Type": "User",
         "Message": error.error_message,
     }
+
+
+def test_a_204_operation_with_a_body_answers_200() -> None:
+    op = service_model("billingconductor").operation_model("ListTagsForResource")
+    assert op.http["responseCode"] == 204
+    response = get_serializer("rest-json").serialize({"Tags": {"a": "b"}}, op, "r")
+    assert response.status == 200
+    assert json.loads(response.body) == {"Tags": {"a": "b"}}  # type: ignore[arg-type]
+    response = get_serializer("rest-json").serialize({}, op, "r")
+    assert response.status == 200 and response.body == b"{}"

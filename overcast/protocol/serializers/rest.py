@@ -153,6 +153,9 @@ class RestSerializer(BaseResponseSerializer):
                 # Even with every member unset: AWS sends the empty document ({} or the root
                 # element), and clients parse it (S3 GetBucketLocation's empty root = us-east-1).
                 body = self.encode_document(operation, shape, result)
+        if status == 204 and body:
+            # Some models declare 204 yet give the output body members; a 204 cannot carry them.
+            status = 200
         if body and isinstance(body, bytes) and "content-type" not in headers:
             headers.set("Content-Type", self.content_type)
         self.request_id_headers(headers, operation.service_model, request_id)
