@@ -7,7 +7,8 @@ Examples::
     python -m bench wrk --endpoint http://127.0.0.1:4566 --op sts.GetCallerIdentity
     python -m bench startup --cmd "overcast start --ephemeral --port {port}"
     python -m bench servers
-    python -m bench compare --op sts.GetCallerIdentity
+    python -m bench compare --op sts.GetCallerIdentity --repeat 3
+    python -m bench profile --op sts.GetCallerIdentity
 
 ``--json`` writes the results to bench/results/<kind>-<time>.json (or ``--json-path FILE``).
 """
@@ -73,6 +74,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, default=10.0)
     p.add_argument("--startup-runs", type=int, default=3)
     p.add_argument("--repeat", type=int, default=1, help="wrk runs; the fastest is reported")
+    _add_json(p)
+
+    p = sub.add_parser("profile", help="py-spy profile of a server under wrk load")
+    p.add_argument("--cmd", default=None, help="server command with {port} (default: Overcast)")
+    p.add_argument("--op", default="sts.GetCallerIdentity")
+    p.add_argument("--params", default=None)
+    p.add_argument("--duration", type=float, default=10.0)
+    p.add_argument("--concurrency", type=int, default=16)
+    p.add_argument("--top", type=int, default=25)
+    p.add_argument("--match", default="", help="only inclusive entries containing this")
     _add_json(p)
 
     p = sub.add_parser("compare", help="Overcast vs moto vs hello app, same op and load")
@@ -166,6 +177,20 @@ def _dispatch(args: argparse.Namespace) -> int:
         )
         print(servers_table(rows))
         payload = {"results": [asdict(r) for r in rows]}
+    elif args.command == "profile":
+        from bench.profile import default_cmd, profile_text, run_profile
+
+        prof = run_profile(
+            args.cmd or default_cmd(),
+            args.op,
+            parse_params(args.params),
+            duration=args.duration,
+            concurrency=args.concurrency,
+            top=args.top,
+            match=args.match,
+        )
+        print(profile_text(prof))
+        payload = {"results": [asdict(prof)]}
     else:
         from bench.compare import Target, default_targets, run_compare
 

@@ -202,3 +202,13 @@ def test_cli_reports_missing_wrk(hello: str) -> None:
     )
     assert proc.returncode == 2
     assert "apt-get install -y wrk" in proc.stderr
+
+
+def test_profile_summary_of_collapsed_stacks() -> None:
+    from bench.profile import summarize
+
+    raw = "main (a.py:1);handle (b.py:2);parse (c.py:3) 3\nmain (a.py:1);handle (b.py:9) 1\n"
+    prof = summarize(raw)
+    assert prof.samples == 4
+    assert prof.self_pct[0] == ("parse (c.py)", 75.0)
+    assert ("handle (b.py)", 100.0) in prof.inclusive_pct
