@@ -78,9 +78,10 @@ def run_rate(
     ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
     cpu: list[float] = []
     sampler = threading.Thread(target=_sample_cpu, args=(server_pid, start, end, cpu), daemon=True)
-    if server_pid:
-        sampler.start()
+    # Fork the workers before starting the sampler thread (fork after threads is unsafe).
     with ctx.Pool(nproc) as pool:
+        if server_pid:
+            sampler.start()
         jobs = [_Job(endpoint, op, params, n, client, start, end, cpus) for n in shares]
         outcomes: list[_Outcome] = pool.map(_run_job, jobs)
     if server_pid:
