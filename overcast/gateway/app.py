@@ -155,6 +155,11 @@ class Gateway:
         except Exception:
             log.exception("internal error in %s.%s", _svc(ctx), ctx.operation_name)
             response = self._error_response(ctx, errors.InternalFailure())
+        if ctx.service is not None:
+            provider = self.env.registry.provider(ctx.service.name)
+            decorate = getattr(provider, "decorate_response", None)
+            if decorate is not None:
+                decorate(ctx, response)
         await send_response(send, response, head=request.method == "HEAD")
         log_request(ctx, response.status)
 
@@ -186,6 +191,15 @@ class Gateway:
         ctx.service_model = model
         protocol = detect_protocol(request, info.protocols)
         ctx.protocol = protocol
+
+        # Requests a service answers outside its model (S3's CORS preflight, browser POST
+        # uploads, website endpoints) go to the provider before operation matching.
+        provider = self.env.registry.provider(info.name)
+        intercept = getattr(provider, "intercept", None)
+        if intercept is not None:
+            intercepted = await intercept(ctx, receive)
+            if intercepted is not None:
+                return intercepted
 
         if protocol not in _REST and not body_read:
             request.body = await read_body(receive)

@@ -39,3 +39,11 @@ class Provider:
 
     def reset(self) -> None:
         """Drop in-memory caches after the store was wiped (``/_overcast/reset``)."""
+
+    # Optional hooks the gateway calls when a provider defines them:
+    #
+    #   async def intercept(self, ctx, receive) -> HttpResponse | None
+    #       before operation matching, for requests outside the model (S3's CORS preflight,
+    #       browser POST uploads, website endpoints); None lets the request go on.
+    #   def decorate_response(self, ctx, response) -> None
+    #       on every response of the service, errors included (S3's CORS headers).

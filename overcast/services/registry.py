@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from overcast.services.base import Provider, ServiceEnv
 
 NATIVE: dict[str, str] = {
+    "s3": "overcast.services.s3.provider:S3Provider",
     "sts": "overcast.services.sts.provider:StsProvider",
     "ec2": "overcast.services.ec2.provider:Ec2Provider",
     "cloudwatch": "overcast.services.cloudwatch.provider:CloudWatchProvider",
@@ -53,7 +54,10 @@ def operation_methods(provider_cls: type) -> dict[str, str]:
     return found
 
 
-_PROVIDER_BASE_ATTRS = frozenset({"reset", "start", "stop", "env", "service"})
+# Provider attributes that are not operations: lifecycle and the gateway's hooks (see base.py).
+_PROVIDER_BASE_ATTRS = frozenset(
+    {"reset", "start", "stop", "env", "service", "intercept", "decorate_response"}
+)
 
 
 class ServiceRegistry:

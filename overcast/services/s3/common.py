@@ -1,0 +1,132 @@
+"""What every S3 operation group shares: bucket lookup, the region rule, access checks, owners.
+
+Operation groups (``buckets.py``, ``objects.py``...) subclass ``S3Base``; ``provider.py`` combines
+them. Only operation methods may be public: helpers start with ``_``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from typing import Any
+
+from overcast.gateway.context import RequestContext
+from overcast.services.base import Provider, ServiceEnv
+from overcast.services.s3 import store
+from overcast.services.s3.errors import AccessDenied, NoSuchBucket, PermanentRedirect
+from overcast.services.s3.models import Bucket, ObjectVersion
+from overcast.state import Store
+
+
+def canonical_user_id(account_id: str) -> str:
+    """S3's 64-hex canonical user id, derived from the account so it is stable."""
+    return hashlib.sha256(f"overcast-canonical-{account_id}".encode()).hexdigest()
+
+
+def owner_shape(account_id: str) -> dict[str, str]:
+    return {"ID": canonical_user_id(account_id), "DisplayName": f"account-{account_id}"}
+
+
+class S3Base(Provider):
+    service = "s3"
+
+    def __init__(self, env: ServiceEnv) -> None:
+        super().__init__(env)
+        store.migrate(env.store)
+
+    @property
+    def _store(self) -> Store:
+        return self.env.store
+
+    def _now(self) -> float:
+        return self.env.clock.now()
+
+    def _bucket(self, conn: sqlite3.Connection, name: str) -> Bucket:
+        bucket = store.get_bucket(conn, name)
+        if bucket is None:
+            raise NoSuchBucket(BucketName=name)
+        return bucket
+
+    def _check_region(self, ctx: RequestContext, bucket: Bucket) -> None:
+        """A request signed for another region is redirected, as S3 does (botocore follows it)."""
+        identity = ctx.identity
+        if identity is None or identity.region is None or identity.region == bucket.region:
+            return
+        error = PermanentRedirect(Bucket=bucket.name, Endpoint=f"s3.{bucket.region}.amazonaws.com")
+        error.headers["x-amz-bucket-region"] = bucket.region
+        raise error
+
+    def _authorize(
+        self,
+        ctx: RequestContext,
+        bucket: Bucket,
+        action: str,
+        *,
+        key: str | None = None,
+        obj: ObjectVersion | None = None,
+    ) -> None:
+        """Raise AccessDenied unless the caller may perform ``action`` (e.g. "s3:GetObject").
+
+        The bucket owner's account may do anything; anyone else needs a grant from the bucket
+        policy or an ACL (evaluated by ``access.py``'s ``_grants``).
+        """
+        identity = ctx.identity
+        anonymous = identity is None or identity.access_key is None
+        if not anonymous and ctx.account_id == bucket.account_id:
+            return
+        if self._grants(ctx, bucket, action, key=key, obj=obj):
+            return
+        raise AccessDenied()
+
+    def _grants(
+        self,
+        ctx: RequestContext,
+        bucket: Bucket,
+        action: str,
+        *,
+        key: str | None = None,
+        obj: ObjectVersion | None = None,
+    ) -> bool:
+        """Whether a bucket policy or ACL lets a non-owner do ``action``; access.py overrides."""
+        return False
+
+    def _access(
+        self,
+        ctx: RequestContext,
+        conn: sqlite3.Connection,
+        name: str,
+        action: str,
+        *,
+        key: str | None = None,
+    ) -> Bucket:
+        """The bucket, after the region rule and the access check: the usual preamble."""
+        bucket = self._bucket(conn, name)
+        self._check_region(ctx, bucket)
+        self._authorize(ctx, bucket, action, key=key)
+        return bucket
+
+
+def bucket_arn(name: str, key: str | None = None) -> str:
+    return f"arn:aws:s3:::{name}" if key is None else f"arn:aws:s3:::{name}/{key}"
+
+
+def meta_of(params: dict[str, Any]) -> dict[str, Any]:
+    """The stored ``meta`` fields that PutObject/CreateMultipartUpload/CopyObject take."""
+    fields = {
+        "ContentType": "content_type",
+        "ContentEncoding": "content_encoding",
+        "ContentDisposition": "content_disposition",
+        "ContentLanguage": "content_language",
+        "CacheControl": "cache_control",
+        "WebsiteRedirectLocation": "website_redirect",
+    }
+    meta: dict[str, Any] = {
+        stored: params[member] for member, stored in fields.items() if params.get(member)
+    }
+    if params.get("Expires") is not None:
+        from overcast.protocol.timestamps import RFC822, format_timestamp
+
+        meta["expires"] = format_timestamp(params["Expires"], RFC822)
+    if params.get("Metadata"):
+        meta["user"] = dict(params["Metadata"])
+    return meta

@@ -1,0 +1,32 @@
+"""S3: the operation groups, and the requests S3 answers outside its model.
+
+Each group is a module of its own; the provider is their union. Hooks with one slot each in the
+gateway (``intercept``, ``decorate_response``) dispatch to the groups explicitly here.
+"""
+
+from __future__ import annotations
+
+from overcast.gateway.asgi import Receive
+from overcast.gateway.context import RequestContext
+from overcast.protocol.http import HttpResponse
+from overcast.services.s3.access import Access
+from overcast.services.s3.buckets import Buckets
+from overcast.services.s3.listing import Listing
+from overcast.services.s3.multipart import Multipart
+from overcast.services.s3.objects import Objects
+from overcast.services.s3.website import Website
+
+
+class S3Provider(Buckets, Listing, Objects, Multipart, Access, Website):
+    service = "s3"
+
+    async def intercept(self, ctx: RequestContext, receive: Receive) -> HttpResponse | None:
+        """Website endpoints, CORS preflight and browser POST uploads; None for the rest."""
+        for handler in (self._website_request, self._preflight, self._post_upload):
+            response = await handler(ctx, receive)
+            if response is not None:
+                return response
+        return None
+
+    def decorate_response(self, ctx: RequestContext, response: HttpResponse) -> None:
+        self._cors_response_headers(ctx, response)
