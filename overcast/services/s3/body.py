@@ -1,0 +1,122 @@
+"""Object bodies: receiving a request body into a blob, and streaming segments back out.
+
+``receive`` streams the upload to the blob store with bounded memory while computing the MD5 (the
+ETag) and any flexible checksums asked for, and checks the declared length and Content-MD5.
+``iter_segments`` streams a byte range of an object whose body spans several blobs (a completed
+multipart upload keeps its parts as segments instead of copying them).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from overcast.gateway.auth.checksums import Checksum, new_checksum
+from overcast.protocol.http import BodyStream, BufferedBody
+from overcast.services.s3.errors import BadDigest, EntityTooLarge, IncompleteBody, InvalidDigest
+from overcast.state import Blob, Store
+
+MAX_SINGLE_PUT = 5 * 1024**3  # 5 GiB: larger objects must use multipart upload
+
+
+@dataclass
+class ReceivedBody:
+    blob: Blob
+    md5_hex: str
+    checksums: dict[str, str] = field(default_factory=dict)  # algorithm -> base64 digest
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.md5_hex}"'
+
+
+class _Limit(Exception):
+    pass
+
+
+async def receive(
+    store: Store,
+    body: BodyStream | bytes | None,
+    *,
+    content_length: int | None = None,
+    content_md5: str | None = None,
+    algorithms: Iterable[str] = (),
+    max_size: int = MAX_SINGLE_PUT,
+) -> ReceivedBody:
+    """Stream ``body`` into a new (not yet linked) blob; raise S3's errors on bad input.
+
+    The caller links the blob in the transaction that commits the object, or calls
+    ``discard`` if that transaction fails.
+    """
+    if content_length is not None and content_length > max_size:
+        raise EntityTooLarge(ProposedSize=content_length, MaxSizeAllowed=max_size)
+    expected_md5 = _decode_md5(content_md5) if content_md5 else None
+    stream = body if body is not None and not isinstance(body, bytes) else BufferedBody(body or b"")
+    md5 = hashlib.md5()
+    sums: dict[str, Checksum] = {a.upper(): new_checksum(a.upper()) for a in algorithms}
+    total = 0
+
+    def on_chunk(chunk: bytes) -> None:
+        nonlocal total
+        total += len(chunk)
+        if total > max_size:
+            raise _Limit
+        md5.update(chunk)
+        for checksum in sums.values():
+            checksum.update(chunk)
+
+    try:
+        blob = await store.blobs.put(stream, on_chunk=on_chunk)
+    except _Limit:
+        raise EntityTooLarge(MaxSizeAllowed=max_size) from None
+    if content_length is not None and total != content_length:
+        store.blobs.delete(blob.id)
+        raise IncompleteBody()
+    if expected_md5 is not None and md5.digest() != expected_md5:
+        store.blobs.delete(blob.id)
+        raise BadDigest(
+            ExpectedDigest=binascii.hexlify(expected_md5).decode(),
+            CalculatedDigest=base64.b64encode(md5.digest()).decode(),
+        )
+    return ReceivedBody(
+        blob=blob,
+        md5_hex=md5.hexdigest(),
+        checksums={name: c.b64digest() for name, c in sums.items()},
+    )
+
+
+def discard(store: Store, received: ReceivedBody) -> None:
+    """Delete a received blob whose object never committed."""
+    store.blobs.delete(received.blob.id)
+
+
+def _decode_md5(value: str) -> bytes:
+    try:
+        digest = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidDigest(**{"Content-MD5": value}) from None
+    if len(digest) != 16:
+        raise InvalidDigest(**{"Content-MD5": value})
+    return digest
+
+
+async def iter_segments(
+    store: Store, segments: Sequence[tuple[str, int]], start: int = 0, end: int | None = None
+) -> AsyncIterator[bytes]:
+    """Bytes ``[start, end)`` of a body made of ``segments`` (``end=None``: to the end)."""
+    offset = 0
+    for blob_id, size in segments:
+        seg_start, seg_end = offset, offset + size
+        offset = seg_end
+        if seg_end <= start:
+            continue
+        if end is not None and seg_start >= end:
+            break
+        lo = max(start, seg_start) - seg_start
+        hi = (min(end, seg_end) if end is not None else seg_end) - seg_start
+        if hi > lo:
+            async for chunk in store.blobs.iter(blob_id, lo, hi):
+                yield chunk
