@@ -32,6 +32,7 @@ SERVERS: tuple[str, ...] = ("uvicorn", "granian", "hypercorn")
 
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _BACKLOG = 2048
+_GRACE_S = 2.0  # how long shutdown waits for in-flight requests
 
 
 class ServerStartError(Exception):
@@ -178,6 +179,8 @@ def _serve_uvicorn(
         server_header=False,
         proxy_headers=False,
         timeout_keep_alive=60,
+        # In-flight long polls (e.g. SQS WaitTimeSeconds=20) must not hold Ctrl-C hostage.
+        timeout_graceful_shutdown=_GRACE_S,
         backlog=_BACKLOG,
     )
 
@@ -223,6 +226,7 @@ def _serve_hypercorn(
     config.accesslog = None
     config.loglevel = log_level.upper()
     config.keep_alive_timeout = 60
+    config.graceful_timeout = _GRACE_S
     started = False
 
     def mark_ready() -> None:
@@ -292,6 +296,9 @@ def _serve_granian(
         )
         for host, port in listeners
     ]
+    for srv in servers:
+        # Without it granian waits for every in-flight request (a 20 s long poll) on Ctrl-C.
+        srv.workers_kill_timeout = _GRACE_S  # type: ignore[assignment]
     # The embedded server warns "experimental" on every start (after configuring logging).
     if logging.getLogger("_granian").level < logging.ERROR:
         logging.getLogger("_granian").setLevel(logging.ERROR)
@@ -300,7 +307,10 @@ def _serve_granian(
         loop = asyncio.get_running_loop()
         for sig in _STOP_SIGNALS:
             loop.add_signal_handler(sig, lambda: [s.signal_handler_interrupt() for s in servers])
-        await asyncio.gather(*(s.serve() for s in servers))
+        # A worker that outlives workers_kill_timeout is cancelled and join() raises: we are
+        # stopping anyway (its lifespan shutdown is skipped in that case).
+        with contextlib.suppress(TimeoutError):
+            await asyncio.gather(*(s.serve() for s in servers))
 
     with asyncio.Runner(loop_factory=_new_loop) as runner:
         runner.run(main())
