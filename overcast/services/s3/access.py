@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from overcast.gateway.asgi import Receive
 from overcast.gateway.context import RequestContext
 from overcast.protocol.http import HttpResponse
@@ -19,3 +21,11 @@ class Access(S3Base):
 
     def _cors_response_headers(self, ctx: RequestContext, response: HttpResponse) -> None:
         """Add Access-Control-* headers when the bucket's CORS rules match the request."""
+
+    def _acl_from_request(
+        self, ctx: RequestContext, request: dict[str, Any], owner: str
+    ) -> dict[str, Any] | None:
+        """The ACL that a create request (CreateBucket, PutObject, CopyObject,
+        CreateMultipartUpload) asks for through ``ACL``/``Grant*`` members, in the stored form
+        (``Bucket.config["acl"]`` / ``ObjectVersion.meta["acl"]``); None when it asks for none."""
+        return None
