@@ -12,23 +12,27 @@ Values the AWS wire formats cannot carry are never drawn; each restriction is de
   and a few multi-byte characters); no control characters (XML 1.0 cannot carry most of them and
   normalises ``\\r``), no surrogates;
 - header values are printable ASCII, non-empty, without surrounding whitespace (HTTP strips it),
-  and list items in headers have no comma or quote (lists are comma-joined); header timestamps in
-  lists are not drawn (rfc822 dates contain commas);
+  and list items in headers have no comma or quote (lists are comma-joined);
 - URI labels are non-empty (an empty path segment names nothing), host labels are DNS labels;
 - querystring/header map keys carry a prefix so they never collide with a modeled parameter;
+- "float" shapes are single precision values (CBOR clients write them as float32);
 - floats are finite (no NaN/Infinity: not equal to themselves / not representable everywhere);
 - timestamps are whole milliseconds between 1970 and 2100, timezone-aware UTC;
 - documents hold no nulls and no floats (JSON cannot tell 1.0 from 1 and null from absent);
-- required lists/maps in headers or querystrings are non-empty (empty ones write nothing);
+- required lists/maps in headers or querystrings are non-empty (empty ones write nothing), and
+  so are the lists in querystring maps;
 - payload blobs/strings are non-empty (an empty body is indistinguishable from no payload);
-- event stream members are not drawn (botocore cannot serialize them outside a live connection);
+- event stream members are never drawn (botocore serializes and parses them only on a live
+  connection), even when required;
 - status code members are always drawn (the status is always there), as 2xx codes other than
   204 (anything else is an error or has no body).
 """
 
 from __future__ import annotations
 
+import json
 import string
+import struct
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -54,6 +58,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_MILLIS = 4102444800 * 1000  # 2100-01-01
 
 INT_RANGE = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
+FLOAT32_MAX = 3.4e38
 STATUS_CODES = (200, 201, 202, 206)
 
 
@@ -66,6 +71,7 @@ class Where:
     host_label: bool = False
     in_list: bool = False  # an item of a list bound to a header
     payload: bool = False  # the whole body of a rest operation
+    required: bool = False  # a required list/map here must have items (empty writes nothing)
 
 
 BODY = Where()
@@ -76,9 +82,9 @@ def _bounds(shape: Shape) -> tuple[Any, Any]:
     return meta.get("min"), meta.get("max")
 
 
-def _size(shape: Shape, depth: int) -> tuple[int, int]:
+def _size(shape: Shape, depth: int, nonempty: bool = False) -> tuple[int, int]:
     lo, hi = _bounds(shape)
-    lo = int(lo or 0)
+    lo = max(int(lo or 0), int(nonempty))
     cap = lo if depth >= MAX_DEPTH else max(lo, MAX_ITEMS)
     hi = cap if hi is None else max(lo, min(int(hi), cap))
     return lo, hi
@@ -89,7 +95,7 @@ class Strategies:
 
     def __init__(self, protocol: str) -> None:
         self.protocol = protocol
-        self._cache: dict[tuple[str, int], st.SearchStrategy[Any]] = {}
+        self._cache: dict[tuple[str, int, bool], st.SearchStrategy[Any]] = {}
 
     # --- entry points ---------------------------------------------------------------------
 
@@ -109,8 +115,6 @@ class Strategies:
         req = set(shape.required_members)
         for name, member in shape.members.items():
             if is_event_stream(member):
-                if name in req:
-                    raise Unsupported("required event stream member")
                 continue
             ser = member.serialization
             where = Where()
@@ -122,14 +126,11 @@ class Strategies:
                     location=location,
                     greedy=location == "uri" and ser.get("name", name) in greedy,
                     payload=name == payload,
+                    required=name in req,
                 )
             if ser.get("hostLabel") and side == "input":
                 where = Where(location=where.location, host_label=True)
             strategy = self.member(member, where, 1)
-            located = where.location in ("header", "querystring", "headers")
-            if name in req and located and member.type_name in ("list", "map"):
-                # An empty list or map there writes nothing: a required one must have items.
-                strategy = strategy.filter(bool)
             always = name in req or where.location in ("uri", "statusCode")
             (required if always else optional)[name] = strategy
         return st.fixed_dictionaries(required, optional=optional)
@@ -153,13 +154,13 @@ class Strategies:
         if where.location == "headers":  # a map of prefixed headers
             keys = st.text(HEADER_KEY_ALPHABET, min_size=1, max_size=6).map(lambda k: "k" + k)
             values = self._header_scalar(shape.value, Where("header"))
-            return st.dictionaries(keys, values, min_size=0, max_size=MAX_ITEMS)
+            return st.dictionaries(keys, values, min_size=int(where.required), max_size=MAX_ITEMS)
         if where.location == "header":
             if shape.serialization.get("jsonvalue"):
                 return _json_object()
             if kind == "list":
                 item = Where("header", in_list=True)
-                lo, hi = _size(shape, depth)
+                lo, hi = _size(shape, depth, where.required)
                 return st.lists(self._header_scalar(shape.member, item), min_size=lo, max_size=hi)
             return self._header_scalar(shape, where)
         if where.location == "querystring":
@@ -167,15 +168,17 @@ class Strategies:
                 keys = st.text(HOST_LABEL_ALPHABET, min_size=1, max_size=6).map(lambda k: "q-" + k)
                 value = shape.value
                 if value.type_name == "list":
-                    lo, hi = _size(value, depth)
+                    lo, hi = _size(value, depth, True)
                     values: st.SearchStrategy[Any] = st.lists(
                         self._query_scalar(value.member), min_size=lo, max_size=hi
                     )
                 else:
                     values = self._query_scalar(value)
-                return st.dictionaries(keys, values, max_size=MAX_ITEMS)
+                return st.dictionaries(
+                    keys, values, min_size=int(where.required), max_size=MAX_ITEMS
+                )
             if kind == "list":
-                lo, hi = _size(shape, depth)
+                lo, hi = _size(shape, depth, where.required)
                 return st.lists(self._query_scalar(shape.member), min_size=lo, max_size=hi)
             return self._query_scalar(shape)
         if where.location == "uri":
@@ -194,8 +197,6 @@ class Strategies:
             lo = max(1, int(lo or 0))
             hi = max(lo, min(int(hi), MAX_TEXT) if hi else MAX_TEXT)
             return st.text(alphabet, min_size=lo, max_size=hi).filter(lambda s: s == s.strip())
-        if shape.type_name == "timestamp" and where.in_list:
-            raise Unsupported("timestamp list in a header")
         return self.scalar(shape)
 
     def _query_scalar(self, shape: Shape) -> st.SearchStrategy[Any]:
@@ -205,7 +206,8 @@ class Strategies:
 
     def body(self, shape: Shape, depth: int) -> st.SearchStrategy[Any]:
         depth = min(depth, MAX_DEPTH)
-        key = (shape.name, depth)
+        # Member traits change the value too: the same string shape may be a JSON value here.
+        key = (shape.name, depth, bool(shape.serialization.get("jsonvalue")))
         cached = self._cache.get(key)
         if cached is None:
             # Deferred so recursive shapes refer to themselves without infinite construction.
@@ -256,7 +258,8 @@ class Strategies:
             lo = int(lo or 0)
             hi = max(lo, min(int(hi), MAX_TEXT) if hi is not None else MAX_TEXT)
             if shape.serialization.get("jsonvalue"):
-                return _json_object()
+                # In a body, a JSON value is a string holding JSON (only headers take objects).
+                return _json_object().map(json.dumps)
             return st.text(BODY_ALPHABET, min_size=lo, max_size=hi)
         if kind in ("integer", "long"):
             dlo, dhi = INT_RANGE[kind]
@@ -264,9 +267,12 @@ class Strategies:
                 dlo if lo is None else max(dlo, int(lo)), dhi if hi is None else min(dhi, int(hi))
             )
         if kind in ("float", "double"):
-            return st.floats(
-                min_value=lo, max_value=hi, allow_nan=False, allow_infinity=False, width=64
-            )
+            if kind == "double":
+                return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
+            # "float" is single precision: CBOR clients write it as a float32.
+            lo = -FLOAT32_MAX if lo is None else max(lo, -FLOAT32_MAX)
+            hi = FLOAT32_MAX if hi is None else min(hi, FLOAT32_MAX)
+            return st.floats(lo, hi, allow_nan=False, allow_infinity=False).map(_float32)
         if kind == "boolean":
             return st.booleans()
         if kind == "timestamp":
@@ -279,6 +285,11 @@ class Strategies:
 
 class Unsupported(Exception):
     """The operation needs a value this generator deliberately does not draw."""
+
+
+def _float32(value: float) -> float:
+    # May step just outside the shape's range: parsers do not check it.
+    return struct.unpack("<f", struct.pack("<f", value))[0]
 
 
 def _enum(shape: Shape) -> list[str]:
