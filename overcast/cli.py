@@ -10,8 +10,6 @@ import json
 import logging
 import os
 import sys
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from overcast import __version__
@@ -174,6 +172,8 @@ def cmd_start(args: argparse.Namespace) -> int:
 
 
 def _call(endpoint: str, method: str, path: str) -> dict:
+    import urllib.request  # only the client commands need it: keep `start` lean
+
     request = urllib.request.Request(endpoint.rstrip("/") + path, method=method, data=None)
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read() or b"{}")
@@ -182,7 +182,7 @@ def _call(endpoint: str, method: str, path: str) -> dict:
 def cmd_status(args: argparse.Namespace) -> int:
     try:
         health = _call(args.endpoint, "GET", "/_overcast/health")
-    except (urllib.error.URLError, OSError) as exc:
+    except OSError as exc:  # URLError is an OSError
         print(f"overcast: no server at {args.endpoint} ({exc})", file=sys.stderr)
         return 1
     print(f"Overcast {health.get('version')} at {args.endpoint}: {health.get('status')}")
@@ -195,7 +195,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_reset(args: argparse.Namespace) -> int:
     try:
         _call(args.endpoint, "POST", "/_overcast/reset")
-    except (urllib.error.URLError, OSError) as exc:
+    except OSError as exc:  # URLError is an OSError
         print(f"overcast: no server at {args.endpoint} ({exc})", file=sys.stderr)
         return 1
     print(f"All state of {args.endpoint} was wiped.")

@@ -16,7 +16,6 @@ ever sees ``/<bucket>/<key>``.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -166,6 +165,18 @@ def _s3_label_index(parts: list[str]) -> int | None:
     return None
 
 
+def _is_ip(name: str) -> bool:
+    if not name or not (name[0].isdigit() or ":" in name):
+        return False  # a cheap test first: ipaddress costs an import on the startup path
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
 def s3_bucket_from_host(host: str) -> str | None:
     """The bucket of an S3 virtual-host-style request, or None for path style.
 
@@ -174,11 +185,8 @@ def s3_bucket_from_host(host: str) -> str | None:
     ``localhost`` and IP addresses do not.
     """
     name = host_without_port(host)
-    try:
-        ipaddress.ip_address(name)
+    if _is_ip(name):
         return None
-    except ValueError:
-        pass
     labels = _split_domain(name)
     if not labels:
         return None
