@@ -143,6 +143,8 @@ class _Route:
     constraints: tuple[tuple[str, str | None], ...]  # template query: (key, value or None)
     required_headers: tuple[str, ...]  # required members bound to headers / query keys
     required_query: tuple[str, ...]
+    optional_query: frozenset[str] = frozenset()  # every other query key the input binds
+    deprecated: bool = False
 
 
 @dataclass
@@ -218,6 +220,17 @@ def _required_located(operation: OperationModel) -> tuple[tuple[str, ...], tuple
     return tuple(headers), tuple(query)
 
 
+def _query_keys(operation: OperationModel) -> set[str]:
+    shape = operation.input_shape
+    if shape is None:
+        return set()
+    return {
+        member.serialization.get("name", name)
+        for name, member in shape.members.items()
+        if member.serialization.get("location") == "querystring" and member.type_name != "map"
+    }
+
+
 class _RouteTable:
     """Every operation of one rest service, grouped by distinct path template."""
 
@@ -238,6 +251,8 @@ class _RouteTable:
                     _parse_constraints(query),
                     headers,
                     required_query,
+                    _query_keys(operation) - set(required_query),
+                    bool(operation.deprecated),
                 )
             )
         # Index by first path segment; templates starting with a label go under "".
@@ -275,12 +290,17 @@ class _RouteTable:
                     1 for q in route.required_query if q in query
                 )
                 complete = present == len(route.required_headers) + len(route.required_query)
+                optional = sum(1 for q in query if q in route.optional_query) if query else 0
+                # Ties go to the operation today's SDKs call: S3's `GET /{Bucket}?lifecycle` is
+                # GetBucketLifecycleConfiguration, not the deprecated GetBucketLifecycle.
                 score = (
                     int(complete),
                     met,
                     present,
                     template.literal_segments,
                     int(not template.greedy),
+                    optional,
+                    int(not route.deprecated),
                 )
                 if best is None or score > best[0]:
                     best = (score, route, uri_params)

@@ -63,7 +63,7 @@ def test_unimplemented_operation_answers_501_not_implemented(client: Any) -> Non
     ("service", "call"),
     [
         ("sqs", lambda c: c.list_queues()),  # json (query-compatible)
-        ("s3", lambda c: c.list_directory_buckets()),  # rest-xml
+        ("s3", lambda c: c.get_bucket_metadata_configuration(Bucket="b")),  # rest-xml
         ("lambda", lambda c: c.list_functions()),  # rest-json
         ("cloudwatch", lambda c: c.list_metrics()),  # smithy-rpc-v2-cbor
         ("dynamodb", lambda c: c.list_tables()),  # json
