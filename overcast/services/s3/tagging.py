@@ -1,0 +1,78 @@
+"""Object tag sets: validation (S3's limits and messages) and the ``x-amz-tagging`` header.
+
+Objects take at most 10 tags; keys are 1-128 and values 0-256 Unicode characters of letters,
+digits, spaces and ``+ - = . _ : / @``; keys are unique and may not start with ``aws:``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import parse_qsl
+
+from overcast.services.s3.errors import InvalidArgument, InvalidTag
+
+MAX_OBJECT_TAGS = 10
+MAX_KEY = 128
+MAX_VALUE = 256
+_CHARS = re.compile(r"^[\w\s+\-=.:/@]*$", re.UNICODE)
+
+
+def validate_tags(
+    pairs: Iterable[tuple[str, str]], *, limit: int = MAX_OBJECT_TAGS
+) -> dict[str, str]:
+    """The tag set as a dict, or InvalidTag/InvalidArgument as S3 answers."""
+    tags: dict[str, str] = {}
+    for key, value in pairs:
+        if key in tags:
+            raise InvalidTag("Cannot provide multiple Tags with the same key", TagKey=key)
+        if not key or len(key) > MAX_KEY:
+            raise InvalidTag(
+                "The TagKey you have provided is too long, max 128"
+                if key
+                else "The TagKey you have provided is invalid",
+                TagKey=key,
+            )
+        if len(value) > MAX_VALUE:
+            raise InvalidTag(
+                "The TagValue you have provided is too long, max 256", TagKey=key, TagValue=value
+            )
+        if key.lower().startswith("aws:"):
+            raise InvalidTag("Your TagKey cannot be prefixed with aws:", TagKey=key)
+        if not _CHARS.match(key):
+            raise InvalidTag("The TagKey you have provided is invalid", TagKey=key)
+        if not _CHARS.match(value):
+            raise InvalidTag(
+                "The TagValue you have provided is invalid", TagKey=key, TagValue=value
+            )
+        tags[key] = value
+    if len(tags) > limit:
+        raise InvalidTag(f"Object tags cannot be greater than {limit}")
+    return tags
+
+
+def tags_from_header(text: str) -> dict[str, str]:
+    """The tags of an ``x-amz-tagging`` header (a URL-encoded query string: ``k1=v1&k2=v2``)."""
+    if not text:
+        return {}
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=True)
+    except ValueError:
+        raise InvalidArgument(
+            "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query "
+            "parameters without tag name duplicates.",
+            ArgumentName="x-amz-tagging",
+            ArgumentValue=text,
+        ) from None
+    return validate_tags(pairs)
+
+
+def tags_from_tagging(tagging: Mapping[str, Any] | None) -> dict[str, str]:
+    """The tags of a ``Tagging`` request document (PutObjectTagging)."""
+    tag_set = (tagging or {}).get("TagSet") or []
+    return validate_tags((t.get("Key", ""), t.get("Value", "")) for t in tag_set)
+
+
+def tag_set(tags: Mapping[str, str] | None) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in (tags or {}).items()]
