@@ -29,4 +29,5 @@ class S3Provider(Buckets, Listing, Objects, Multipart, Access, Website):
         return None
 
     def decorate_response(self, ctx: RequestContext, response: HttpResponse) -> None:
+        self._partial_content(ctx, response)
         self._cors_response_headers(ctx, response)
