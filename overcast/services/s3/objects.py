@@ -15,12 +15,13 @@ import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+from overcast.errors import ServiceError
 from overcast.gateway.context import RequestContext
 from overcast.protocol.http import HttpResponse
 from overcast.protocol.timestamps import RFC822, format_timestamp
 from overcast.services.s3 import body as bodies
 from overcast.services.s3 import store
-from overcast.services.s3.checksum_headers import checksum_members, plan_checksums
+from overcast.services.s3.checksum_headers import ChecksumPlan, checksum_members, plan_checksums
 from overcast.services.s3.common import meta_of
 from overcast.services.s3.conditions import check_read_conditions, read_conditions
 from overcast.services.s3.errors import (
@@ -66,30 +67,15 @@ class Objects(ObjectCopy, ObjectDelete, ObjectTagging, ObjectBase):
     # --- PutObject ------------------------------------------------------------------------
 
     async def put_object(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        try:
+            prepared = await self._receive_put(ctx, request)
+        except ServiceError as exc:
+            # The body may be unread: the connection cannot carry another request.
+            exc.headers.setdefault("Connection", "close")
+            raise
         name, key = request["Bucket"], request["Key"]
-        check_key(key)
-        storage_class = storage_class_of(request)
-        check_metadata(request.get("Metadata"))
-        tags = tags_from_header(request["Tagging"]) if request.get("Tagging") else {}
-        headers = ctx.request.headers
-        chunked = headers.get("x-amz-content-sha256", "").startswith("STREAMING-")
-        length = request.get("ContentLength")
-        if chunked:
-            length = None  # the chunk decoder checks x-amz-decoded-content-length itself
-        elif length is None and "content-length" not in headers:
-            raise MissingContentLength()
-        plan = plan_checksums(request, headers, trailers_ok=chunked)
-        if length is None or length > PRECHECK_SIZE:
-            # Refuse before reading a large body that could never be stored.
-            self._store.read(lambda conn: self._access(ctx, conn, name, "s3:PutObject", key=key))
+        plan, received, storage_class, tags = prepared
         stream = request.get("Body")
-        received = await bodies.receive(
-            self._store,
-            stream,
-            content_length=length,
-            content_md5=request.get("ContentMD5"),
-            algorithms=plan.compute,
-        )
         try:
             checksums = plan.finish(received.checksums, stream)
             meta = meta_of(request)
@@ -136,6 +122,35 @@ class Objects(ObjectCopy, ObjectDelete, ObjectTagging, ObjectBase):
         if bucket.versioned:
             out["VersionId"] = obj.version_id
         return out
+
+    async def _receive_put(
+        self, ctx: RequestContext, request: dict[str, Any]
+    ) -> tuple[ChecksumPlan, bodies.ReceivedBody, str, dict[str, str]]:
+        """Check a PutObject's headers, then stream its body into a (not yet linked) blob."""
+        name, key = request["Bucket"], request["Key"]
+        check_key(key)
+        storage_class = storage_class_of(request)
+        check_metadata(request.get("Metadata"))
+        tags = tags_from_header(request["Tagging"]) if request.get("Tagging") else {}
+        headers = ctx.request.headers
+        chunked = headers.get("x-amz-content-sha256", "").startswith("STREAMING-")
+        length = request.get("ContentLength")
+        if chunked:
+            length = None  # the chunk decoder checks x-amz-decoded-content-length itself
+        elif length is None and "content-length" not in headers:
+            raise MissingContentLength()
+        plan = plan_checksums(request, headers, trailers_ok=chunked)
+        if length is None or length > PRECHECK_SIZE:
+            # Refuse before reading a large body that could never be stored.
+            self._store.read(lambda conn: self._access(ctx, conn, name, "s3:PutObject", key=key))
+        received = await bodies.receive(
+            self._store,
+            request.get("Body"),
+            content_length=length,
+            content_md5=request.get("ContentMD5"),
+            algorithms=plan.compute,
+        )
+        return plan, received, storage_class, tags
 
     # --- GetObject / HeadObject -----------------------------------------------------------
 
