@@ -113,14 +113,14 @@ class Access(S3Base):
     # --- the access decision --------------------------------------------------------------
 
     @contextmanager
-    def _in_transaction(self, conn: sqlite3.Connection) -> Iterator[None]:
+    def _access_txn(self, conn: sqlite3.Connection) -> Iterator[None]:
         token = _CONN.set(conn)
         try:
             yield
         finally:
             _CONN.reset(token)
 
-    def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    def _access_read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         conn = _CONN.get()
         return fn(conn) if conn is not None else self._store.read(fn)
 
@@ -133,11 +133,11 @@ class Access(S3Base):
         *,
         key: str | None = None,
     ) -> Bucket:
-        with self._in_transaction(conn):
+        with self._access_txn(conn):
             return super()._access(ctx, conn, name, action, key=key)
 
     def _bpa(self, bucket: Bucket) -> dict[str, bool]:
-        return self._read(lambda conn: public_access.effective(self._store, bucket, conn))
+        return self._access_read(lambda conn: public_access.effective(self._store, bucket, conn))
 
     def _authorize(
         self,
@@ -229,7 +229,7 @@ class Access(S3Base):
             return False
         if action in acls.OBJECT_ACL_ACTIONS:
             if obj is None and key is not None:
-                obj = self._read(lambda c: _object_of(c, ctx, bucket, key, action))
+                obj = self._access_read(lambda c: _object_of(c, ctx, bucket, key, action))
             if obj is None or obj.delete_marker:
                 return False
             owner = obj.meta.get("owner", bucket.account_id)
@@ -327,7 +327,7 @@ class Access(S3Base):
         if ctx.operation_name == "CreateBucket":
             return self._create_bucket_acl(ctx, request, owner)
         name = request.get("Bucket", "")
-        bucket = self._read(lambda c: store.get_bucket(c, name))
+        bucket = self._access_read(lambda c: store.get_bucket(c, name))
         if bucket is None:
             raise NoSuchBucket(BucketName=name)
         acl = acls.from_request(
@@ -437,7 +437,7 @@ class Access(S3Base):
             key = request["Key"]
             obj = self._object_for_acl(conn, bucket, key, request.get("VersionId"))
             action = "s3:PutObjectVersionAcl" if request.get("VersionId") else "s3:PutObjectAcl"
-            with self._in_transaction(conn):
+            with self._access_txn(conn):
                 self._authorize(ctx, bucket, action, key=key, obj=obj)
             if not acls_enabled(bucket):
                 raise AccessControlListNotSupported()
@@ -457,7 +457,7 @@ class Access(S3Base):
             key = request["Key"]
             obj = self._object_for_acl(conn, bucket, key, request.get("VersionId"))
             action = "s3:GetObjectVersionAcl" if request.get("VersionId") else "s3:GetObjectAcl"
-            with self._in_transaction(conn):
+            with self._access_txn(conn):
                 self._authorize(ctx, bucket, action, key=key, obj=obj)
             if not acls_enabled(bucket):
                 return acls.to_output(None, bucket.account_id)
@@ -557,7 +557,7 @@ class Access(S3Base):
         them, as S3 answers, else AccessDenied."""
         bucket = self._bucket(conn, name)
         self._check_region(ctx, bucket)
-        with self._in_transaction(conn):
+        with self._access_txn(conn):
             self._authorize(ctx, bucket, action)
         if _is_anonymous(ctx) or ctx.account_id != bucket.account_id:
             raise MethodNotAllowed(Method=ctx.request.method, ResourceType="BUCKETPOLICY")
