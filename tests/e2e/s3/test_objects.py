@@ -21,7 +21,6 @@ from botocore.exceptions import ClientError
 
 from overcast.gateway.auth.checksums import b64checksum
 
-
 NO_RETRIES = botocore.config.Config(retries={"total_max_attempts": 1})
 
 
