@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -76,7 +77,8 @@ def _object_entry(
     key, etag, size, last_modified, storage_class, meta_json = row
     entry: dict[str, Any] = {
         "Key": enc(key),
-        "LastModified": last_modified,
+        # A UTC datetime takes the serializer's fast path (a float goes through strftime).
+        "LastModified": datetime.fromtimestamp(last_modified, UTC),
         "ETag": etag,
         "Size": size,
         "StorageClass": storage_class,
@@ -248,7 +250,7 @@ class Listing(S3Base):
                         "Key": enc(key),
                         "VersionId": version_id,
                         "IsLatest": bool(is_latest),
-                        "LastModified": rest[2],
+                        "LastModified": datetime.fromtimestamp(rest[2], UTC),
                     }
                 )
                 continue

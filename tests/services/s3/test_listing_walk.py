@@ -131,11 +131,8 @@ def _version_pages(db: Store, limit: int, prefix: str = "", delimiter: str = "")
         if not page.truncated:
             return out
         key_marker = page.last_key or ""
-        seq = (
-            db.read(lambda c: version_seq(c, "b", key_marker, page.last_version))
-            if page.last_version
-            else None
-        )
+        last = page.last_version
+        seq = db.read(lambda c, k=key_marker, v=last: version_seq(c, "b", k, v)) if last else None
     raise AssertionError("no end")
 
 
@@ -161,3 +158,13 @@ def test_prefix_end_and_tokens():
     assert decode_token(encode_token("ü/x")) == "ü/x"
     with pytest.raises(Exception, match="continuation token"):
         decode_token("not a token!")
+
+
+def test_a_full_page_of_a_thousand_keys(db: Store):
+    keys = [f"dir{i % 3}/key{i:04d}" for i in range(1001)]
+    _fill(db, keys)
+    page = db.read(lambda c: walk_latest(c, "b", prefix="", delimiter="", after="", limit=1000))
+    assert len(page.rows) == 1000 and page.truncated
+    assert [r[0] for r in page.rows] == sorted(keys)[:1000]
+    page = db.read(lambda c: walk_latest(c, "b", prefix="", delimiter="/", after="", limit=1000))
+    assert page.prefixes == ["dir0/", "dir1/", "dir2/"] and not page.truncated
