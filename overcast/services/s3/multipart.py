@@ -20,7 +20,6 @@ import json
 import secrets
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
-from functools import cache
 from typing import Any
 from urllib.parse import quote
 
@@ -35,8 +34,7 @@ from overcast.services.s3.checksum_combine import (
     multipart_etag,
 )
 from overcast.services.s3.checksum_headers import MEMBERS, plan_checksums
-from overcast.services.s3.common import S3Base, meta_of, owner_shape
-from overcast.services.s3.conditions import check_write_conditions
+from overcast.services.s3.common import meta_of, owner_shape
 from overcast.services.s3.copy_source import (
     check_copy_conditions,
     parse_copy_range,
@@ -50,17 +48,25 @@ from overcast.services.s3.errors import (
     InvalidPart,
     InvalidPartOrder,
     InvalidRequest,
-    InvalidStorageClass,
-    KeyTooLongError,
     MalformedXML,
-    NoSuchKey,
+    MethodNotAllowed,
+    MissingContentLength,
     NoSuchUpload,
-    NoSuchVersion,
     PreconditionFailed,
     S3Error,
 )
 from overcast.services.s3.keyrange import prefix_end
 from overcast.services.s3.models import NULL_VERSION, ObjectVersion, Part, Upload
+from overcast.services.s3.object_common import (
+    ObjectBase,
+    check_key,
+    check_metadata,
+    check_version_id,
+    clean_content_encoding,
+    sse_members,
+    sse_of,
+    storage_class_of,
+)
 from overcast.services.s3.tagging import tags_from_header
 from overcast.state import Blob
 
@@ -68,19 +74,11 @@ MIN_PART_SIZE = 5 * 1024**2  # every part but the last
 MAX_PART_SIZE = 5 * 1024**3
 MAX_PARTS = 10_000
 MAX_OBJECT_SIZE = 5 * 1024**4
-MAX_KEY_BYTES = 1024
 MAX_LISTED = 1000  # ListParts' and ListMultipartUploads' default and ceiling
 DEFAULT_ALGORITHM = "CRC64NVME"  # the full-object checksum of uploads that name none
 
 # Algorithms whose checksums may only be COMPOSITE (not CRCs: they cannot be combined).
 _UPLOAD_ONLY_META = ("storage_class", "checksum_algorithm", "checksum_type", "initiator")
-
-
-@cache
-def _storage_classes() -> frozenset[str]:
-    from overcast.protocol.models import service_model
-
-    return frozenset(service_model("s3").shape_for("StorageClass").enum)
 
 
 def _new_upload_id() -> str:
@@ -168,20 +166,6 @@ def _initiator(ctx: RequestContext) -> dict[str, str]:
     return {"ID": arn, "DisplayName": arn.rsplit("/", 1)[-1]}
 
 
-def _sse(request: dict[str, Any]) -> dict[str, Any]:
-    """Server-side encryption as asked for; S3 encrypts everything with AES256 by default."""
-    sse: dict[str, Any] = {"ServerSideEncryption": request.get("ServerSideEncryption") or "AES256"}
-    if request.get("SSEKMSKeyId"):
-        sse["SSEKMSKeyId"] = request["SSEKMSKeyId"]
-    if request.get("BucketKeyEnabled") is not None:
-        sse["BucketKeyEnabled"] = bool(request["BucketKeyEnabled"])
-    return sse
-
-
-def _sse_members(meta: dict[str, Any]) -> dict[str, Any]:
-    return dict(meta.get("sse") or {"ServerSideEncryption": "AES256"})
-
-
 def _part_checksums(upload: Upload, checksums: dict[str, str]) -> dict[str, str]:
     """The ``Checksum*`` members a part shows: its upload's algorithm only."""
     algorithm = upload.meta.get("checksum_algorithm")
@@ -194,18 +178,16 @@ def _url(value: str, encode: bool) -> str:
     return quote(value, safe="/") if encode else value
 
 
-class Multipart(S3Base):
+class Multipart(ObjectBase):
     # -- create ---------------------------------------------------------------------------------
 
     async def create_multipart_upload(
         self, ctx: RequestContext, request: dict[str, Any]
     ) -> dict[str, Any]:
         name, key = request["Bucket"], request["Key"]
-        if len(key.encode()) > MAX_KEY_BYTES:
-            raise KeyTooLongError(Size=len(key.encode()), MaxSizeAllowed=MAX_KEY_BYTES)
-        storage_class = request.get("StorageClass") or "STANDARD"
-        if storage_class not in _storage_classes():
-            raise InvalidStorageClass(StorageClassRequested=storage_class)
+        check_key(key)
+        storage_class = storage_class_of(request)
+        check_metadata(request.get("Metadata"))
         algorithm, kind = _checksum_mode(request)
         tags = tags_from_header(request.get("Tagging") or "")
         upload = Upload(
@@ -215,11 +197,14 @@ class Multipart(S3Base):
         def create(conn: sqlite3.Connection) -> None:
             self._access(ctx, conn, name, "s3:PutObject", key=key)
             meta = meta_of(request)
+            clean_content_encoding(meta)
             meta["owner"] = ctx.account_id
-            meta["sse"] = _sse(request)
+            sse = sse_of(request)
+            if sse:
+                meta["sse"] = sse
             if tags:
                 meta["tags"] = tags
-            acl = self._acl_from_request(ctx, request, ctx.account_id)
+            acl = self._requested_acl(ctx, request)
             if acl is not None:
                 meta["acl"] = acl
             meta.update(
@@ -233,7 +218,7 @@ class Multipart(S3Base):
 
         self._store.write(create)
         out: dict[str, Any] = {"Bucket": name, "Key": key, "UploadId": upload.upload_id}
-        out.update(_sse_members(upload.meta))
+        out.update(sse_members(upload.meta))
         if algorithm:
             out["ChecksumAlgorithm"] = algorithm
             out["ChecksumType"] = kind
@@ -282,9 +267,16 @@ class Multipart(S3Base):
             self._access(ctx, conn, name, "s3:PutObject", key=key)
             return self._upload(conn, name, key, upload_id)
 
+        headers = ctx.request.headers
+        chunked = headers.get("x-amz-content-sha256", "").startswith("STREAMING-")
+        length = request.get("ContentLength")
+        if chunked:
+            length = None  # the chunk decoder checks x-amz-decoded-content-length itself
+        elif length is None and "content-length" not in headers:
+            raise MissingContentLength()
         upload = self._store.read(lookup)
         body = request.get("Body")
-        plan = plan_checksums(request, ctx.request.headers, trailers_ok=hasattr(body, "trailers"))
+        plan = plan_checksums(request, headers, trailers_ok=chunked)
         algorithm = upload.meta.get("checksum_algorithm")
         if algorithm:
             if plan.algorithm is None:
@@ -300,7 +292,7 @@ class Multipart(S3Base):
         received = await bodies.receive(
             self._store,
             body,
-            content_length=request.get("ContentLength"),
+            content_length=length,
             content_md5=request.get("ContentMD5"),
             algorithms=plan.compute,
             max_size=MAX_PART_SIZE,
@@ -321,7 +313,7 @@ class Multipart(S3Base):
         )
         self._store_part(name, key, part, written=True)
         out: dict[str, Any] = {"ETag": part.etag}
-        out.update(_sse_members(upload.meta))
+        out.update(sse_members(upload.meta))
         shown = algorithm or plan.algorithm or DEFAULT_ALGORITHM
         if shown in checksums:
             out[MEMBERS[shown]] = checksums[shown]
@@ -333,13 +325,21 @@ class Multipart(S3Base):
         name, key, upload_id = request["Bucket"], request["Key"], request["UploadId"]
         number = _check_part_number(request.get("PartNumber"))
         src_bucket, src_key, src_version = parse_copy_source(request["CopySource"])
+        if src_version is not None:
+            check_version_id(src_version)
 
         def lookup(conn: sqlite3.Connection) -> tuple[Upload, ObjectVersion, bool]:
             self._access(ctx, conn, name, "s3:PutObject", key=key)
             upload = self._upload(conn, name, key, upload_id)
             action = "s3:GetObjectVersion" if src_version else "s3:GetObject"
             source_bucket = self._access(ctx, conn, src_bucket, action, key=src_key)
-            source = self._source(conn, src_bucket, src_key, src_version)
+            try:
+                source = self._find(ctx, conn, source_bucket, src_key, src_version)
+            except MethodNotAllowed:
+                raise InvalidRequest(
+                    "The source of a copy request may not specifically refer to a delete marker "
+                    "by version id."
+                ) from None
             return upload, source, source_bucket.versioned
 
         upload, source, versioned = self._store.read(lookup)
@@ -375,36 +375,10 @@ class Multipart(S3Base):
         result: dict[str, Any] = {"ETag": etag, "LastModified": part.last_modified}
         result.update(_part_checksums(upload, checksums))
         out: dict[str, Any] = {"CopyPartResult": result}
-        out.update(_sse_members(upload.meta))
+        out.update(sse_members(upload.meta))
         if versioned:
             out["CopySourceVersionId"] = source.version_id
         return out
-
-    def _source(
-        self, conn: sqlite3.Connection, bucket: str, key: str, version_id: str | None
-    ) -> ObjectVersion:
-        """The copy source: the current object, or the version asked for."""
-        if version_id is None:
-            obj = store.get_latest(conn, bucket, key)
-            if obj is None or obj.delete_marker:
-                raise NoSuchKey(Key=key)
-            return obj
-        obj = store.get_version(conn, bucket, key, version_id)
-        if obj is None:
-            if version_id != NULL_VERSION and not _plausible_version(version_id):
-                raise InvalidArgument(
-                    "Invalid version id specified",
-                    ArgumentName="versionId",
-                    ArgumentValue=version_id,
-                )
-            raise NoSuchVersion(Key=key, VersionId=version_id)
-        if obj.delete_marker:
-            # A delete marker cannot be copied: S3 answers 400 InvalidRequest for a specific one.
-            raise InvalidRequest(
-                "The source of a copy request may not specifically refer to a delete marker by "
-                "version id."
-            )
-        return obj
 
     def _reusable(
         self, source: ObjectVersion, start: int, end: int, algorithm: str
@@ -456,12 +430,7 @@ class Multipart(S3Base):
             stored = {p.part_number: p for p in store.list_parts(conn, upload_id)}
             chosen = _choose_parts(upload, listed, stored)
             obj = _assemble(upload, chosen, request, now)
-            check_write_conditions(
-                store.get_latest(conn, name, key),
-                if_match=request.get("IfMatch"),
-                if_none_match=request.get("IfNoneMatch"),
-                key=key,
-            )
+            self._check_write(conn, bucket, key, request)
             store.put_version(conn, self._store, bucket, obj, link_blobs=False)
             used = [p.blob_id for p in chosen]
             # A blob may back several parts (a whole object copied twice): the object takes
@@ -480,7 +449,7 @@ class Multipart(S3Base):
             "Key": key,
             "ETag": obj.etag,
         }
-        out.update(_sse_members(upload.meta))
+        out.update(sse_members(upload.meta))
         if versioned:
             out["VersionId"] = obj.version_id
         checksums = obj.meta.get("checksums") or {}
@@ -765,11 +734,6 @@ def _epoch(value: Any) -> float:
     from overcast.protocol.timestamps import to_datetime
 
     return to_datetime(value).timestamp()
-
-
-def _plausible_version(version_id: str) -> bool:
-    """Whether a version id looks like one of ours (else S3 answers InvalidArgument)."""
-    return len(version_id) == 32 and all(c.isalnum() or c in "-_" for c in version_id)
 
 
 # -- listing uploads ------------------------------------------------------------------------------
