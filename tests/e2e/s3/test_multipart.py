@@ -652,3 +652,37 @@ def test_completed_object_survives_a_restart(disk_server: ServerProcess) -> None
     assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"".join(parts)
     listed = s3.list_parts(Bucket=bucket, Key="pending", UploadId=pending)["Parts"]
     assert [p["Size"] for p in listed] == [5]
+
+
+def test_whole_object_part_copies_share_the_source_bytes(s3: Any) -> None:
+    bucket = new_bucket(s3)
+    source = os.urandom(5 * MiB)
+    s3.put_object(Bucket=bucket, Key="src", Body=source)  # boto3 sends its CRC32
+    upload_id = s3.create_multipart_upload(
+        Bucket=bucket, Key="dst", ChecksumAlgorithm="CRC32", ChecksumType="FULL_OBJECT"
+    )["UploadId"]
+    results = [
+        s3.upload_part_copy(
+            Bucket=bucket,
+            Key="dst",
+            UploadId=upload_id,
+            PartNumber=number,
+            CopySource=f"{bucket}/src",
+        )["CopyPartResult"]
+        for number in (1, 2, 3)
+    ]
+    assert {r["ChecksumCRC32"] for r in results} == {_crc_of("CRC32", source)}
+    parts = [
+        {"PartNumber": n, "ETag": results[n - 1]["ETag"], "ChecksumCRC32": _crc_of("CRC32", source)}
+        for n in (1, 3)
+    ]
+    done = s3.complete_multipart_upload(
+        Bucket=bucket, Key="dst", UploadId=upload_id, MultipartUpload={"Parts": parts}
+    )
+    assert done["ChecksumCRC32"] == _crc_of("CRC32", source + source)
+    assert done["ChecksumType"] == "FULL_OBJECT"
+    assert s3.get_object(Bucket=bucket, Key="dst")["Body"].read() == source + source
+    # Dropping the copy (and the unused part 2 with the upload) leaves the source intact.
+    s3.delete_object(Bucket=bucket, Key="dst")
+    s3.put_object(Bucket=bucket, Key="other", Body=b"x")
+    assert s3.get_object(Bucket=bucket, Key="src")["Body"].read() == source
