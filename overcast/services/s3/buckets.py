@@ -25,7 +25,6 @@ from overcast.services.s3.errors import (
     IllegalLocationConstraintException,
     InvalidArgument,
     InvalidLocationConstraint,
-    S3Error,
     TooManyBuckets,
 )
 from overcast.services.s3.keyrange import decode_token, encode_token, prefix_end
@@ -36,11 +35,6 @@ from overcast.services.s3.preconditions import check_expected_owner
 US_EAST_1 = "us-east-1"
 MAX_BUCKETS_PER_ACCOUNT = 10_000  # S3's default general purpose bucket quota
 _OWNERSHIPS = ("BucketOwnerPreferred", "ObjectWriter", "BucketOwnerEnforced")
-_ACL_MEMBERS = ("GrantFullControl", "GrantRead", "GrantReadACP", "GrantWrite", "GrantWriteACP")
-
-
-class InvalidBucketAclWithObjectOwnership(S3Error):
-    message = "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting"
 
 
 def _valid_constraints() -> frozenset[str]:
@@ -63,13 +57,12 @@ class Buckets(BucketVersioning, BucketTagging, BucketDefaults, S3Base):
                 ArgumentName="x-amz-object-ownership",
                 ArgumentValue=ownership,
             )
-        if ownership == "BucketOwnerEnforced" and _asks_for_acl(request):
-            raise InvalidBucketAclWithObjectOwnership()
         tags = validate_tags(config.get("Tags")) if config.get("Tags") is not None else {}
-        acl = self._acl_from_request(ctx, request, ctx.account_id)  # from Access
-        account = ctx.account_id
         if ctx.identity is None or ctx.identity.access_key is None:
             raise AccessDenied()
+        account = ctx.account_id
+        # Access checks the ACL against Object Ownership and Block Public Access.
+        acl = self._acl_from_request(ctx, request, account)
 
         def create(conn: sqlite3.Connection) -> None:
             existing = store.get_bucket(conn, name)
@@ -193,14 +186,6 @@ class Buckets(BucketVersioning, BucketTagging, BucketDefaults, S3Base):
         if "Prefix" in request:
             out["Prefix"] = prefix
         return out
-
-
-def _asks_for_acl(request: dict[str, Any]) -> bool:
-    """An ACL beyond the owner's own full control (which BucketOwnerEnforced allows)."""
-    canned = request.get("ACL")
-    if canned not in (None, "private"):
-        return True
-    return any(request.get(member) for member in _ACL_MEMBERS)
 
 
 def _bucket_count(conn: sqlite3.Connection, account: str) -> int:

@@ -192,7 +192,16 @@ def test_object_ownership_and_acls(s3: Any) -> None:
     err = error_of(lambda: s3.create_bucket(Bucket=name(), ACL="public-read"))
     assert err["Code"] == "InvalidBucketAclWithObjectOwnership"
     s3.create_bucket(Bucket=name(), ACL="private")
-    s3.create_bucket(Bucket=name(), ACL="public-read", ObjectOwnership="ObjectWriter")
+    # New buckets block public ACLs from the start.
+    err = error_of(
+        lambda: s3.create_bucket(Bucket=name(), ACL="public-read", ObjectOwnership="ObjectWriter")
+    )
+    assert err["Code"] == "InvalidBucketAclWithBlockPublicAccessError"
+    bucket = name()
+    s3.create_bucket(Bucket=bucket, ObjectOwnership="BucketOwnerPreferred")
+    assert s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"] == [
+        {"ObjectOwnership": "BucketOwnerPreferred"}
+    ]
 
 
 def test_object_lock_enabled_bucket_is_versioned(s3: Any) -> None:
