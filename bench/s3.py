@@ -277,7 +277,7 @@ class Bench:
 
     # small objects: the shared rate harness (botocore-signed, several processes)
 
-    def small(self) -> list[Row]:
+    def small(self, which: tuple[str, ...] = ("put-1k", "get-1k")) -> list[Row]:
         rows = []
         key = "small-1k"
         conn = Connection(self.endpoint)
@@ -290,6 +290,8 @@ class Bench:
             ("put-1k", "s3.PutObject", {"Bucket": self.bucket, "Key": key, "Body": b"x" * 1024}),
             ("get-1k", "s3.GetObject", {"Bucket": self.bucket, "Key": key}),
         ):
+            if test not in which:
+                continue
             result = best_of(
                 self.repeat,
                 lambda op=op, params=params: run_rate(
@@ -494,6 +496,8 @@ class Bench:
         failures: dict[str, str] = {}
         steps: dict[str, Callable[[], list[Row]]] = {
             "small": self.small,
+            "put-1k": lambda: self.small(("put-1k",)),
+            "get-1k": lambda: self.small(("get-1k",)),
             "large": self.large,
             "list": self.listing,
             "multipart": self.multipart,
@@ -602,7 +606,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--endpoint", default=None, help="measure this running server only")
     parser.add_argument("--only", default=None, help="comma-separated targets (overcast,moto)")
     parser.add_argument(
-        "--tests", default="small,large,list,multipart", help="small,large,list,multipart"
+        "--tests",
+        default="small,large,list,multipart",
+        help="small (= put-1k,get-1k), large, list, multipart",
     )
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per rate test")
     parser.add_argument("--processes", type=int, default=None, help="client processes (rates)")
