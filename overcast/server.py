@@ -176,6 +176,7 @@ def _serve_uvicorn(
         lifespan="on",
         access_log=False,
         log_level=log_level,
+        log_config=None,  # uvicorn's records go to the root logger, in the CLI's format
         server_header=False,
         proxy_headers=False,
         timeout_keep_alive=60,
