@@ -14,7 +14,7 @@ from typing import Any
 from bench.procs import client_and_server_cpus, running
 from bench.rate import run_rate
 from bench.report import RateResult, best_of
-from bench.wrk import run_wrk
+from bench.wrk import find_wrk, run_wrk
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,8 @@ def run_compare(
     repeat: int = 1,
 ) -> CompareResult:
     """Run each tool against each target; a target that fails is reported, not fatal."""
+    if "wrk" in tools:
+        find_wrk()  # fail before starting anything, with the install hint
     server_cpus, client_cpus = client_and_server_cpus()
     result = CompareResult()
     for target in targets:

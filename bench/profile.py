@@ -21,7 +21,7 @@ from typing import Any
 
 from bench.procs import client_and_server_cpus, running
 from bench.report import RateResult
-from bench.wrk import run_wrk
+from bench.wrk import find_wrk, run_wrk
 
 _LINE_NO = re.compile(r":\d+\)$")
 
@@ -75,6 +75,7 @@ def run_profile(
     pyspy = shutil.which("py-spy")
     if pyspy is None:
         raise ValueError("py-spy is not installed: pip install py-spy")
+    find_wrk()
     server_cpus, client_cpus = client_and_server_cpus()
     with (
         running(cmd, ready_path="/_overcast/health", cpus=server_cpus) as (proc, port),

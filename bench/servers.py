@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from bench.procs import client_and_server_cpus, running
 from bench.report import RateResult, best_of
 from bench.startup import StartupResult, run_startup
-from bench.wrk import run_wrk
+from bench.wrk import find_wrk, run_wrk
 
 HEALTH = "/_overcast/health"
 
@@ -55,6 +55,7 @@ def run_servers(
     repeat: int = 1,
 ) -> list[ServerRow]:
     """Measure every candidate (or ``names``) and return one row each."""
+    find_wrk()  # fail before starting anything, with the install hint
     server_cpus, client_cpus = client_and_server_cpus()
     rows = []
     for name, cmd in server_commands().items():

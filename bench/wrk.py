@@ -39,6 +39,9 @@ end
 """
 
 
+_SIGNATURE_LIFETIME_S = 14 * 60  # SigV4 allows 15 minutes of clock skew; keep a margin
+
+
 class WrkMissingError(RuntimeError):
     """wrk is not on PATH; the message says how to install it."""
 
@@ -93,6 +96,8 @@ def run_wrk(
 ) -> RateResult:
     """Replay one signed ``op`` request against ``endpoint`` with wrk and parse the summary."""
     wrk = find_wrk()
+    if warmup + duration > _SIGNATURE_LIFETIME_S:
+        raise ValueError("a replayed SigV4 signature is valid 15 minutes: keep runs shorter")
     request = sign_request(endpoint, op, params or {})
     with tempfile.TemporaryDirectory(prefix="overcast-wrk-") as tmp:
         script = Path(tmp) / "replay.lua"
