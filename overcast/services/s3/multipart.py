@@ -51,6 +51,7 @@ from overcast.services.s3.errors import (
     MalformedXML,
     MethodNotAllowed,
     MissingContentLength,
+    NoSuchKey,
     NoSuchUpload,
     PreconditionFailed,
     S3Error,
@@ -69,6 +70,7 @@ from overcast.services.s3.object_common import (
 )
 from overcast.services.s3.tagging import tags_from_header
 from overcast.state import Blob
+from overcast.state.errors import BlobNotFound
 
 MIN_PART_SIZE = 5 * 1024**2  # every part but the last
 MAX_PART_SIZE = 5 * 1024**3
@@ -233,14 +235,30 @@ class Multipart(ObjectBase):
             raise NoSuchUpload(UploadId=upload_id)
         return upload
 
-    def _store_part(self, name: str, key: str, part: Part, *, written: bool) -> None:
+    def _store_part(
+        self,
+        name: str,
+        key: str,
+        part: Part,
+        *,
+        written: bool,
+        shared_from: ObjectVersion | None = None,
+    ) -> None:
         """Commit a part, unless its upload went away meanwhile (then NoSuchUpload).
 
         ``written`` says the part's blob is a new one, to delete if the commit fails.
+        ``shared_from`` is the object whose blob the part reuses: it must still exist when the
+        part takes its reference, or the blob may already be gone.
         """
 
         def commit(conn: sqlite3.Connection) -> None:
             self._upload(conn, name, key, part.upload_id)
+            if shared_from is not None:
+                current = store.get_version(
+                    conn, shared_from.bucket, shared_from.key, shared_from.version_id
+                )
+                if current is None or current.segments != shared_from.segments:
+                    raise NoSuchKey(Key=shared_from.key)
             store.put_part(conn, self._store, part)
 
         try:
@@ -360,7 +378,10 @@ class Multipart(ObjectBase):
             blob, etag, checksums = reused
             written = False
         else:
-            blob, etag, checksums = await self._copy_range(source, start, end, algorithm)
+            try:
+                blob, etag, checksums = await self._copy_range(source, start, end, algorithm)
+            except BlobNotFound:  # the source was deleted while being copied
+                raise NoSuchKey(Key=src_key) from None
             written = True
         part = Part(
             upload_id=upload_id,
@@ -371,7 +392,7 @@ class Multipart(ObjectBase):
             last_modified=self._now(),
             checksums=checksums,
         )
-        self._store_part(name, key, part, written=written)
+        self._store_part(name, key, part, written=written, shared_from=None if written else source)
         result: dict[str, Any] = {"ETag": etag, "LastModified": part.last_modified}
         result.update(_part_checksums(upload, checksums))
         out: dict[str, Any] = {"CopyPartResult": result}
