@@ -100,11 +100,16 @@ class Strategies:
     # --- entry points ---------------------------------------------------------------------
 
     def top(
-        self, shape: Shape | None, side: str, greedy: frozenset[str] = frozenset()
+        self,
+        shape: Shape | None,
+        side: str,
+        greedy: frozenset[str] = frozenset(),
+        skip: frozenset[str] = frozenset(),
     ) -> st.SearchStrategy[dict[str, Any]]:
         """The strategy of an operation's input or output structure (members know their wire).
 
-        ``greedy`` names the {Label+} labels of the operation's requestUri.
+        ``greedy`` names the {Label+} labels of the operation's requestUri; ``skip`` names
+        members never drawn.
         """
         if shape is None:
             return st.just({})
@@ -114,7 +119,7 @@ class Strategies:
         optional: dict[str, st.SearchStrategy[Any]] = {}
         req = set(shape.required_members)
         for name, member in shape.members.items():
-            if is_event_stream(member):
+            if is_event_stream(member) or name in skip:
                 continue
             ser = member.serialization
             where = Where()
@@ -338,3 +343,21 @@ def input_strategy(operation: OperationModel, protocol: str) -> st.SearchStrateg
 def output_strategy(operation: OperationModel, protocol: str) -> st.SearchStrategy[dict[str, Any]]:
     """The result a provider returns from ``operation`` (raises ``Unsupported``)."""
     return _builder(operation, protocol).top(operation.output_shape, "output")
+
+
+def error_fields_strategy(
+    operation: OperationModel, shape: Shape, protocol: str
+) -> st.SearchStrategy[dict[str, Any]]:
+    """The extra members of a modeled error, without those the error format itself writes.
+
+    Never drawn: the message (given apart), members bound to the ``x-amzn-ErrorType`` header
+    (account's ``errorType``: that header is the error code), and in query/ec2 XML a member
+    named ``Code`` or ``Type`` (the <Error> element's own children).
+    """
+    own = {"message"} | ({"code", "type"} if protocol in ("query", "ec2") else set())
+    skip = frozenset(
+        name
+        for name, member in shape.members.items()
+        if name.lower() in own or member.serialization.get("name", "").lower() == "x-amzn-errortype"
+    )
+    return _builder(operation, protocol).top(shape, "output", skip=skip)
