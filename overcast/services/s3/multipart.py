@@ -16,9 +16,11 @@ an algorithm still gets a full-object CRC64NVME, as S3 has attached one to every
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 import sqlite3
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import quote
@@ -79,7 +81,7 @@ MAX_OBJECT_SIZE = 5 * 1024**4
 MAX_LISTED = 1000  # ListParts' and ListMultipartUploads' default and ceiling
 DEFAULT_ALGORITHM = "CRC64NVME"  # the full-object checksum of uploads that name none
 
-# Algorithms whose checksums may only be COMPOSITE (not CRCs: they cannot be combined).
+# Upload meta keys that describe the upload, not the object it becomes.
 _UPLOAD_ONLY_META = ("storage_class", "checksum_algorithm", "checksum_type", "initiator")
 
 
@@ -419,8 +421,6 @@ class Multipart(ObjectBase):
         self, source: ObjectVersion, start: int, end: int, algorithm: str
     ) -> tuple[Blob, str, dict[str, str]]:
         """Write bytes ``[start, end)`` of the source as a new blob, hashing them on the way."""
-        import hashlib
-
         md5 = hashlib.md5(usedforsecurity=False)
         checksum = new_checksum(algorithm)
 
@@ -453,12 +453,12 @@ class Multipart(ObjectBase):
             obj = _assemble(upload, chosen, request, now)
             self._check_write(conn, bucket, key, request)
             store.put_version(conn, self._store, bucket, obj, link_blobs=False)
-            used = [p.blob_id for p in chosen]
+            used = Counter(p.blob_id for p in chosen)
             # A blob may back several parts (a whole object copied twice): the object takes
             # over one reference per segment, the upload frees the rest.
-            surplus = [p.blob_id for p in stored.values() if p.blob_id in used]
-            for blob_id in set(surplus):
-                for _ in range(surplus.count(blob_id) - used.count(blob_id)):
+            held = Counter(p.blob_id for p in stored.values() if p.blob_id in used)
+            for blob_id, count in (held - used).items():
+                for _ in range(count):
                     self._store.blobs.unlink(conn, blob_id)
             store.delete_upload(conn, self._store, upload_id, keep=set(used))
             return obj, bucket.versioning == "Enabled", upload
