@@ -108,6 +108,9 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(exc, WrkMissingError | ValueError):
             print(f"error: {exc}", file=sys.stderr)
             return 2
+        if isinstance(exc, RuntimeError | TimeoutError):  # a server or wrk failed mid-run
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
         raise
 
 

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,6 +40,17 @@ def pinned(cmd: Sequence[str], cpus: tuple[int, ...] | None) -> list[str]:
     if cpus and shutil.which("taskset"):
         return ["taskset", "-c", ",".join(map(str, cpus)), *cmd]
     return list(cmd)
+
+
+def check_listening(endpoint: str) -> None:
+    """Raise ValueError unless something accepts TCP connections at ``endpoint``."""
+    parts = urlsplit(endpoint)
+    if parts.scheme != "http" or not parts.hostname:
+        raise ValueError(f"--endpoint must be an http:// URL, got {endpoint!r}")
+    try:
+        socket.create_connection((parts.hostname, parts.port or 80), timeout=2).close()
+    except OSError as exc:
+        raise ValueError(f"nothing is listening at {endpoint} ({exc.strerror or exc})") from None
 
 
 def http_status(host: str, port: int, path: str, timeout: float = 0.5) -> int | None:

@@ -16,6 +16,7 @@ connection error counts as an error.
 from __future__ import annotations
 
 import asyncio
+import json
 import multiprocessing
 import os
 import threading
@@ -24,9 +25,9 @@ from array import array
 from dataclasses import dataclass
 from typing import Any
 
-from bench.procs import cpu_seconds
+from bench.procs import check_listening, cpu_seconds
 from bench.report import RateResult, add_server_cpu, percentile
-from bench.signing import Resigner, SignedRequest, call, make_client, parse_op, sign_request
+from bench.signing import Resigner, call, make_client, parse_op, sign_request
 
 
 @dataclass(frozen=True)
@@ -67,23 +68,28 @@ def run_rate(
     if client not in ("signed", "sdk"):
         raise ValueError("client must be 'signed' or 'sdk'")
     params = params or {}
-    # Fail fast (and clearly) on a bad op or params before forking anything.
+    # Fail fast (and clearly) on a bad op, params or endpoint before forking anything.
     sign_request(endpoint, op, params)
+    check_listening(endpoint)
     nproc = processes or (len(cpus) if cpus else os.cpu_count() or 1)
     nproc = max(1, min(nproc, concurrency))
     shares = [concurrency // nproc + (1 if i < concurrency % nproc else 0) for i in range(nproc)]
-    spawn_margin = 0.3 + 0.05 * nproc
-    start = time.monotonic() + spawn_margin + warmup
-    end = start + duration
+    # Build the signer / botocore client once here: forked workers inherit it instead of each
+    # loading the service model (slow on a busy machine, and it would eat into the window).
+    key = _prep_key(endpoint, op, params, client)
+    _PREPARED[key] = _prepare(endpoint, op, params, client, max(shares))
     ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
     cpu: list[float] = []
-    sampler = threading.Thread(target=_sample_cpu, args=(server_pid, start, end, cpu), daemon=True)
     # Fork the workers before starting the sampler thread (fork after threads is unsafe).
     with ctx.Pool(nproc) as pool:
+        start = time.monotonic() + 0.2 + 0.02 * nproc + warmup
+        end = start + duration
+        sampler = threading.Thread(target=_sample_cpu, args=(server_pid, start, end, cpu))
         if server_pid:
             sampler.start()
         jobs = [_Job(endpoint, op, params, n, client, start, end, cpus) for n in shares]
         outcomes: list[_Outcome] = pool.map(_run_job, jobs)
+    _PREPARED.pop(key, None)
     if server_pid:
         sampler.join()
     lat = array("d")
@@ -123,6 +129,27 @@ def _sample_cpu(pid: int | None, start: float, end: float, out: list[float]) -> 
     out.append(cpu_seconds(pid))
 
 
+_PREPARED: dict[str, Any] = {}
+
+
+def _prep_key(endpoint: str, op: str, params: dict[str, Any], client: str) -> str:
+    return json.dumps([endpoint, op, params, client], sort_keys=True, default=str)
+
+
+def _prepare(endpoint: str, op: str, params: dict[str, Any], client: str, pool: int) -> Any:
+    """A Resigner (``signed``) or a botocore client (``sdk``; no connection opened yet)."""
+    if client == "sdk":
+        service, _ = parse_op(op)
+        return make_client(service, endpoint, max_pool=pool)
+    return Resigner(sign_request(endpoint, op, params), op)
+
+
+def _prepared(job: _Job) -> Any:
+    key = _prep_key(job.endpoint, job.op, job.params, job.client)
+    found = _PREPARED.get(key)
+    return found if found is not None else _prepare(*json.loads(key), job.connections)
+
+
 def _run_job(job: _Job) -> _Outcome:
     if job.cpus and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, job.cpus)
@@ -139,8 +166,7 @@ def _run_job(job: _Job) -> _Outcome:
 async def _run_signed(job: _Job) -> _Outcome:
     from bench.httpclient import HttpConnection
 
-    template: SignedRequest = sign_request(job.endpoint, job.op, job.params)
-    signer = Resigner(template, job.op)
+    signer: Resigner = _prepared(job)
     lat = array("d")
     counts = [0, 0]
     first_error: list[str] = []
@@ -174,8 +200,8 @@ async def _run_signed(job: _Job) -> _Outcome:
 
 
 def _run_sdk(job: _Job) -> _Outcome:
-    service, operation = parse_op(job.op)
-    client = make_client(service, job.endpoint, max_pool=job.connections)
+    _, operation = parse_op(job.op)
+    client = _prepared(job)
     lock = threading.Lock()
     lat = array("d")
     counts = [0, 0]

@@ -102,7 +102,14 @@ def call(client: Any, operation: str, params: dict[str, Any]) -> Any:
 def sign_request(endpoint: str, op: str, params: dict[str, Any] | None = None) -> SignedRequest:
     """Serialize and sign ``op`` with botocore and return the request without sending it."""
     service, operation = parse_op(op)
-    client = make_client(service, endpoint)
+    from botocore.exceptions import ParamValidationError, UnknownServiceError
+
+    try:
+        client = make_client(service, endpoint)
+    except UnknownServiceError:
+        raise ValueError(f"unknown service {service!r} in --op {op!r}") from None
+    if operation not in client.meta.service_model.operation_names:
+        raise ValueError(f"{service} has no operation {operation!r}")
 
     def capture(request: Any, **_: Any) -> None:
         raise _Captured(request)
@@ -110,6 +117,8 @@ def sign_request(endpoint: str, op: str, params: dict[str, Any] | None = None) -
     client.meta.events.register("before-send", capture)
     try:
         call(client, operation, params or {})
+    except ParamValidationError as exc:
+        raise ValueError(f"--params for {op}: {exc}") from None
     except _Captured as captured:
         req = captured.request
         body = req.body or b""

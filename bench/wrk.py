@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.procs import cpu_seconds
+from bench.procs import check_listening, cpu_seconds
 from bench.report import RateResult, add_server_cpu
 from bench.signing import SignedRequest, sign_request
 
@@ -99,6 +99,7 @@ def run_wrk(
     if warmup + duration > _SIGNATURE_LIFETIME_S:
         raise ValueError("a replayed SigV4 signature is valid 15 minutes: keep runs shorter")
     request = sign_request(endpoint, op, params or {})
+    check_listening(endpoint)
     with tempfile.TemporaryDirectory(prefix="overcast-wrk-") as tmp:
         script = Path(tmp) / "replay.lua"
         script.write_text(lua_script(request))
