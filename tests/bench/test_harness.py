@@ -126,6 +126,17 @@ def test_sign_request_and_resign() -> None:
     assert parse_op("dynamodb.GetItem") == ("dynamodb", "GetItem")
     with pytest.raises(ValueError):
         parse_op("GetItem")
+    with pytest.raises(ValueError, match="no operation"):
+        sign_request("http://127.0.0.1:1", "sts.NoSuchOperation")
+    with pytest.raises(ValueError, match="unknown service"):
+        sign_request("http://127.0.0.1:1", "nosuchservice.Op")
+    with pytest.raises(ValueError, match="--params"):
+        sign_request("http://127.0.0.1:1", "sqs.SendMessage", {"QueueUrl": 5})
+
+
+def test_rate_fails_clearly_when_nothing_listens() -> None:
+    with pytest.raises(ValueError, match="nothing is listening"):
+        run_rate(f"http://127.0.0.1:{free_port()}", "sts.GetCallerIdentity", duration=0.1)
 
 
 def test_lua_script_escapes_everything() -> None:
