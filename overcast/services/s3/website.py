@@ -51,6 +51,7 @@ from overcast.services.s3.errors import (
     PreconditionFailed,
 )
 from overcast.services.s3.models import Bucket, ObjectVersion
+from overcast.services.s3.preconditions import check_expected_owner
 
 MAX_ROUTING_RULES = 50
 _DEFAULT_CONTENT_TYPE = "binary/octet-stream"
@@ -82,7 +83,7 @@ class Website(S3Base):
     def put_bucket_website(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         def run(conn: Any) -> None:
             bucket = self._access(ctx, conn, request["Bucket"], "s3:PutBucketWebsite")
-            _check_owner(bucket, request)
+            check_expected_owner(request, bucket.account_id)
             bucket.config["website"] = _validated(request.get("WebsiteConfiguration"))
             store.update_bucket(conn, bucket)
 
@@ -94,18 +95,17 @@ class Website(S3Base):
             return self._access(ctx, conn, request["Bucket"], "s3:GetBucketWebsite")
 
         bucket = self._store.read(run)
-        _check_owner(bucket, request)
+        check_expected_owner(request, bucket.account_id)
         config = bucket.config.get("website")
         if config is None:
             raise NoSuchWebsiteConfiguration(BucketName=bucket.name)
         return dict(config)
 
     def delete_bucket_website(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-        # S3's IAM action for deleting is s3:PutBucketWebsite too, and deleting what is not
-        # there succeeds.
+        # Deleting a configuration that is not there succeeds, as on S3.
         def run(conn: Any) -> None:
-            bucket = self._access(ctx, conn, request["Bucket"], "s3:PutBucketWebsite")
-            _check_owner(bucket, request)
+            bucket = self._access(ctx, conn, request["Bucket"], "s3:DeleteBucketWebsite")
+            check_expected_owner(request, bucket.account_id)
             if bucket.config.pop("website", None) is not None:
                 store.update_bucket(conn, bucket)
 
@@ -503,12 +503,6 @@ def _quote(key: str) -> str:
 
 
 # --- validation ------------------------------------------------------------------------------
-
-
-def _check_owner(bucket: Bucket, request: dict[str, Any]) -> None:
-    expected = request.get("ExpectedBucketOwner")
-    if expected is not None and expected != bucket.account_id:
-        raise AccessDenied()
 
 
 def _validated(config: dict[str, Any] | None) -> dict[str, Any]:

@@ -110,6 +110,17 @@ def test_put_get_delete_website(s3: Any, bucket: str) -> None:
 INDEX = {"IndexDocument": {"Suffix": "index.html"}}
 
 
+def test_expected_bucket_owner(s3: Any, bucket: str) -> None:
+    s3.put_bucket_website(Bucket=bucket, WebsiteConfiguration=INDEX, ExpectedBucketOwner="0" * 12)
+    with pytest.raises(ClientError) as info:
+        s3.get_bucket_website(Bucket=bucket, ExpectedBucketOwner="111111111111")
+    assert error_code(info)[0] == "AccessDenied"
+    with pytest.raises(ClientError) as info:
+        s3.delete_bucket_website(Bucket=bucket, ExpectedBucketOwner="111111111111")
+    assert error_code(info)[0] == "AccessDenied"
+    assert s3.get_bucket_website(Bucket=bucket)["IndexDocument"] == INDEX["IndexDocument"]
+
+
 def with_rules(*rules: dict[str, Any]) -> dict[str, Any]:
     return {**INDEX, "RoutingRules": list(rules)}
 
