@@ -4,6 +4,7 @@ Ownership (ACLs disabled by default), and what grants let anonymous and cross-ac
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -217,3 +218,27 @@ def test_enforcing_ownership_needs_owner_only_acl(s3: Any) -> None:
     assert error_of(info) == ("InvalidBucketAclWithObjectOwnership", 400)
     s3.put_bucket_acl(Bucket=name, ACL="private")
     s3.put_bucket_ownership_controls(Bucket=name, OwnershipControls=enforced)
+
+
+def test_cross_account_writer_may_send_bucket_owner_full_control(s3: Any, other: Any) -> None:
+    name = new_bucket(s3)
+    s3.put_bucket_policy(
+        Bucket=name,
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": ACCOUNT},
+                        "Action": "s3:PutObject",
+                        "Resource": f"arn:aws:s3:::{name}/*",
+                    }
+                ],
+            }
+        ),
+    )
+    other.put_object(Bucket=name, Key="k", Body=b"x", ACL="bucket-owner-full-control")
+    with pytest.raises(ClientError) as info:
+        other.put_object(Bucket=name, Key="k", Body=b"x", ACL="public-read")
+    assert error_of(info) == ("AccessControlListNotSupported", 400)
