@@ -613,6 +613,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per rate test")
     parser.add_argument("--processes", type=int, default=None, help="client processes (rates)")
     parser.add_argument("--repeat", type=int, default=1, help="runs; the best is reported")
+    parser.add_argument(
+        "--overcast-cmd", default=None, help="Overcast's command ({port}, {data}: a temp dir)"
+    )
     parser.add_argument("--json", action="store_true", help="write JSON to bench/results/")
     parser.add_argument("--json-path", default=None)
     args = parser.parse_args(argv)
@@ -630,6 +633,8 @@ def main(argv: list[str] | None = None) -> int:
         rows, failures = bench.run(tests)
     else:
         targets = default_targets()
+        if args.overcast_cmd:
+            targets[0] = Target("overcast", args.overcast_cmd, targets[0].ready_path)
         if args.only:
             targets = [t for t in targets if t.name in args.only.split(",")]
         rows, failures = run_targets(
