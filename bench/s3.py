@@ -75,8 +75,16 @@ def _sign_without_expect(endpoint: str, op: str, params: dict[str, Any] | None =
     return SignedRequest(signed.method, signed.url, headers, signed.body)
 
 
-# The rate workers are forked from this process: they see the patched function.
-bench.rate.sign_request = _sign_without_expect  # type: ignore[attr-defined]
+@contextmanager
+def _no_expect() -> Iterator[None]:
+    """Within the block bench.rate signs without ``Expect``; its workers are forked inside, so
+    they see the replacement too."""
+    original = bench.rate.sign_request
+    bench.rate.sign_request = _sign_without_expect  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        bench.rate.sign_request = original  # type: ignore[attr-defined]
 
 
 # --- raw signed HTTP ----------------------------------------------------------------------------
@@ -292,21 +300,22 @@ class Bench:
         ):
             if test not in which:
                 continue
-            result = best_of(
-                self.repeat,
-                lambda op=op, params=params: run_rate(
-                    self.endpoint,
-                    op,
-                    params,
-                    concurrency=16,
-                    duration=self.duration,
-                    warmup=1.0,
-                    processes=self.processes,
-                    cpus=self.client_cpus,
-                    label=self.name,
-                    server_pid=self.server_pid,
-                ),
-            )
+            with _no_expect():
+                result = best_of(
+                    self.repeat,
+                    lambda op=op, params=params: run_rate(
+                        self.endpoint,
+                        op,
+                        params,
+                        concurrency=16,
+                        duration=self.duration,
+                        warmup=1.0,
+                        processes=self.processes,
+                        cpus=self.client_cpus,
+                        label=self.name,
+                        server_pid=self.server_pid,
+                    ),
+                )
             extra = result.extra
             rows.append(
                 Row(
@@ -379,20 +388,20 @@ class Bench:
 
     # listing a 10,000-key bucket
 
-    def listing(self) -> list[Row]:
+    def listing(self, count: int = LIST_KEYS, page_size: int = PAGE) -> list[Row]:
         bucket = f"{self.bucket}-list"
         self.create_bucket(bucket)
-        keys = [f"dir{i % 10}/key-{i:05d}" for i in range(LIST_KEYS)]
+        keys = [f"dir{i % 10}/key-{i:05d}" for i in range(count)]
         keys.sort()
         t0 = time.perf_counter()
         self._populate(bucket, keys)
         populate_s = time.perf_counter() - t0
         # 10 pages, each from the key before it; signed once, replayed (valid 15 minutes).
         heads = []
-        for page in range(LIST_KEYS // PAGE):
-            query = f"list-type=2&max-keys={PAGE}"
+        for page in range(count // page_size):
+            query = f"list-type=2&max-keys={page_size}"
             if page:
-                query += f"&start-after={quote(keys[page * PAGE - 1], safe='')}"
+                query += f"&start-after={quote(keys[page * page_size - 1], safe='')}"
             heads.append(self.signer.head("GET", f"/{bucket}", query))
         conn = Connection(self.endpoint)
 
@@ -404,7 +413,7 @@ class Bench:
                 listed += body.count(b"<Key>")
             return listed
 
-        if one_pass() != LIST_KEYS:  # warm-up, and a check that every page is full
+        if one_pass() != count:  # warm-up, and a check that every page is full
             raise RuntimeError("ListObjectsV2 did not return every key")
 
         def passes() -> int:
@@ -426,7 +435,7 @@ class Bench:
                 seconds=round(elapsed, 3),
                 server_cpu_s=None if cpu is None else round(cpu, 3),
                 per_cpu=None if not cpu else round(listed / cpu, 1),
-                extra={"populate_s": round(populate_s, 2), "passes": listed // LIST_KEYS},
+                extra={"populate_s": round(populate_s, 2), "passes": listed // count},
             )
         ]
 
