@@ -96,6 +96,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  [{side}] {len(failures):>4}  {cause}  ({dict(protocols)})")
         for failure in failures[:3]:
             print(f"           {failure.service}.{failure.operation}: {failure.detail[:110]}")
+    failed = {(f.side, f.service, f.protocol, f.operation) for *_, fs in results for f in fs}
+    ran = {(side, service, protocol) for side, service, protocol, _, _ in results}
+    stale = [
+        (side, key)
+        for side, table in tables.items()
+        for key in table
+        if key[2] != "*"
+        and any((side, key[0], p) in ran for p in protocols_of(key[0]) if key[1] in ("*", p))
+        and not any(
+            (side, key[0], p, key[2]) in failed for p in protocols_of(key[0]) if key[1] in ("*", p)
+        )
+    ]
+    if stale:
+        print("\nexpected failures that now pass (remove them from the tables):")
+        for side, key in stale:
+            print(f"  [{side}] {key}")
     if opts.markdown:
         with open(opts.markdown, "w") as f:
             for (side, cause), failures in sorted(causes.items()):

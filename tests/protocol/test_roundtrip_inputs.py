@@ -51,3 +51,13 @@ def test_inputs_round_trip(service: str, protocol: str) -> None:
 @pytest.mark.parametrize(("service", "protocol"), PAIRS, ids=[f"{s}-{p}" for s, p in PAIRS])
 def test_inputs_round_trip_more_examples(service: str, protocol: str) -> None:
     _check(service, protocol, max(25, example_budget()))
+
+
+def test_expected_failures_name_real_operations() -> None:
+    from overcast.protocol.models import service_model
+    from tests.protocol.roundtrip import protocols_of
+    from tests.protocol.test_roundtrip_outputs import EXPECTED_OUTPUT_FAILURES
+
+    for service, protocol, operation in [*EXPECTED_INPUT_FAILURES, *EXPECTED_OUTPUT_FAILURES]:
+        assert protocol == "*" or protocol in protocols_of(service), (service, protocol)
+        assert operation == "*" or operation in service_model(service).operation_names, operation
