@@ -160,6 +160,10 @@ class Gateway:
             decorate = getattr(provider, "decorate_response", None)
             if decorate is not None:
                 decorate(ctx, response)
+        if _body_left_unread(ctx):
+            # Answering before the body was read (an early error, an `Expect: 100-continue`
+            # upload refused): the rest of the body must not be taken for the next request.
+            response.headers.set("connection", "close")
         await send_response(send, response, head=request.method == "HEAD")
         log_request(ctx, response.status)
 
@@ -173,10 +177,10 @@ class Gateway:
         request = ctx.request
         headers = request.headers
         # RPC-style requests carry the operation in the body: read it before routing.
-        body_read = False
+        body_read = ctx.body_read = False
         if "x-amz-target" in headers or "smithy-protocol" in headers or _is_form(request):
             request.body = await read_body(receive)
-            body_read = True
+            body_read = ctx.body_read = True
 
         scope = signing_scope(request)
         info = resolve_service(request, scope.service if scope else None, _has_operation)
@@ -203,7 +207,7 @@ class Gateway:
 
         if protocol not in _REST and not body_read:
             request.body = await read_body(receive)
-            body_read = True
+            body_read = ctx.body_read = True
         match = find_operation(request, model, protocol)
         ctx.operation_name = match.name
         if match.match is not Match.FULL or match.operation is None:
@@ -213,9 +217,10 @@ class Gateway:
 
         if not body_read:
             if operation.has_streaming_input:
-                request.stream = AsgiBodyStream(receive)
+                request.stream = ctx.body_stream = AsgiBodyStream(receive)
             else:
                 request.body = await read_body(receive)
+                ctx.body_read = True
 
         ctx.identity = self.authenticator.authenticate(request, protocol)
         if ctx.identity.region:
@@ -253,6 +258,15 @@ class Gateway:
         return get_serializer(ctx.protocol).serialize_error(
             exc, ctx.service_model, ctx.operation, ctx.request_id
         )
+
+
+def _body_left_unread(ctx: RequestContext) -> bool:
+    if ctx.body_read:
+        return False
+    if ctx.body_stream is not None:
+        return not ctx.body_stream.done
+    headers = ctx.request.headers
+    return headers.get("content-length", "0") not in ("", "0") or "transfer-encoding" in headers
 
 
 def _has_operation(info: ServiceInfo, request: HttpRequest) -> bool:

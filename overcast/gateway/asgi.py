@@ -33,6 +33,11 @@ class AsgiBodyStream:
         self._buffer = bytearray()
         self._done = False
 
+    @property
+    def done(self) -> bool:
+        """True once the whole body has arrived (whether or not all of it was consumed)."""
+        return self._done
+
     async def _fill(self) -> bool:
         if self._done:
             return False

@@ -11,6 +11,7 @@ from overcast.protocol.http import HttpRequest
 if TYPE_CHECKING:
     from botocore.model import OperationModel, ServiceModel
 
+    from overcast.gateway.asgi import AsgiBodyStream
     from overcast.gateway.auth import Identity
     from overcast.protocol.models import ServiceInfo
     from overcast.services.base import ServiceEnv
@@ -31,6 +32,9 @@ class RequestContext:
     region: str = ""
     params: dict[str, Any] = field(default_factory=dict)
     error_code: str | None = None
+    # Whether the request body was consumed: whole (body_read) or as a stream (body_stream).
+    body_read: bool = False
+    body_stream: AsgiBodyStream | None = None
 
     @property
     def account_id(self) -> str:

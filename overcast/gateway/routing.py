@@ -3,7 +3,8 @@
 Indicators, strongest first (each cheap; models are only loaded to break ties):
 1. ``X-Amz-Target`` (json) or the RPCv2 path ``/service/<target prefix>/operation/<op>`` (cbor):
    the target prefix names the service.
-2. The SigV4 credential scope's signing name; when several services share it (``s3``/``s3control``,
+2. The SigV4 credential scope's signing name (S3 Control, which signs as "s3", by its
+   ``x-amz-account-id`` header); when several services share it (``s3``/``s3control``,
    ``apigateway``/``apigatewayv2``, ``rds``/``neptune``/``docdb``), the one whose model has the
    requested operation wins, preferring the service named like the signing name.
 3. The Host header (``<service>.<region>.amazonaws.com`` shapes, S3's virtual hosts).
@@ -77,6 +78,11 @@ def resolve_service(
             found = _pick(index.by_target.get(parts[2], ()), request, has_operation)
             if found:
                 return found
+
+    if signing_service == "s3" and "x-amz-account-id" in headers:
+        # S3 Control signs as "s3" and its paths also parse as S3 object keys; every S3 Control
+        # request names its account in this header, which S3 requests never carry.
+        return service_index().get("s3control")
 
     if signing_service:
         candidates = index.by_signing_name.get(signing_service) or index.by_endpoint_prefix.get(

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 NATIVE: dict[str, str] = {
     "s3": "overcast.services.s3.provider:S3Provider",
+    "s3control": "overcast.services.s3control.provider:S3ControlProvider",
     "sts": "overcast.services.sts.provider:StsProvider",
     "ec2": "overcast.services.ec2.provider:Ec2Provider",
     "cloudwatch": "overcast.services.cloudwatch.provider:CloudWatchProvider",

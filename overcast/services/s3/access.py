@@ -46,6 +46,7 @@ from overcast.services.s3.errors import (
     OwnershipControlsNotFoundError,
 )
 from overcast.services.s3.models import NULL_VERSION, Bucket, ObjectVersion
+from overcast.services.s3.ownership import ENFORCED, OWNERSHIP, acls_enabled, ownership
 
 T = TypeVar("T")
 # The connection of the transaction an access check runs in: the checks read more state (an
@@ -53,23 +54,9 @@ T = TypeVar("T")
 # transaction on a connection that already has one.
 _CONN: ContextVar[sqlite3.Connection | None] = ContextVar("s3_access_conn", default=None)
 
-OWNERSHIP = ("BucketOwnerPreferred", "ObjectWriter", "BucketOwnerEnforced")
-ENFORCED = "BucketOwnerEnforced"
 # The bucket owner's root can always manage the policy, even one that denies it (lockout rule).
 _POLICY_ACTIONS = frozenset({"s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"})
 _CREATE_OPERATIONS = ("PutObject", "CopyObject", "CreateMultipartUpload")
-
-
-def ownership(bucket: Bucket) -> str:
-    """The bucket's Object Ownership; absent: BucketOwnerEnforced (new buckets since 2023);
-    deleted (None): ObjectWriter, the behaviour of buckets without ownership controls."""
-    if "ownership" not in bucket.config:
-        return ENFORCED
-    return bucket.config["ownership"] or "ObjectWriter"
-
-
-def acls_enabled(bucket: Bucket) -> bool:
-    return ownership(bucket) != ENFORCED
 
 
 def _is_anonymous(ctx: RequestContext) -> bool:
@@ -132,9 +119,10 @@ class Access(S3Base):
         action: str,
         *,
         key: str | None = None,
+        any_region: bool = False,
     ) -> Bucket:
         with self._access_txn(conn):
-            return super()._access(ctx, conn, name, action, key=key)
+            return super()._access(ctx, conn, name, action, key=key, any_region=any_region)
 
     def _bpa(self, bucket: Bucket) -> dict[str, bool]:
         return self._access_read(lambda conn: public_access.effective(self._store, bucket, conn))

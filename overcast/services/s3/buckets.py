@@ -13,7 +13,6 @@ from typing import Any
 from overcast.gateway.context import RequestContext
 from overcast.protocol.models import service_model
 from overcast.services.s3 import store
-from overcast.services.s3.bucket_defaults import BucketDefaults
 from overcast.services.s3.bucket_tagging import BucketTagging, validate_tags
 from overcast.services.s3.bucket_versioning import BucketVersioning
 from overcast.services.s3.common import S3Base, owner_shape
@@ -30,11 +29,11 @@ from overcast.services.s3.errors import (
 from overcast.services.s3.keyrange import decode_token, encode_token, prefix_end
 from overcast.services.s3.models import Bucket
 from overcast.services.s3.naming import LEGACY_CONSTRAINTS, check_bucket_name
+from overcast.services.s3.ownership import OWNERSHIP
 from overcast.services.s3.preconditions import check_expected_owner
 
 US_EAST_1 = "us-east-1"
 MAX_BUCKETS_PER_ACCOUNT = 10_000  # S3's default general purpose bucket quota
-_OWNERSHIPS = ("BucketOwnerPreferred", "ObjectWriter", "BucketOwnerEnforced")
 
 
 def _valid_constraints() -> frozenset[str]:
@@ -42,7 +41,7 @@ def _valid_constraints() -> frozenset[str]:
     return frozenset(shape.enum)
 
 
-class Buckets(BucketVersioning, BucketTagging, BucketDefaults, S3Base):
+class Buckets(BucketVersioning, BucketTagging, S3Base):
     # --- CreateBucket --------------------------------------------------------------------
 
     def create_bucket(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
@@ -51,7 +50,7 @@ class Buckets(BucketVersioning, BucketTagging, BucketDefaults, S3Base):
         config = request.get("CreateBucketConfiguration") or {}
         region = self._bucket_region(ctx, config.get("LocationConstraint"))
         ownership = request.get("ObjectOwnership") or "BucketOwnerEnforced"
-        if ownership not in _OWNERSHIPS:
+        if ownership not in OWNERSHIP:
             raise InvalidArgument(
                 f"Invalid x-amz-object-ownership header: {ownership}",
                 ArgumentName="x-amz-object-ownership",

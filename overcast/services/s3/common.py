@@ -98,10 +98,15 @@ class S3Base(Provider):
         action: str,
         *,
         key: str | None = None,
+        any_region: bool = False,
     ) -> Bucket:
-        """The bucket, after the region rule and the access check: the usual preamble."""
+        """The bucket, after the region rule and the access check: the usual preamble.
+
+        ``any_region`` skips the region rule, for buckets named inside a request rather than
+        addressed by it (a copy source)."""
         bucket = self._bucket(conn, name)
-        self._check_region(ctx, bucket)
+        if not any_region:
+            self._check_region(ctx, bucket)
         self._authorize(ctx, bucket, action, key=key)
         return bucket
 

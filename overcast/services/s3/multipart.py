@@ -56,7 +56,6 @@ from overcast.services.s3.errors import (
     NoSuchKey,
     NoSuchUpload,
     PreconditionFailed,
-    S3Error,
 )
 from overcast.services.s3.keyrange import prefix_end
 from overcast.services.s3.models import NULL_VERSION, ObjectVersion, Part, Upload
@@ -70,6 +69,7 @@ from overcast.services.s3.object_common import (
     sse_of,
     storage_class_of,
 )
+from overcast.services.s3.ownership import object_owner
 from overcast.services.s3.tagging import tags_from_header
 from overcast.state import Blob
 from overcast.state.errors import BlobNotFound
@@ -199,10 +199,10 @@ class Multipart(ObjectBase):
         )
 
         def create(conn: sqlite3.Connection) -> None:
-            self._access(ctx, conn, name, "s3:PutObject", key=key)
+            bucket = self._access(ctx, conn, name, "s3:PutObject", key=key)
             meta = meta_of(request)
             clean_content_encoding(meta)
-            meta["owner"] = ctx.account_id
+            meta["owner"] = object_owner(bucket, ctx.account_id, request.get("ACL"))
             sse = sse_of(request)
             if sse:
                 meta["sse"] = sse
@@ -271,15 +271,6 @@ class Multipart(ObjectBase):
             raise
 
     async def upload_part(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-        try:
-            return await self._upload_part(ctx, request)
-        except S3Error as exc:
-            # The body may be left (partly) unread on the connection, where it would be taken
-            # for the next request: have the server close the connection after this answer.
-            exc.headers.setdefault("Connection", "close")
-            raise
-
-    async def _upload_part(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         name, key, upload_id = request["Bucket"], request["Key"], request["UploadId"]
         number = _check_part_number(request.get("PartNumber"))
 
@@ -352,7 +343,9 @@ class Multipart(ObjectBase):
             self._access(ctx, conn, name, "s3:PutObject", key=key)
             upload = self._upload(conn, name, key, upload_id)
             action = "s3:GetObjectVersion" if src_version else "s3:GetObject"
-            source_bucket = self._access(ctx, conn, src_bucket, action, key=src_key)
+            source_bucket = self._access(
+                ctx, conn, src_bucket, action, key=src_key, any_region=True
+            )
             try:
                 source = self._find(ctx, conn, source_bucket, src_key, src_version)
             except MethodNotAllowed:

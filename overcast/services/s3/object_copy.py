@@ -36,6 +36,7 @@ from overcast.services.s3.object_common import (
     sse_of,
     storage_class_of,
 )
+from overcast.services.s3.ownership import object_owner
 from overcast.services.s3.tagging import tags_from_header
 
 # Source meta carried over by MetadataDirective=COPY.
@@ -87,7 +88,8 @@ class ObjectCopy(ObjectBase):
         src_action = "s3:GetObjectVersion" if src_version is not None else "s3:GetObject"
 
         def find_source(conn: sqlite3.Connection) -> tuple[Bucket, ObjectVersion]:
-            bucket = self._access(ctx, conn, src_name, src_action, key=src_key)
+            # A copy source may live in any region (S3 copies across regions).
+            bucket = self._access(ctx, conn, src_name, src_action, key=src_key, any_region=True)
             try:
                 return bucket, self._find(ctx, conn, bucket, src_key, src_version)
             except MethodNotAllowed:
@@ -143,6 +145,7 @@ class ObjectCopy(ObjectBase):
                     raise _SourceChanged
                 bucket = self._access(ctx, conn, dest_name, "s3:PutObject", key=dest_key)
                 self._check_write(conn, bucket, dest_key, request)
+                obj.meta["owner"] = object_owner(bucket, ctx.account_id, request.get("ACL"))
                 store.put_version(conn, self._store, bucket, obj)
                 return bucket
 
@@ -205,7 +208,6 @@ class ObjectCopy(ObjectBase):
         tags = source.meta.get("tags") if tagging_directive == "COPY" else new_tags
         if tags:
             meta["tags"] = dict(tags)
-        meta["owner"] = ctx.account_id
         sse = sse_of(request)
         if sse:
             meta["sse"] = sse

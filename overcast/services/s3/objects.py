@@ -15,7 +15,6 @@ import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from overcast.errors import ServiceError
 from overcast.gateway.context import RequestContext
 from overcast.protocol.http import HttpResponse
 from overcast.protocol.timestamps import RFC822, format_timestamp
@@ -45,6 +44,7 @@ from overcast.services.s3.object_common import (
 from overcast.services.s3.object_copy import ObjectCopy
 from overcast.services.s3.object_delete import ObjectDelete
 from overcast.services.s3.object_tagging import ObjectTagging
+from overcast.services.s3.ownership import object_owner
 from overcast.services.s3.ranges import parse_range, part_range
 from overcast.services.s3.tagging import tags_from_header
 
@@ -67,12 +67,7 @@ class Objects(ObjectCopy, ObjectDelete, ObjectTagging, ObjectBase):
     # --- PutObject ------------------------------------------------------------------------
 
     async def put_object(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-        try:
-            prepared = await self._receive_put(ctx, request)
-        except ServiceError as exc:
-            # The body may be unread: the connection cannot carry another request.
-            exc.headers.setdefault("Connection", "close")
-            raise
+        prepared = await self._receive_put(ctx, request)
         name, key = request["Bucket"], request["Key"]
         plan, received, storage_class, tags = prepared
         stream = request.get("Body")
@@ -80,7 +75,6 @@ class Objects(ObjectCopy, ObjectDelete, ObjectTagging, ObjectBase):
             checksums = plan.finish(received.checksums, stream)
             meta = meta_of(request)
             clean_content_encoding(meta)
-            meta["owner"] = ctx.account_id
             meta["checksums"] = checksums
             meta["checksum_type"] = "FULL_OBJECT"
             if tags:
@@ -106,6 +100,7 @@ class Objects(ObjectCopy, ObjectDelete, ObjectTagging, ObjectBase):
             def commit(conn: sqlite3.Connection) -> Bucket:
                 bucket = self._access(ctx, conn, name, "s3:PutObject", key=key)
                 self._check_write(conn, bucket, key, request)
+                obj.meta["owner"] = object_owner(bucket, ctx.account_id, request.get("ACL"))
                 store.put_version(conn, self._store, bucket, obj)
                 return bucket
 

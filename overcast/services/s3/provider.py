@@ -10,6 +10,7 @@ from overcast.gateway.asgi import Receive
 from overcast.gateway.context import RequestContext
 from overcast.protocol.http import HttpResponse
 from overcast.services.s3.access import Access
+from overcast.services.s3.bucket_defaults import BucketDefaults
 from overcast.services.s3.buckets import Buckets
 from overcast.services.s3.listing import Listing
 from overcast.services.s3.multipart import Multipart
@@ -17,7 +18,13 @@ from overcast.services.s3.objects import Objects
 from overcast.services.s3.website import Website
 
 
-class S3Provider(Buckets, Listing, Objects, Multipart, Access, Website):
+class S3Provider(Buckets, Listing, Objects, Multipart, Access, Website, BucketDefaults):
+    """The union of S3's operation groups.
+
+    ``BucketDefaults`` (the "not configured" answers of sub-resources S3 part 2 will implement)
+    comes last so that any group implementing one of those operations takes precedence.
+    """
+
     service = "s3"
 
     async def intercept(self, ctx: RequestContext, receive: Receive) -> HttpResponse | None:
