@@ -22,7 +22,7 @@ import asyncio
 import inspect
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from overcast import errors, ids
 from overcast.gateway import internal
@@ -44,6 +44,9 @@ from overcast.services.base import ServiceEnv
 from overcast.services.registry import ServiceRegistry
 from overcast.settings import Settings
 
+if TYPE_CHECKING:
+    from overcast.gateway.auth import CredentialStore
+
 log = logging.getLogger("overcast.gateway")
 
 _REST = ("rest-json", "rest-xml")
@@ -64,6 +67,7 @@ def create_app(settings: Settings) -> Gateway:
         clock=clock,
         events=EventBus(store, clock),
         registry=registry,
+        credentials=_static_credentials(settings),
     )
     registry.env = env
     return Gateway(env)
@@ -71,24 +75,13 @@ def create_app(settings: Settings) -> Gateway:
 
 class Gateway:
     def __init__(self, env: ServiceEnv) -> None:
-        from overcast.gateway.auth import Authenticator, Credential, StaticCredentials
+        from overcast.gateway.auth import Authenticator
 
         self.env = env
         self.settings = env.settings
-        credentials = StaticCredentials(
-            Credential(
-                access_key=k.access_key,
-                secret_key=k.secret_key,
-                account_id=k.account_id,
-                principal_arn=f"arn:aws:iam::{k.account_id}:root",
-            )
-            for k in env.settings.static_keys
-        )
-        self.credentials = credentials
         self.authenticator = Authenticator(
-            credentials, env.settings.default_account, now=env.clock.now
+            env.credentials, env.settings.default_account, now=env.clock.now
         )
-        self.started_at = time.time()
 
     # --- ASGI --------------------------------------------------------------------------------
 
@@ -267,6 +260,20 @@ def _body_left_unread(ctx: RequestContext) -> bool:
         return not ctx.body_stream.done
     headers = ctx.request.headers
     return headers.get("content-length", "0") not in ("", "0") or "transfer-encoding" in headers
+
+
+def _static_credentials(settings: Settings) -> CredentialStore:
+    from overcast.gateway.auth import Credential, StaticCredentials
+
+    return StaticCredentials(
+        Credential(
+            access_key=k.access_key,
+            secret_key=k.secret_key,
+            account_id=k.account_id,
+            principal_arn=f"arn:aws:iam::{k.account_id}:root",
+        )
+        for k in settings.static_keys
+    )
 
 
 def _has_operation(info: ServiceInfo, request: HttpRequest) -> bool:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from overcast.clock import Clock
     from overcast.events import EventBus
+    from overcast.gateway.auth import CredentialStore
     from overcast.services.registry import ServiceRegistry
     from overcast.settings import Settings
     from overcast.state import Store
@@ -26,6 +27,8 @@ class ServiceEnv:
     clock: Clock
     events: EventBus
     registry: ServiceRegistry
+    # Access keys whose signatures are verified (``--credentials`` now, IAM's keys later).
+    credentials: CredentialStore
 
 
 class Provider:

@@ -209,7 +209,7 @@ def _identity(provider: Access, ctx: RequestContext, fields: dict[str, str]) -> 
                 raise _missing("AWSAccessKeyId" if name == "awsaccesskeyid" else name)
         access_key, region = fields["awsaccesskeyid"], None
         provided, method = fields["signature"], "sigv2-post"
-    known = next((k for k in settings.static_keys if k.access_key == access_key), None)
+    known = provider.env.credentials.lookup(access_key)
     if known is None:
         account = settings.default_account
         return Identity(
