@@ -86,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--match", default="", help="only inclusive entries containing this")
     _add_json(p)
 
+    sub.add_parser("s3", help="S3 throughput suite vs moto (see python -m bench s3 --help)")
     p = sub.add_parser("compare", help="Overcast vs moto vs hello app, same op and load")
     _add_common(p, endpoint=False)
     p.add_argument("--server", default="uvicorn", help="server for the hello-app baseline")
@@ -97,6 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["s3"]:  # the S3 suite has its own options: python -m bench s3 --help
+        from bench.s3 import main as s3_main
+
+        return s3_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return _dispatch(args)
