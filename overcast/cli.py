@@ -125,13 +125,17 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 
 def configure_logging(level: str) -> None:
+    from overcast.gateway import access_log
+
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
-        logging.Formatter("%(asctime)s.%(msecs)03d %(message)s", datefmt="%Y-%m-%dT%H:%M:%S")
+        logging.Formatter("%(asctime)s.%(msecs)03d %(message)s", datefmt=access_log.TIME_FORMAT)
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # Access lines skip logging's per-record machinery: same text, same stream, same level.
+    access_log.write_to(handler)
 
 
 def cmd_start(args: argparse.Namespace) -> int:

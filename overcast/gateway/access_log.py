@@ -1,15 +1,34 @@
-"""One readable line per request: time, account, service.Operation, status, ms, error code."""
+"""One readable line per request: time, account, service.Operation, status, ms, error code.
+
+Through ``logging`` a line costs a LogRecord, a Formatter and ``strftime`` every time: ~15% of a
+small request. ``write_to(handler)`` (the CLI's logging setup) makes ``log_request`` format the
+line itself, the same text the handler's formatter would produce, and write it straight to the
+handler's stream; without it (an embedded gateway, tests) lines go through ``logging``. Either
+way the ``overcast.access`` logger's level decides: at WARNING or above, no access lines.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
     from overcast.gateway.context import RequestContext
 
 access = logging.getLogger("overcast.access")
+
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S"  # local time, then ".mmm": the CLI's log format
+
+_handler: logging.StreamHandler[TextIO] | None = None
+_second = -1  # the whole second the cached time prefix is for
+_prefix = ""
+
+
+def write_to(handler: logging.StreamHandler[TextIO] | None) -> None:
+    """Write access lines straight to ``handler``'s stream (None: through ``logging`` again)."""
+    global _handler
+    _handler = handler
 
 
 def log_request(ctx: RequestContext, status: int) -> None:
@@ -22,4 +41,21 @@ def log_request(ctx: RequestContext, status: int) -> None:
     line = f"{account} {service}.{operation} {status} {ms:.1f}ms"
     if ctx.error_code:
         line += f" {ctx.error_code}"
-    access.info(line)
+    handler = _handler
+    if handler is None:
+        access.info(line)
+        return
+    global _second, _prefix
+    now = time.time()
+    second = int(now)
+    if second != _second:  # strftime once a second, not once a request
+        _second, _prefix = second, time.strftime(TIME_FORMAT, time.localtime(second))
+    text = f"{_prefix}.{int((now - second) * 1000):03d} {line}\n"
+    handler.acquire()  # the lock logging's own records take on this stream
+    try:
+        handler.stream.write(text)
+        handler.stream.flush()
+    except Exception:  # as logging does: a broken log stream never fails the request
+        handler.handleError(logging.makeLogRecord({"msg": line}))
+    finally:
+        handler.release()

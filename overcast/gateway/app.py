@@ -45,7 +45,10 @@ from overcast.services.registry import ServiceRegistry
 from overcast.settings import Settings
 
 if TYPE_CHECKING:
+    from botocore.model import ServiceModel
+
     from overcast.gateway.auth import CredentialStore
+    from overcast.protocol.operations import OperationMatch
 
 log = logging.getLogger("overcast.gateway")
 
@@ -161,12 +164,8 @@ class Gateway:
         log_request(ctx, response.status)
 
     async def _process(self, ctx: RequestContext, receive: Receive) -> HttpResponse:
-        from overcast.gateway.auth import signing_scope
-        from overcast.protocol.operations import Match, detect_protocol, find_operation
-        from overcast.protocol.parsers import get_parser
-        from overcast.protocol.serializers import get_serializer
-        from overcast.protocol.validate import validate
-
+        steps = _steps or _load_steps()
+        signing_scope, detect_protocol = steps.signing_scope, steps.detect_protocol
         request = ctx.request
         headers = request.headers
         # RPC-style requests carry the operation in the body: read it before routing.
@@ -201,9 +200,9 @@ class Gateway:
         if protocol not in _REST and not body_read:
             request.body = await read_body(receive)
             body_read = ctx.body_read = True
-        match = find_operation(request, model, protocol)
+        match = _find_operation(request, info, model, protocol)
         ctx.operation_name = match.name
-        if match.match is not Match.FULL or match.operation is None:
+        if match.match is not steps.FULL or match.operation is None:
             raise _unknown_operation(protocol, info, match.name, request)
         operation = match.operation
         ctx.operation = operation
@@ -219,12 +218,12 @@ class Gateway:
         if ctx.identity.region:
             ctx.region = ctx.identity.region
 
-        params = get_parser(protocol).parse(request, operation, match.uri_params)
-        validate(params, operation, protocol)
+        params = steps.get_parser(protocol).parse(request, operation, match.uri_params)
+        steps.validate(params, operation, protocol)
         ctx.params = params
 
         result = await self._dispatch(ctx, info, operation.name, params)
-        return get_serializer(protocol).serialize(result or {}, operation, ctx.request_id)
+        return steps.get_serializer(protocol).serialize(result or {}, operation, ctx.request_id)
 
     async def _dispatch(
         self, ctx: RequestContext, info: ServiceInfo, operation: str, params: dict[str, Any]
@@ -276,12 +275,63 @@ def _static_credentials(settings: Settings) -> CredentialStore:
     )
 
 
-def _has_operation(info: ServiceInfo, request: HttpRequest) -> bool:
-    from overcast.protocol.operations import Match, detect_protocol, find_operation
+class _Steps:
+    """The pipeline's steps, imported at the first request: not at startup (imports are most of
+    the startup time), nor on every request (an import statement costs even when loaded)."""
 
+    def __init__(self) -> None:
+        from overcast.gateway.auth import signing_scope
+        from overcast.protocol.operations import Match, detect_protocol, find_operation
+        from overcast.protocol.parsers import get_parser
+        from overcast.protocol.serializers import get_serializer
+        from overcast.protocol.validate import validate
+
+        self.signing_scope = signing_scope
+        self.detect_protocol = detect_protocol
+        self.find_operation = find_operation
+        self.FULL = Match.FULL
+        self.get_parser = get_parser
+        self.get_serializer = get_serializer
+        self.validate = validate
+
+
+_steps: _Steps | None = None
+
+
+def _load_steps() -> _Steps:
+    global _steps
+    _steps = _Steps()
+    return _steps
+
+
+def _has_operation(info: ServiceInfo, request: HttpRequest) -> bool:
+    steps = _steps or _load_steps()
     model = service_model(info.name)
-    protocol = detect_protocol(request, info.protocols)
-    return find_operation(request, model, protocol).match is Match.FULL
+    protocol = steps.detect_protocol(request, info.protocols)
+    return _find_operation(request, info, model, protocol).match is steps.FULL
+
+
+def _find_operation(
+    request: HttpRequest, info: ServiceInfo, model: ServiceModel, protocol: str
+) -> OperationMatch:
+    """``find_operation``, remembered on the request: routing's tie-break (s3 vs s3control)
+    and the pipeline's match step then match the URI templates once, not twice.
+
+    Only REST matches are kept (they read the method, path, query and headers, never the body,
+    which RPC protocols may read after routing); the key has the path, which routing rewrites
+    for S3 virtual hosts.
+    """
+    find_operation = (_steps or _load_steps()).find_operation
+    if protocol not in _REST:
+        return find_operation(request, model, protocol)
+    key = (info.name, protocol, request.path)
+    cache = request.operation_matches
+    if cache is None:
+        cache = request.operation_matches = {}
+    match = cache.get(key)
+    if match is None:
+        match = cache[key] = find_operation(request, model, protocol)
+    return match
 
 
 def _unknown_operation(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
 
-from overcast.protocol.http import HttpRequest, HttpResponse
+from overcast.protocol.http import Headers, HttpRequest, HttpResponse
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -73,8 +73,6 @@ class AsgiBodyStream:
 
 
 def request_from_scope(scope: Scope) -> HttpRequest:
-    from overcast.protocol.http import Headers
-
     raw_path = scope.get("raw_path")
     path = raw_path.decode("latin-1") if raw_path else scope.get("path", "/")
     client = scope.get("client")

@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, overload, runtime_checkable
 from urllib.parse import parse_qsl, unquote
+
+_T = TypeVar("_T")
 
 
 class Headers(Mapping[str, str]):
@@ -30,7 +32,7 @@ class Headers(Mapping[str, str]):
     @classmethod
     def from_asgi(cls, raw: Iterable[tuple[bytes, bytes]]) -> Headers:
         h = cls.__new__(cls)
-        h._items = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in raw]
+        h._items = [(k.lower().decode("latin-1"), v.decode("latin-1")) for k, v in raw]
         return h
 
     def __getitem__(self, name: str) -> str:
@@ -40,11 +42,28 @@ class Headers(Mapping[str, str]):
                 return v
         raise KeyError(name)
 
+    # Mapping.get goes through __getitem__ and a KeyError on a miss: several lookups per request.
+    @overload
+    def get(self, name: str, default: None = None) -> str | None: ...
+    @overload
+    def get(self, name: str, default: str) -> str: ...
+    @overload
+    def get(self, name: str, default: _T) -> str | _T: ...
+    def get(self, name: str, default: object = None) -> object:
+        name = name.lower()
+        for k, v in self._items:
+            if k == name:
+                return v
+        return default
+
     def __contains__(self, name: object) -> bool:
         if not isinstance(name, str):
             return False
         name = name.lower()
-        return any(k == name for k, _ in self._items)
+        for k, _ in self._items:  # noqa: SIM110 - a loop: no generator object per lookup
+            if k == name:
+                return True
+        return False
 
     def __iter__(self) -> Iterator[str]:
         seen: set[str] = set()
@@ -118,6 +137,10 @@ class HttpRequest:
     stream: BodyStream | None = None  # set instead of ``body`` for streaming input payloads
     scheme: str = "http"
     client_ip: str = "127.0.0.1"
+    # The gateway's operation matches for this request (see gateway.app._find_operation).
+    operation_matches: dict[tuple[str, str, str], Any] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     @property
     def host(self) -> str:
