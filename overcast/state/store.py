@@ -114,9 +114,10 @@ class Store:
         self._reset_hooks: list[Callable[[], None]] = []
         self._wconn.execute(migrations.CREATE_TABLE)
         self.migrate("overcast", INTERNAL_MIGRATIONS)
-        # synchronous=OFF opts out of power-loss safety, so blobs skip their fsyncs too.
+        # Blobs are as durable as commits: fsynced only when SQLite fsyncs each commit (FULL,
+        # EXTRA); NORMAL survives kill -9 but not power loss, for blobs and commits alike.
         blob_dir = None if path is None else path / BLOB_DIR
-        self.blobs = BlobStore(self, blob_dir, durable=synchronous != "OFF")
+        self.blobs = BlobStore(self, blob_dir, durable=synchronous in ("FULL", "EXTRA"))
         self.blobs.collect_garbage()
 
     # -- opening and closing -------------------------------------------------------------------
