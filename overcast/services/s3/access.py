@@ -22,21 +22,19 @@ from overcast.iam.policy import Decision, Principal, RequestInfo, principal_cont
 from overcast.protocol.http import HttpResponse
 from overcast.services.s3 import acl as acls
 from overcast.services.s3 import bucket_policy, cors, post_upload, public_access, store
-from overcast.services.s3.access_errors import (
-    AccessControlListNotSupported,
-    AccessForbidden,
-    BadRequest,
-    InvalidBucketAclWithBlockPublicAccessError,
-    InvalidBucketAclWithObjectOwnership,
-    MissingSecurityHeader,
-)
 from overcast.services.s3.common import S3Base, bucket_arn, canonical_user_id
 from overcast.services.s3.errors import (
+    AccessControlListNotSupported,
     AccessDenied,
+    AccessForbidden,
+    BadRequest,
     InvalidArgument,
+    InvalidBucketAclWithBlockPublicAccessError,
+    InvalidBucketAclWithObjectOwnership,
     InvalidRequest,
     MalformedXML,
     MethodNotAllowed,
+    MissingSecurityHeader,
     NoSuchBucket,
     NoSuchBucketPolicy,
     NoSuchCORSConfiguration,

@@ -12,9 +12,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from overcast.services.s3.access_errors import MalformedACLError
 from overcast.services.s3.common import canonical_user_id
-from overcast.services.s3.errors import InvalidArgument, InvalidRequest
+from overcast.services.s3.errors import InvalidArgument, InvalidRequest, MalformedACLError
 
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
 AUTHENTICATED_USERS = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"

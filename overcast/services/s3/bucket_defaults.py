@@ -12,24 +12,13 @@ from typing import Any
 
 from overcast.gateway.context import RequestContext
 from overcast.services.s3.common import S3Base
-from overcast.services.s3.errors import S3Error
+from overcast.services.s3.errors import (
+    NoSuchLifecycleConfiguration,
+    ObjectLockConfigurationNotFoundError,
+    ReplicationConfigurationNotFoundError,
+)
 from overcast.services.s3.models import Bucket
 from overcast.services.s3.preconditions import check_expected_owner
-
-
-class NoSuchLifecycleConfiguration(S3Error):
-    status = 404
-    message = "The lifecycle configuration does not exist"
-
-
-class ReplicationConfigurationNotFoundError(S3Error):
-    status = 404
-    message = "The replication configuration was not found"
-
-
-class ObjectLockConfigurationNotFoundError(S3Error):
-    status = 404
-    message = "Object Lock configuration does not exist for this bucket"
 
 
 class BucketDefaults(S3Base):

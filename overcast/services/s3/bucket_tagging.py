@@ -11,15 +11,11 @@ from typing import Any
 from overcast.gateway.context import RequestContext
 from overcast.services.s3 import store
 from overcast.services.s3.common import S3Base
-from overcast.services.s3.errors import InvalidTag, MalformedXML, NoSuchTagSet, S3Error
+from overcast.services.s3.errors import BadRequest, InvalidTag, MalformedXML, NoSuchTagSet
 from overcast.services.s3.preconditions import check_expected_owner
 
 MAX_BUCKET_TAGS = 50
 _TAG_PUNCTUATION = frozenset("_.:/=+-@")
-
-
-class BadRequest(S3Error):
-    message = "Bad Request"
 
 
 def _tag_text_ok(text: str) -> bool:

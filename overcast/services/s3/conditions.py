@@ -21,14 +21,13 @@ from typing import Any
 
 from overcast.errors import ServiceError
 from overcast.protocol.timestamps import to_datetime
-from overcast.services.s3.errors import NoSuchKey, NotModified, PreconditionFailed, S3Error
+from overcast.services.s3.errors import (
+    NoSuchKey,
+    NotImplemented_,
+    NotModified,
+    PreconditionFailed,
+)
 from overcast.services.s3.models import ObjectVersion
-
-
-class NotImplemented_(S3Error):  # the wire code is "NotImplemented"
-    code = "NotImplemented"
-    status = 501
-    message = "A header you provided implies functionality that is not implemented"
 
 
 def etag_matches(header: str, etag: str) -> bool:

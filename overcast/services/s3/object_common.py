@@ -28,10 +28,10 @@ from overcast.services.s3.errors import (
     InvalidRequest,
     InvalidStorageClass,
     KeyTooLongError,
+    MetadataTooLarge,
     MethodNotAllowed,
     NoSuchKey,
     NoSuchVersion,
-    S3Error,
 )
 from overcast.services.s3.models import NULL_VERSION, Bucket, ObjectVersion
 
@@ -63,10 +63,6 @@ _META_MEMBERS = (
     ("expires", "Expires"),
     ("website_redirect", "WebsiteRedirectLocation"),
 )
-
-
-class MetadataTooLarge(S3Error):
-    message = "Your metadata headers exceed the maximum allowed metadata size"
 
 
 def check_key(key: str) -> None:

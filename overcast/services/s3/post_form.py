@@ -13,15 +13,14 @@ from dataclasses import dataclass, field
 from email.message import Message
 
 from overcast.protocol.http import BodyStream
-from overcast.services.s3.access_errors import IncorrectNumberOfFilesInPostRequest
-from overcast.services.s3.errors import MalformedPOSTRequest, S3Error
+from overcast.services.s3.errors import (
+    IncorrectNumberOfFilesInPostRequest,
+    MalformedPOSTRequest,
+    MaxPostPreDataLengthExceededError,
+)
 
 MAX_PRE_DATA = 20 * 1024
 _CHUNK = 64 * 1024
-
-
-class MaxPostPreDataLengthExceededError(S3Error):
-    message = "Your POST request fields preceding the upload file were too large."
 
 
 @dataclass

@@ -32,13 +32,13 @@ from overcast.gateway.context import RequestContext
 from overcast.protocol.http import Headers, HttpResponse
 from overcast.services.s3 import body as bodies
 from overcast.services.s3 import store
-from overcast.services.s3.access_errors import InvalidPolicyDocument
 from overcast.services.s3.common import meta_of
 from overcast.services.s3.errors import (
     AccessDenied,
     EntityTooLarge,
     EntityTooSmall,
     InvalidArgument,
+    InvalidPolicyDocument,
     MalformedXML,
     NoSuchBucket,
     SignatureDoesNotMatch,

@@ -11,15 +11,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from overcast.services.s3.errors import InvalidRange, InvalidRequest, S3Error
+from overcast.services.s3.errors import InvalidPartNumber, InvalidRange, InvalidRequest
 from overcast.services.s3.models import ObjectVersion
 
 _RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
-
-
-class InvalidPartNumber(S3Error):
-    status = 416
-    message = "The requested partnumber is not satisfiable"
 
 
 def parse_range(header: str, size: int) -> tuple[int, int] | None:
