@@ -609,31 +609,18 @@ class Access(S3Base):
 
     def put_bucket_cors(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         rules = cors.validate(request.get("CORSConfiguration"))
-
-        def run(conn: sqlite3.Connection) -> None:
-            bucket = self._access(ctx, conn, request["Bucket"], "s3:PutBucketCORS")
-            bucket.config["cors"] = rules
-            store.update_bucket(conn, bucket)
-
-        self._store.write(run)
+        self._write_config(ctx, request, "s3:PutBucketCORS", "cors", rules)
         return {}
 
     def get_bucket_cors(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-        bucket = self._store.read(
-            lambda conn: self._access(ctx, conn, request["Bucket"], "s3:GetBucketCORS")
-        )
+        bucket = self._config_bucket(ctx, request, "s3:GetBucketCORS")
         rules = bucket.config.get("cors")
         if not rules:
             raise NoSuchCORSConfiguration(BucketName=bucket.name)
         return {"CORSRules": rules}
 
     def delete_bucket_cors(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-        def run(conn: sqlite3.Connection) -> None:
-            bucket = self._access(ctx, conn, request["Bucket"], "s3:PutBucketCORS")
-            bucket.config.pop("cors", None)
-            store.update_bucket(conn, bucket)
-
-        self._store.write(run)
+        self._write_config(ctx, request, "s3:PutBucketCORS", "cors")
         return {}
 
     async def _preflight(self, ctx: RequestContext, receive: Receive) -> HttpResponse | None:

@@ -15,7 +15,10 @@ from overcast.services.base import Provider, ServiceEnv
 from overcast.services.s3 import store
 from overcast.services.s3.errors import AccessDenied, NoSuchBucket, PermanentRedirect
 from overcast.services.s3.models import Bucket, ObjectVersion
+from overcast.services.s3.preconditions import check_expected_owner
 from overcast.state import Store
+
+_REMOVE: Any = object()  # _write_config's "remove the configuration" marker
 
 
 def canonical_user_id(account_id: str) -> str:
@@ -109,6 +112,36 @@ class S3Base(Provider):
             self._check_region(ctx, bucket)
         self._authorize(ctx, bucket, action, key=key)
         return bucket
+
+    # --- bucket sub-resources (CORS, website, policy...) stored in Bucket.config ----------------
+
+    def _config_bucket(self, ctx: RequestContext, request: dict[str, Any], action: str) -> Bucket:
+        """The bucket a Get<SubResource> request names, checked like any bucket operation."""
+        bucket = self._store.read(lambda conn: self._access(ctx, conn, request["Bucket"], action))
+        check_expected_owner(request, bucket.account_id)
+        return bucket
+
+    def _write_config(
+        self,
+        ctx: RequestContext,
+        request: dict[str, Any],
+        action: str,
+        key: str,
+        value: Any = _REMOVE,
+    ) -> None:
+        """Store ``value`` as the bucket's ``key`` configuration, or remove it (the default)."""
+
+        def run(conn: sqlite3.Connection) -> None:
+            bucket = self._access(ctx, conn, request["Bucket"], action)
+            check_expected_owner(request, bucket.account_id)
+            if value is _REMOVE:
+                if bucket.config.pop(key, None) is None:
+                    return  # deleting what is not there succeeds, as on S3
+            else:
+                bucket.config[key] = value
+            store.update_bucket(conn, bucket)
+
+        self._store.write(run)
 
 
 def bucket_arn(name: str, key: str | None = None) -> str:

@@ -51,7 +51,6 @@ from overcast.services.s3.errors import (
     PreconditionFailed,
 )
 from overcast.services.s3.models import Bucket, ObjectVersion
-from overcast.services.s3.preconditions import check_expected_owner
 
 MAX_ROUTING_RULES = 50
 _DEFAULT_CONTENT_TYPE = "binary/octet-stream"
@@ -81,35 +80,19 @@ _META_HEADERS = (
 
 class Website(S3Base):
     def put_bucket_website(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-        def run(conn: Any) -> None:
-            bucket = self._access(ctx, conn, request["Bucket"], "s3:PutBucketWebsite")
-            check_expected_owner(request, bucket.account_id)
-            bucket.config["website"] = _validated(request.get("WebsiteConfiguration"))
-            store.update_bucket(conn, bucket)
-
-        self._store.write(run)
+        config = _validated(request.get("WebsiteConfiguration"))
+        self._write_config(ctx, request, "s3:PutBucketWebsite", "website", config)
         return {}
 
     def get_bucket_website(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-        def run(conn: Any) -> Bucket:
-            return self._access(ctx, conn, request["Bucket"], "s3:GetBucketWebsite")
-
-        bucket = self._store.read(run)
-        check_expected_owner(request, bucket.account_id)
+        bucket = self._config_bucket(ctx, request, "s3:GetBucketWebsite")
         config = bucket.config.get("website")
         if config is None:
             raise NoSuchWebsiteConfiguration(BucketName=bucket.name)
         return dict(config)
 
     def delete_bucket_website(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-        # Deleting a configuration that is not there succeeds, as on S3.
-        def run(conn: Any) -> None:
-            bucket = self._access(ctx, conn, request["Bucket"], "s3:DeleteBucketWebsite")
-            check_expected_owner(request, bucket.account_id)
-            if bucket.config.pop("website", None) is not None:
-                store.update_bucket(conn, bucket)
-
-        self._store.write(run)
+        self._write_config(ctx, request, "s3:DeleteBucketWebsite", "website")
         return {}
 
     # --- the website endpoint ---------------------------------------------------------------
