@@ -18,15 +18,11 @@ import pytest
 
 from tests.protocol.roundtrip import example_budget, outcome, service_protocols
 
-_INITIAL_RESPONSE = (
-    "serializer bug: awsJson event-stream outputs must be an event stream whose first event is "
-    "initial-response (botocore: 'First event was not of type initial-response')"
-)
+# Event-stream members are never drawn (botocore hands back a live EventStream): for those
+# operations the round trip covers the other members (the awsJson initial-response, rest headers);
+# the events themselves are checked in test_eventstream.py.
 # (service, protocol or "*", operation or "*") -> why that round trip cannot succeed.
 EXPECTED_OUTPUT_FAILURES: dict[tuple[str, str, str], str] = {
-    ("kinesis", "json", "SubscribeToShard"): _INITIAL_RESPONSE,
-    ("logs", "json", "GetLogObject"): _INITIAL_RESPONSE,
-    ("logs", "json", "StartLiveTail"): _INITIAL_RESPONSE,
     ("s3", "rest-xml", "GetBucketLocation"): (
         "botocore's client reads LocationConstraint in a handler (parse_get_bucket_location): "
         "its raw response parser never sees the value"

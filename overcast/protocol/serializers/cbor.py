@@ -2,8 +2,9 @@
 
 The output structure is one CBOR map; timestamps are tag 1 epoch seconds, blobs byte strings,
 floats real floats (NaN and the infinities included). Every answer carries
-``smithy-protocol: rpc-v2-cbor``. Errors are a map with ``__type`` and ``message``; an
-awsQueryCompatible service adds ``x-amzn-query-error`` as the JSON protocol does.
+``smithy-protocol: rpc-v2-cbor``. Event-stream outputs are an ``initial-response`` event then
+the events, their documents in CBOR (``events.py``). Errors are a map with ``__type`` and
+``message``; an awsQueryCompatible service adds ``x-amzn-query-error`` as the JSON protocol does.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from overcast.protocol.serializers.base import (
     resolve_error,
     to_float,
 )
+from overcast.protocol.serializers.events import EventCodec, EventStreamEncoder
 from overcast.protocol.serializers.json import (
     Convert,
     ValueEncoder,
     error_document,
+    event_stream_response,
     query_error_header,
 )
 from overcast.protocol.timestamps import to_datetime
@@ -57,6 +60,10 @@ class CborSerializer(BaseResponseSerializer):
 
     def __init__(self) -> None:
         self.encoder = CborValueEncoder()
+        self.events = EventStreamEncoder(EventCodec(self.content_type, self._event_document))
+
+    def _event_document(self, shape: Shape, value: Any, root: str) -> bytes:
+        return cbor_dumps(self.encoder.encode(shape, value))
 
     def _headers(self, request_id: str) -> Headers:
         return Headers(
@@ -71,6 +78,10 @@ class CborSerializer(BaseResponseSerializer):
         self, result: dict[str, Any], operation: OperationModel, request_id: str
     ) -> HttpResponse:
         shape = operation.output_shape
+        if shape is not None and operation.has_event_stream_output:
+            response = event_stream_response(self.events, shape, result, request_id)
+            response.headers.add("smithy-protocol", "rpc-v2-cbor")
+            return response
         body = b"" if shape is None else cbor_dumps(self.encoder.encode(shape, result))
         return self.finish(200, self._headers(request_id), body)
 

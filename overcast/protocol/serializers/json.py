@@ -7,6 +7,9 @@ have no converter at all, so plain strings and numbers cost nothing. The codec h
 timestamps, blobs and floats look: JSON (epoch seconds, base64, "NaN" strings) or CBOR (tag 1
 datetimes, raw bytes, real floats).
 
+An output with an event-stream member is answered as ``application/vnd.amazon.eventstream``: an
+``initial-response`` event holding the other members, then the provider's events (``events.py``).
+
 Errors are ``{"__type": code, "message": text, ...fields}`` with ``x-amzn-ErrorType``; an
 awsQueryCompatible service (SQS) adds ``x-amzn-query-error: <query code>;Sender|Receiver`` so
 SDKs map the error back to the code its old query protocol used.
@@ -20,6 +23,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from overcast.protocol.eventstream import CONTENT_TYPE as EVENT_STREAM_TYPE
 from overcast.protocol.http import Headers, HttpResponse
 from overcast.protocol.serializers.base import (
     BaseResponseSerializer,
@@ -29,6 +33,12 @@ from overcast.protocol.serializers.base import (
     resolve_error,
     special_float,
     timestamp_formatter,
+)
+from overcast.protocol.serializers.events import (
+    EventCodec,
+    EventStreamEncoder,
+    initial_response,
+    stream_value,
 )
 from overcast.protocol.timestamps import ISO8601, UNIX, format_timestamp
 
@@ -173,6 +183,17 @@ def error_document(
     return doc
 
 
+def event_stream_response(
+    events: EventStreamEncoder, shape: StructureShape, result: dict[str, Any], request_id: str
+) -> HttpResponse:
+    """An RPC (awsJson, RPC v2 CBOR) event-stream answer: initial-response, then the events."""
+    name = shape.event_stream_name
+    first = initial_response(events.codec, shape, result)
+    body = events.stream(shape.members[name], stream_value(result, name), first)  # type: ignore[arg-type]
+    headers = Headers([("Content-Type", EVENT_STREAM_TYPE), ("x-amzn-RequestId", request_id)])
+    return HttpResponse(status=200, headers=headers, body=body)
+
+
 def query_error_header(headers: Headers, info: ErrorInfo, service_model: ServiceModel) -> None:
     """awsQueryCompatible services name the legacy query code in ``x-amzn-query-error``."""
     if "awsQueryCompatible" in service_model.metadata:
@@ -184,6 +205,10 @@ class JsonSerializer(BaseResponseSerializer):
 
     def __init__(self) -> None:
         self.encoder = ValueEncoder()
+        self.events = EventStreamEncoder(EventCodec("application/json", self._event_document))
+
+    def _event_document(self, shape: Shape, value: Any, root: str) -> bytes:
+        return dumps(self.encoder.encode(shape, value))
 
     def content_type_for(self, service_model: ServiceModel) -> str:
         return f"application/x-amz-json-{service_model.metadata.get('jsonVersion', '1.0')}"
@@ -192,6 +217,8 @@ class JsonSerializer(BaseResponseSerializer):
         self, result: dict[str, Any], operation: OperationModel, request_id: str
     ) -> HttpResponse:
         shape = operation.output_shape
+        if shape is not None and operation.has_event_stream_output:
+            return event_stream_response(self.events, shape, result, request_id)
         body = b"{}" if shape is None else dumps(self.encoder.encode(shape, result))
         headers = Headers([("Content-Type", self.content_type_for(operation.service_model))])
         headers.add("x-amzn-RequestId", request_id)

@@ -2,9 +2,9 @@
 
 ``RestSerializer`` is the base of the rest-json and rest-xml serializers. It binds the output
 members the model places in HTTP (``location: statusCode / header / headers``), picks the body
-(a blob/string payload member as raw bytes or an async stream, a structure payload, or the
-remaining members as a document) and leaves the document encoding to its subclass. The binding
-plan of each shape is computed once and cached.
+(a blob/string payload member as raw bytes or an async stream, an event-stream payload as framed
+events, a structure payload, or the remaining members as a document) and leaves the document
+encoding to its subclass. The binding plan of each shape is computed once and cached.
 """
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ from collections.abc import AsyncIterable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from overcast.protocol.eventstream import CONTENT_TYPE as EVENT_STREAM_TYPE
 from overcast.protocol.http import Headers, HttpResponse
 from overcast.protocol.serializers.base import BaseResponseSerializer, b64, float_text
+from overcast.protocol.serializers.events import EventStreamEncoder, stream_value
 from overcast.protocol.timestamps import RFC822, format_timestamp
 
 if TYPE_CHECKING:
@@ -34,6 +36,7 @@ class RestPlan:
     payload: str | None = None
     payload_shape: Shape | None = None
     raw_payload: bool = False  # a blob/string payload: the body is the value itself
+    event_stream: bool = False  # an event-stream payload: the body is framed events
     body_members: frozenset[str] = frozenset()  # members encoded in a body document
 
 
@@ -106,6 +109,10 @@ class RestSerializer(BaseResponseSerializer):
         """The body of a structure payload member."""
         raise NotImplementedError
 
+    def event_encoder(self, operation: OperationModel) -> EventStreamEncoder:
+        """The encoder of event-stream payloads (events' documents in the body format)."""
+        raise NotImplementedError
+
     # Binding -------------------------------------------------------------------------------
 
     def plan(self, shape: StructureShape) -> RestPlan:
@@ -130,6 +137,7 @@ class RestSerializer(BaseResponseSerializer):
             plan.payload = payload
             plan.payload_shape = shape.members[payload]
             plan.raw_payload = plan.payload_shape.type_name in ("blob", "string")
+            plan.event_stream = bool(plan.payload_shape.serialization.get("eventstream"))
         else:
             plan.body_members = frozenset(body)
         self._plans[id(shape)] = (shape, plan)
@@ -165,6 +173,12 @@ class RestSerializer(BaseResponseSerializer):
         self, operation: OperationModel, plan: RestPlan, value: Any, headers: Headers
     ) -> bytes | AsyncIterable[bytes]:
         assert plan.payload is not None and plan.payload_shape is not None
+        if plan.event_stream:
+            # Lambda binds a member to Content-Type; otherwise the stream's own media type.
+            if "content-type" not in headers:
+                headers.set("Content-Type", EVENT_STREAM_TYPE)
+            events = stream_value({plan.payload: value}, plan.payload)
+            return self.event_encoder(operation).stream(plan.payload_shape, events)  # type: ignore[arg-type]
         if value is None:
             return b""
         if plan.raw_payload:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from overcast.protocol.http import Headers, HttpResponse
 from overcast.protocol.serializers.base import resolve_error
+from overcast.protocol.serializers.events import EventCodec, EventStreamEncoder
 from overcast.protocol.serializers.json import (
     ValueEncoder,
     dumps,
@@ -33,11 +34,18 @@ class RestJsonSerializer(RestSerializer):
     def __init__(self) -> None:
         super().__init__()
         self.encoder = ValueEncoder()
+        self.events = EventStreamEncoder(EventCodec(self.content_type, self._event_document))
+
+    def _event_document(self, shape: Shape, value: Any, root: str) -> bytes:
+        return dumps(self.encoder.encode(shape, value))
 
     def encode_document(
         self, operation: OperationModel, shape: StructureShape, value: Mapping[str, Any]
     ) -> bytes:
         return dumps(self.encoder.encode(shape, value))
+
+    def event_encoder(self, operation: OperationModel) -> EventStreamEncoder:
+        return self.events
 
     def encode_payload(
         self, operation: OperationModel, member: str, shape: Shape, value: Any

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from overcast.protocol.http import Headers, HttpResponse
 from overcast.protocol.serializers.base import host_id, resolve_error
 from overcast.protocol.serializers.dialects import dialect_for
+from overcast.protocol.serializers.events import EventCodec, EventStreamEncoder
 from overcast.protocol.serializers.query import XmlErrorFields
 from overcast.protocol.serializers.rest import RestSerializer
 from overcast.protocol.serializers.xml import escape
@@ -76,6 +77,22 @@ class RestXmlSerializer(RestSerializer, XmlErrorFields):
     def __init__(self) -> None:
         RestSerializer.__init__(self)
         XmlErrorFields.__init__(self)
+        self._event_encoders: dict[int, EventStreamEncoder] = {}
+
+    def event_encoder(self, operation: OperationModel) -> EventStreamEncoder:
+        # One per dialect: the element names of a service's documents are dialect data.
+        dialect = dialect_for(operation.service_model)
+        encoder = self._event_encoders.get(id(dialect))
+        if encoder is None:
+            writer = self.writer(dialect)
+
+            def document(shape: Shape, value: Any, root: str) -> bytes:
+                # S3 writes event documents in no namespace: <Stats xmlns="">.
+                return writer.render(shape, root, value, ' xmlns=""').encode("utf-8")
+
+            encoder = EventStreamEncoder(EventCodec("text/xml", document))
+            self._event_encoders[id(dialect)] = encoder
+        return encoder
 
     def encode_document(
         self, operation: OperationModel, shape: StructureShape, value: Mapping[str, Any]
