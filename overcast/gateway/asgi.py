@@ -63,13 +63,21 @@ class AsgiBodyStream:
         return chunk
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        while True:
-            if self._buffer:
-                chunk = bytes(self._buffer)
-                self._buffer.clear()
-                yield chunk
-            elif not await self._fill():
+        if self._buffer:
+            chunk = bytes(self._buffer)
+            self._buffer.clear()
+            yield chunk
+        # Each message's body as received: no copy through the buffer (large uploads).
+        while not self._done:
+            message = await self._receive()
+            if message["type"] == "http.disconnect":
+                self._done = True
                 return
+            if not message.get("more_body", False):
+                self._done = True
+            body = message.get("body", b"")
+            if body:
+                yield body
 
 
 def request_from_scope(scope: Scope) -> HttpRequest:

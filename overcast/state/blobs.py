@@ -80,6 +80,7 @@ class BlobStore:
         self._doomed: set[str] = set()
         self._removals: queue.SimpleQueue[str | None] = queue.SimpleQueue()
         self._remover: threading.Thread | None = None
+        self._fans: set[str] = set()  # fan-out directories known to exist
         if root is None:
             self._mem = {}
             self._root: Path | None = None  # spill dir, created on first large blob
@@ -103,7 +104,7 @@ class BlobStore:
         or the task is cancelled, nothing is left behind. The blob is not referenced yet: commit
         the metadata with ``link(conn, blob)`` or call ``delete`` to discard it.
         """
-        writer = _Writer(self)
+        writer = BlobWriter(self)
         try:
             async for chunk in chunks:
                 if on_chunk is not None:
@@ -112,8 +113,16 @@ class BlobStore:
         except BaseException:
             writer.abort()
             raise
-        if writer.file is None:
-            return writer.finish()
+        return await self.finish(writer)
+
+    def writer(self) -> BlobWriter:
+        """An incremental writer: ``write`` (from any one thread at a time), then ``finish``."""
+        return BlobWriter(self)
+
+    async def finish(self, writer: BlobWriter) -> Blob:
+        """Finish ``writer`` (aborting it on failure) and return the blob once durable."""
+        if writer.file is None or not self._durable:
+            return writer.finish_or_abort()  # no fsync: a close and a rename, quick enough
         # fsync can take long on a big file: do it off the event loop, and if this task is
         # cancelled meanwhile, let the thread finish and then delete what it produced.
         task = asyncio.ensure_future(asyncio.to_thread(writer.finish_or_abort))
@@ -125,7 +134,7 @@ class BlobStore:
 
     def put_bytes(self, data: bytes) -> Blob:
         """Store ``data`` as a new blob (synchronous; includes an fsync when on disk)."""
-        writer = _Writer(self)
+        writer = BlobWriter(self)
         try:
             writer.write(data)
         except BaseException:
@@ -135,7 +144,7 @@ class BlobStore:
 
     def concat(self, blob_ids: Sequence[str]) -> Blob:
         """A new blob holding the given blobs' bytes in order; the parts are left untouched."""
-        writer = _Writer(self)
+        writer = BlobWriter(self)
         try:
             for blob_id in blob_ids:
                 with self.open(blob_id) as src:
@@ -276,6 +285,7 @@ class BlobStore:
         """Delete every blob (the registry rows are wiped by ``Store.reset``)."""
         if self._mem is not None:
             self._mem.clear()
+        self._fans.clear()
         if self._root is None or not self._root.exists():
             return
         for fan in self._root.iterdir():
@@ -344,8 +354,12 @@ class BlobStore:
             self._remove(task.result().id)
 
 
-class _Writer:
-    """One blob being written: memory first when ephemeral, else a temp file."""
+class BlobWriter:
+    """One blob being written: memory first when ephemeral, else a temp file.
+
+    Not thread-safe, but not tied to a thread either: the calls may come from different threads
+    one after the other (``body.receive`` writes from a worker thread, finishes on the loop).
+    """
 
     def __init__(self, blobs: BlobStore) -> None:
         self.blobs = blobs
@@ -364,7 +378,7 @@ class _Writer:
             self.file.write(part)
         self.parts = []
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | bytearray | memoryview) -> None:
         if not data:
             return
         self.size += len(data)
@@ -414,7 +428,9 @@ class _Writer:
             os.fsync(self.file.fileno())
         self.file.close()
         fan = blobs._root / self.id[:2]
-        fan.mkdir(exist_ok=True)
+        if self.id[:2] not in blobs._fans:  # 256 fan dirs: a mkdir per put is a wasted syscall
+            fan.mkdir(exist_ok=True)
+            blobs._fans.add(self.id[:2])
         os.replace(self.tmp, fan / self.id)
         if blobs._durable:
             _fsync_dir(fan)

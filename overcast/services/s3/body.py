@@ -8,6 +8,7 @@ multipart upload keeps its parts as segments instead of copying them).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -20,6 +21,7 @@ from overcast.services.s3.errors import BadDigest, EntityTooLarge, IncompleteBod
 from overcast.state import Blob, Store
 
 MAX_SINGLE_PUT = 5 * 1024**3  # 5 GiB: larger objects must use multipart upload
+BATCH = 1 << 20  # bytes hashed and written per worker-thread hop
 
 
 @dataclass
@@ -57,21 +59,48 @@ async def receive(
     stream = body if body is not None and not isinstance(body, bytes) else BufferedBody(body or b"")
     md5 = hashlib.md5()
     sums: dict[str, Checksum] = {a.upper(): new_checksum(a.upper()) for a in algorithms}
-    total = 0
+    writer = store.blobs.writer()
 
-    def on_chunk(chunk: bytes) -> None:
-        nonlocal total
-        total += len(chunk)
-        if total > max_size:
-            raise _Limit
-        md5.update(chunk)
+    def consume(data: bytearray) -> None:
+        md5.update(data)
         for checksum in sums.values():
-            checksum.update(chunk)
+            checksum.update(data)
+        writer.write(data)
 
+    # Incoming chunks are gathered into BATCH-sized buffers; each full buffer is hashed and
+    # written on a worker thread (hashlib, the CRCs and file writes release the GIL) while the
+    # loop receives the next one. One buffer in flight at most: order kept, memory bounded.
+    # Bodies smaller than BATCH never leave the loop (a thread hop costs more than they do).
+    total = 0
+    buffer = bytearray()
+    pending: asyncio.Future[None] | None = None
     try:
-        blob = await store.blobs.put(stream, on_chunk=on_chunk)
-    except _Limit:
-        raise EntityTooLarge(MaxSizeAllowed=max_size) from None
+        async for chunk in stream:
+            total += len(chunk)
+            if total > max_size:
+                raise _Limit
+            buffer += chunk
+            if len(buffer) >= BATCH:
+                if pending is not None:
+                    await asyncio.shield(pending)  # cancelled or not, the thread runs on
+                data, buffer = buffer, bytearray()
+                pending = asyncio.get_running_loop().run_in_executor(None, consume, data)
+        if pending is not None:
+            await asyncio.shield(pending)
+            pending = None
+        consume(buffer)
+    except BaseException as exc:
+        if pending is not None and not pending.done():
+            # The worker is still writing: abort once it is done with the file.
+            pending.add_done_callback(lambda _: writer.abort())
+        else:
+            if pending is not None and not pending.cancelled():
+                pending.exception()  # retrieved: this failure is reported, not the worker's
+            writer.abort()
+        if isinstance(exc, _Limit):
+            raise EntityTooLarge(MaxSizeAllowed=max_size) from None
+        raise
+    blob = await store.blobs.finish(writer)
     if content_length is not None and total != content_length:
         store.blobs.delete(blob.id)
         raise IncompleteBody()
