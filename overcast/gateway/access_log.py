@@ -3,12 +3,15 @@
 Through ``logging`` a line costs a LogRecord, a Formatter and ``strftime`` every time: ~15% of a
 small request. ``write_to(handler)`` (the CLI's logging setup) makes ``log_request`` format the
 line itself, the same text the handler's formatter would produce, and write it straight to the
-handler's stream; without it (an embedded gateway, tests) lines go through ``logging``. Either
-way the ``overcast.access`` logger's level decides: at WARNING or above, no access lines.
+handler's stream: one write per event-loop turn for the requests that finished in it. Without
+it (an embedded gateway, tests) lines go through ``logging``. Either way the ``overcast.access``
+logger's level decides: at WARNING or above, no access lines.
 """
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import logging
 import time
 from typing import TYPE_CHECKING, TextIO
@@ -23,11 +26,13 @@ TIME_FORMAT = "%Y-%m-%dT%H:%M:%S"  # local time, then ".mmm": the CLI's log form
 _handler: logging.StreamHandler[TextIO] | None = None
 _second = -1  # the whole second the cached time prefix is for
 _prefix = ""
+_lines: list[str] = []  # formatted, not yet written
 
 
 def write_to(handler: logging.StreamHandler[TextIO] | None) -> None:
     """Write access lines straight to ``handler``'s stream (None: through ``logging`` again)."""
     global _handler
+    flush()
     _handler = handler
 
 
@@ -50,12 +55,30 @@ def log_request(ctx: RequestContext, status: int) -> None:
     second = int(now)
     if second != _second:  # strftime once a second, not once a request
         _second, _prefix = second, time.strftime(TIME_FORMAT, time.localtime(second))
-    text = f"{_prefix}.{int((now - second) * 1000):03d} {line}\n"
+    _lines.append(f"{_prefix}.{int((now - second) * 1000):03d} {line}\n")
+    if len(_lines) == 1:
+        # One write for all the lines of this event-loop turn (requests finishing together).
+        try:
+            asyncio.get_running_loop().call_soon(flush)
+        except RuntimeError:  # no loop running: write now
+            flush()
+
+
+def flush() -> None:
+    """Write the access lines gathered so far (also run at exit)."""
+    handler = _handler
+    if not _lines or handler is None:
+        return
+    text = "".join(_lines)
+    _lines.clear()
     handler.acquire()  # the lock logging's own records take on this stream
     try:
         handler.stream.write(text)
         handler.stream.flush()
-    except Exception:  # as logging does: a broken log stream never fails the request
-        handler.handleError(logging.makeLogRecord({"msg": line}))
+    except Exception:  # as logging does: a broken log stream never fails a request
+        handler.handleError(logging.makeLogRecord({"msg": text}))
     finally:
         handler.release()
+
+
+atexit.register(flush)

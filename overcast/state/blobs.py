@@ -32,15 +32,16 @@ would need reference counting between blobs; the copy keeps every blob a plain, 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import io
 import logging
 import os
-import queue
 import shutil
 import sqlite3
 import tempfile
 import threading
+import time
 import uuid
 import weakref
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
 SPILL_BYTES = 4 << 20  # ephemeral blobs larger than this live in a temp file, not in memory
 INLINE_READ = 64 << 10  # reads up to this size run on the event loop; larger ones on a thread
 REGISTRY = "_overcast_blobs"
+REMOVE_BATCH_S = 0.02  # the remover thread deletes the files gathered in this long, then sleeps
 
 log = logging.getLogger("overcast.state")
 
@@ -78,7 +80,11 @@ class BlobStore:
         # Files of blobs whose last reference is gone, until the remover thread deletes them:
         # an unlink costs a request 15-20% of a small PUT on the event loop.
         self._doomed: set[str] = set()
-        self._removals: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        # Batched: the remover wakes once per REMOVE_BATCH_S, not per blob (a wake-up per PUT
+        # costs the event loop a GIL hand-off).
+        self._removals: collections.deque[str] = collections.deque()  # thread-safe ends
+        self._removals_ready = threading.Event()
+        self._closing = False
         self._remover: threading.Thread | None = None
         self._fans: set[str] = set()  # fan-out directories known to exist
         if root is None:
@@ -295,9 +301,11 @@ class BlobStore:
     def close(self) -> None:
         """Finish pending file removals; release memory and, when ephemeral, the spill dir."""
         if self._remover is not None:
-            self._removals.put(None)
+            self._closing = True
+            self._removals_ready.set()
             self._remover.join()
             self._remover = None
+            self._closing = False
         if self._mem is not None:
             self._mem.clear()
         if self._finalizer is not None:
@@ -338,16 +346,26 @@ class BlobStore:
                 target=self._remove_loop, name="overcast-blob-remover", daemon=True
             )
             self._remover.start()
-        self._removals.put(blob_id)
+        self._removals.append(blob_id)
+        if not self._removals_ready.is_set():
+            self._removals_ready.set()
 
     def _remove_loop(self) -> None:
-        while (blob_id := self._removals.get()) is not None:
-            try:
-                self._remove(blob_id)
-            except OSError:
-                log.warning("could not delete blob file %s", blob_id, exc_info=True)
-            finally:
-                self._doomed.discard(blob_id)
+        while True:
+            self._removals_ready.wait()
+            if not self._closing:
+                time.sleep(REMOVE_BATCH_S)  # let more removals gather
+            self._removals_ready.clear()  # appends from now on set it again
+            while self._removals:
+                blob_id = self._removals.popleft()
+                try:
+                    self._remove(blob_id)
+                except OSError:
+                    log.warning("could not delete blob file %s", blob_id, exc_info=True)
+                finally:
+                    self._doomed.discard(blob_id)
+            if self._closing and not self._removals:
+                return
 
     def _discard_result(self, task: asyncio.Future[Blob]) -> None:
         if not task.cancelled() and task.exception() is None:
