@@ -24,6 +24,7 @@ NATIVE: dict[str, str] = {
     "ec2": "overcast.services.ec2.provider:Ec2Provider",
     "cloudwatch": "overcast.services.cloudwatch.provider:CloudWatchProvider",
     "lambda": "overcast.services.lambda_.provider:LambdaProvider",
+    "sqs": "overcast.services.sqs.provider:SqsProvider",
 }
 
 
