@@ -62,10 +62,10 @@ def test_unimplemented_operation_answers_501_not_implemented(client: Any) -> Non
 @pytest.mark.parametrize(
     ("service", "call"),
     [
-        ("sqs", lambda c: c.list_queues()),  # json (query-compatible)
+        ("kinesis", lambda c: c.list_streams()),  # json
         ("s3", lambda c: c.get_bucket_metadata_configuration(Bucket="b")),  # rest-xml
         ("lambda", lambda c: c.list_functions()),  # rest-json
-        ("cloudwatch", lambda c: c.list_metrics()),  # smithy-rpc-v2-cbor
+        ("cloudwatch", lambda c: c.list_metrics()),  # smithy-rpc-v2-cbor, query-compatible
         ("dynamodb", lambda c: c.list_tables()),  # json
     ],
 )
