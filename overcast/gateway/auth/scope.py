@@ -106,8 +106,21 @@ def _sigv4a_header_scope(request: HttpRequest, authorization: str) -> SigningSco
     return SigningScope(parts[0], region, parts[2], SIGV4A_HEADER)
 
 
+_UNREAD: object = object()
+
+
 def signing_scope(request: HttpRequest) -> SigningScope | None:
-    """The claimed signer of ``request``; None when unsigned (anonymous) or unreadable."""
+    """The claimed signer of ``request``; None when unsigned (anonymous) or unreadable.
+
+    Read once per request: routing asks first, authentication again.
+    """
+    scope = request.__dict__.get("_overcast_signing_scope", _UNREAD)
+    if scope is _UNREAD:
+        scope = request.__dict__["_overcast_signing_scope"] = _read_scope(request)
+    return scope  # type: ignore[return-value]
+
+
+def _read_scope(request: HttpRequest) -> SigningScope | None:
     authorization = request.headers.get("authorization")
     if authorization:
         if authorization.startswith(SIGV4_ALGORITHM + " "):
