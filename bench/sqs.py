@@ -45,7 +45,9 @@ def run(sqs: Any, depth: int, seconds: float) -> dict[str, float]:
             break
         sqs.delete_message_batch(
             QueueUrl=url,
-            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)],
+            Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)
+            ],
         )
         n += len(got)
     out["receive_delete_batch"] = _rate(n, started)
