@@ -152,3 +152,67 @@ def test_gzip_compressed_query_request_routes_and_parses() -> None:
     found = find_operation(request, model, "query")
     assert found.match is Match.FULL and found.operation is not None
     assert get_parser("query").parse(request, found.operation) == params
+
+
+@pytest.mark.parametrize(
+    ("operation", "body", "expected"),
+    [
+        (
+            "CreateQueue",
+            "QueueName=q&Attribute.1.Name=DelaySeconds&Attribute.1.Value=5"
+            "&Tag.1.Key=team&Tag.1.Value=blue",
+            {"QueueName": "q", "Attributes": {"DelaySeconds": "5"}, "tags": {"team": "blue"}},
+        ),
+        (
+            "ReceiveMessage",
+            "QueueUrl=u&AttributeName.1=All&MessageAttributeName.1=n"
+            "&MessageSystemAttributeName.1=SenderId",
+            {
+                "QueueUrl": "u",
+                "AttributeNames": ["All"],
+                "MessageAttributeNames": ["n"],
+                "MessageSystemAttributeNames": ["SenderId"],
+            },
+        ),
+        (
+            "SendMessageBatch",
+            "QueueUrl=u&SendMessageBatchRequestEntry.1.Id=a"
+            "&SendMessageBatchRequestEntry.1.MessageBody=hi"
+            "&SendMessageBatchRequestEntry.1.MessageAttribute.1.Name=n"
+            "&SendMessageBatchRequestEntry.1.MessageAttribute.1.Value.DataType=String"
+            "&SendMessageBatchRequestEntry.1.MessageAttribute.1.Value.StringValue=v",
+            {
+                "QueueUrl": "u",
+                "Entries": [
+                    {
+                        "Id": "a",
+                        "MessageBody": "hi",
+                        "MessageAttributes": {"n": {"DataType": "String", "StringValue": "v"}},
+                    }
+                ],
+            },
+        ),
+        (
+            "UntagQueue",
+            "QueueUrl=u&TagKey.1=a&TagKey.2=b",
+            {"QueueUrl": "u", "TagKeys": ["a", "b"]},
+        ),
+        # The current model's own spelling is still understood.
+        (
+            "GetQueueAttributes",
+            "QueueUrl=u&AttributeNames.1=All",
+            {"QueueUrl": "u", "AttributeNames": ["All"]},
+        ),
+    ],
+)
+def test_sqs_legacy_query_names(operation: str, body: str, expected: dict) -> None:
+    """Old SDKs sent SQS's query-era parameter names; the dialect data maps them back."""
+    request = HttpRequest(
+        "POST",
+        "/000000000000/q",
+        "",
+        Headers({"content-type": "application/x-www-form-urlencoded"}),
+        f"Action={operation}&Version=2012-11-05&{body}".encode(),
+    )
+    op = service_model("sqs").operation_model(operation)
+    assert get_parser("query").parse(request, op) == expected

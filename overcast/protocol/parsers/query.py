@@ -9,11 +9,12 @@ in names: query lists are ``Name.member.N`` (``Name.N`` when flattened) and maps
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from overcast.errors import InvalidParameterValue
+from overcast.protocol.dialects import dialect_for
 from overcast.protocol.parsers.base import (
     BadScalar,
     MalformedQueryString,
@@ -77,10 +78,17 @@ def _indexed(node: Node) -> list[Node]:
 
 
 class _Compiler:
-    """Builds node converters for one protocol flavour (query or ec2)."""
+    """Builds node converters for one protocol flavour (query or ec2).
 
-    def __init__(self, ec2: bool) -> None:
+    ``names`` are a service dialect's wire names for list and map shapes (see
+    ``overcast.protocol.dialects``): SQS's old query clients send ``Attribute.1.Name`` and
+    ``AttributeName.1`` where its current model says ``Attributes`` and ``AttributeNames``. Both
+    spellings are accepted, the dialect's first.
+    """
+
+    def __init__(self, ec2: bool, names: Mapping[str, Mapping[str, Any]] | None = None) -> None:
         self.ec2 = ec2
+        self.names = names or {}
         self.memo = Memo()
 
     def member_names(self, name: str, member: Shape) -> tuple[str, ...]:
@@ -92,6 +100,11 @@ class _Compiler:
             wire = ser.get("name", name)
             return (wire[:1].upper() + wire[1:],)
         wire = ser.get("name", name)
+        legacy = self.names.get(member.name)
+        if legacy is not None:
+            alias = legacy.get("member") if member.type_name == "list" else legacy.get("name")
+            if alias and alias != wire:
+                return (alias, wire)
         if member.type_name == "list" and ser.get("flattened"):
             # Smithy names a flattened list after the member reference; botocore sends the
             # list member's locationName instead. Accept both.
@@ -162,15 +175,16 @@ class _Compiler:
         key_conv = self.compile(shape.key)
         value_conv = self.compile(shape.value)
         flattened = bool(shape.serialization.get("flattened"))
-        key_name = shape.key.serialization.get("name", "key")
-        value_name = shape.value.serialization.get("name", "value")
+        legacy = self.names.get(shape.name, {})
+        key_names = _names(legacy.get("key"), shape.key.serialization.get("name", "key"))
+        value_names = _names(legacy.get("value"), shape.value.serialization.get("name", "value"))
 
         def convert_map(node: Node) -> Any:
             container = node if flattened else node.get("entry", node)
             out: dict[Any, Any] = {}
             for entry in _indexed(container):
-                k = entry.get(key_name)
-                v = entry.get(value_name)
+                k = _first(entry, key_names)
+                v = _first(entry, value_names)
                 if k is None or v is None:
                     continue
                 key = key_conv(k)
@@ -184,13 +198,27 @@ class _Compiler:
         return convert_map
 
 
+def _names(legacy: str | None, name: str) -> tuple[str, ...]:
+    return (legacy, name) if legacy and legacy != name else (name,)
+
+
+def _first(node: Node, names: tuple[str, ...]) -> Node | None:
+    for name in names:
+        child = node.get(name)
+        if child is not None:
+            return child
+    return None
+
+
 class _QueryPlan:
     __slots__ = ("host_labels", "host_pattern", "tree_convert")
 
     def __init__(self, operation: OperationModel, ec2: bool) -> None:
         shape = operation.input_shape
         self.tree_convert: NodeConverter | None = (
-            None if shape is None else _Compiler(ec2).compile(shape)
+            None
+            if shape is None
+            else _Compiler(ec2, dialect_for(operation.service_model).xml_names).compile(shape)
         )
         self.host_pattern = host_prefix_pattern(operation)
         self.host_labels = host_label_members(operation)

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from overcast.protocol.dialects import dialect_for
 from overcast.protocol.http import Headers, HttpResponse
-from overcast.protocol.serializers.dialects import dialect_for
 from overcast.protocol.timestamps import ISO8601, UNIX, format_timestamp
 
 if TYPE_CHECKING:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from overcast.protocol.dialects import dialect_for
 from overcast.protocol.http import Headers, HttpResponse
 from overcast.protocol.serializers.base import BaseResponseSerializer, resolve_error
-from overcast.protocol.serializers.dialects import dialect_for
 from overcast.protocol.serializers.query import XmlErrorFields, xmlns_attr
 from overcast.protocol.serializers.xml import escape
 

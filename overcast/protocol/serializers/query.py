@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from overcast.protocol.dialects import ServiceDialect, dialect_for
 from overcast.protocol.http import Headers, HttpResponse
 from overcast.protocol.serializers.base import BaseResponseSerializer, resolve_error
-from overcast.protocol.serializers.dialects import ServiceDialect, dialect_for
 from overcast.protocol.serializers.xml import XmlWriter, escape, plain_elements
 
 if TYPE_CHECKING:

@@ -14,9 +14,9 @@ import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from overcast.protocol.dialects import dialect_for
 from overcast.protocol.http import Headers, HttpResponse
 from overcast.protocol.serializers.base import host_id, resolve_error
-from overcast.protocol.serializers.dialects import dialect_for
 from overcast.protocol.serializers.events import EventCodec, EventStreamEncoder
 from overcast.protocol.serializers.query import XmlErrorFields
 from overcast.protocol.serializers.rest import RestSerializer

@@ -114,6 +114,29 @@ SQS = ServiceDialect(
             "MessageBodyAttributeMap": {"name": "MessageAttribute", **_NAME_VALUE},
             "MessageBodySystemAttributeMap": {"name": "MessageSystemAttribute", **_NAME_VALUE},
             "TagMap": {"name": "Tag", "key": "Key", "value": "Value"},
+            # Request-only lists: the names old query clients send (`AttributeName.1`,
+            # `SendMessageBatchRequestEntry.1.Id`); the query parser accepts them too.
+            "AttributeNameList": {"member": "AttributeName", "flattened": True},
+            "MessageAttributeNameList": {"member": "MessageAttributeName", "flattened": True},
+            "MessageSystemAttributeList": {
+                "member": "MessageSystemAttributeName",
+                "flattened": True,
+            },
+            "SendMessageBatchRequestEntryList": {
+                "member": "SendMessageBatchRequestEntry",
+                "flattened": True,
+            },
+            "DeleteMessageBatchRequestEntryList": {
+                "member": "DeleteMessageBatchRequestEntry",
+                "flattened": True,
+            },
+            "ChangeMessageVisibilityBatchRequestEntryList": {
+                "member": "ChangeMessageVisibilityBatchRequestEntry",
+                "flattened": True,
+            },
+            "TagKeyList": {"member": "TagKey", "flattened": True},
+            "AWSAccountIdList": {"member": "AWSAccountId", "flattened": True},
+            "ActionNameList": {"member": "ActionName", "flattened": True},
         }
     ),
     legacy_query_codes=MappingProxyType(
