@@ -437,7 +437,7 @@ def expected_error(
     """The (code, message) botocore's client surfaces for a modeled error."""
     from http.client import responses
 
-    from overcast.protocol.serializers.dialects import dialect_for
+    from overcast.protocol.dialects import dialect_for
 
     service = operation.service_model
     head = operation.http.get("method") == "HEAD"

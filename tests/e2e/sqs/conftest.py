@@ -17,7 +17,7 @@ import botocore.session
 import pytest
 
 from overcast.protocol.models import load_model_json
-from overcast.protocol.serializers.dialects import SQS
+from overcast.protocol.dialects import SQS
 from overcast.testing import ServerProcess
 
 _counter = itertools.count()
