@@ -16,6 +16,10 @@ survives power loss just as the commit that references it does. With ``NORMAL`` 
 "survives kill -9, not power loss") SQLite does not fsync its commits either, so blobs skip both
 fsyncs: once renamed, a blob is in the page cache and survives a ``kill -9`` of the server.
 
+Small blobs (up to ``INLINE_BYTES``) never become files on disk: their bytes wait in memory
+until ``link`` stores them in the registry row, inside the caller's transaction, so they are
+exactly as durable as that commit and cost no file creation, rename or deletion.
+
 Blobs are immutable once written. Readers get an ordinary file handle, so a blob deleted while
 being read stays readable through that handle (POSIX semantics).
 
@@ -55,6 +59,7 @@ if TYPE_CHECKING:
     from overcast.state.store import Store
 
 SPILL_BYTES = 4 << 20  # ephemeral blobs larger than this live in a temp file, not in memory
+INLINE_BYTES = 16 << 10  # on disk, blobs up to this size are stored in the registry row
 INLINE_READ = 64 << 10  # reads up to this size run on the event loop; larger ones on a thread
 REGISTRY = "_overcast_blobs"
 REMOVE_BATCH_S = 0.02  # the remover thread deletes the files gathered in this long, then sleeps
@@ -87,6 +92,8 @@ class BlobStore:
         self._closing = False
         self._remover: threading.Thread | None = None
         self._fans: set[str] = set()  # fan-out directories known to exist
+        # Small blobs written but not linked yet (disk stores): id -> bytes.
+        self._pending: dict[str, bytes] = {}
         if root is None:
             self._mem = {}
             self._root: Path | None = None  # spill dir, created on first large blob
@@ -174,18 +181,27 @@ class BlobStore:
         """
         cur = conn.execute(f"UPDATE {REGISTRY} SET refs = refs + 1 WHERE id = ?", (blob.id,))
         if cur.rowcount == 0:
+            data = self._pending.get(blob.id)
             conn.execute(
-                f"INSERT INTO {REGISTRY} (id, size, refs) VALUES (?, ?, 1)", (blob.id, blob.size)
+                f"INSERT INTO {REGISTRY} (id, size, refs, data) VALUES (?, ?, 1, ?)",
+                (blob.id, blob.size, data),
             )
+            if data is not None:
+                self._store.after_commit(conn, lambda: self._pending.pop(blob.id, None))
 
     def unlink(self, conn: sqlite3.Connection, blob_id: str) -> None:
         """Drop one reference in the caller's transaction; the last one deletes the file once
         the transaction commits (an unregistered blob's file is deleted too)."""
-        cur = conn.execute(f"UPDATE {REGISTRY} SET refs = refs - 1 WHERE id = ?", (blob_id,))
-        if cur.rowcount:
-            gone = conn.execute(f"DELETE FROM {REGISTRY} WHERE id = ? AND refs <= 0", (blob_id,))
-            if gone.rowcount == 0:
+        row = conn.execute(
+            f"SELECT refs, data IS NOT NULL FROM {REGISTRY} WHERE id = ?", (blob_id,)
+        ).fetchone()
+        if row is not None:
+            if row[0] > 1:
+                conn.execute(f"UPDATE {REGISTRY} SET refs = refs - 1 WHERE id = ?", (blob_id,))
                 return  # still referenced elsewhere
+            conn.execute(f"DELETE FROM {REGISTRY} WHERE id = ?", (blob_id,))
+            if row[1]:
+                return  # its bytes went with the row: there is no file
         self._store.after_commit(conn, lambda: self._remove_later(blob_id))
 
     def refs(self, blob_id: str) -> int:
@@ -200,6 +216,7 @@ class BlobStore:
 
         Safe once no committed row refers to it any more, or for a blob never linked.
         """
+        self._pending.pop(blob_id, None)
         self._store.write(
             lambda conn: conn.execute(f"DELETE FROM {REGISTRY} WHERE id = ?", (blob_id,))
         )
@@ -211,24 +228,43 @@ class BlobStore:
         """A seekable binary handle on the blob (the caller closes it)."""
         if self._mem is not None and blob_id in self._mem:
             return io.BytesIO(self._mem[blob_id])
+        pending = self._pending.get(blob_id)
+        if pending is not None:
+            return io.BytesIO(pending)
         if blob_id in self._doomed:
             raise BlobNotFound(f"no blob {blob_id}")
         path = self._path(blob_id)
         try:
             return open(path, "rb")
         except (FileNotFoundError, NotADirectoryError):
-            raise BlobNotFound(f"no blob {blob_id}") from None
+            data = self._inline(blob_id)
+            if data is None:
+                raise BlobNotFound(f"no blob {blob_id}") from None
+            return io.BytesIO(data)
 
     def size(self, blob_id: str) -> int:
         """The blob's length in bytes."""
         if self._mem is not None and blob_id in self._mem:
             return len(self._mem[blob_id])
+        pending = self._pending.get(blob_id)
+        if pending is not None:
+            return len(pending)
         if blob_id in self._doomed:
             raise BlobNotFound(f"no blob {blob_id}")
         try:
             return self._path(blob_id).stat().st_size
         except (FileNotFoundError, NotADirectoryError):
-            raise BlobNotFound(f"no blob {blob_id}") from None
+            data = self._inline(blob_id)
+            if data is None:
+                raise BlobNotFound(f"no blob {blob_id}") from None
+            return len(data)
+
+    def _inline(self, blob_id: str) -> bytes | None:
+        """The bytes of a small blob kept in its registry row (None: not such a blob)."""
+        row = self._store.read(
+            lambda c: c.execute(f"SELECT data FROM {REGISTRY} WHERE id = ?", (blob_id,)).fetchone()
+        )
+        return None if row is None or row[0] is None else bytes(row[0])
 
     def exists(self, blob_id: str) -> bool:
         """Whether the blob's bytes are stored."""
@@ -291,6 +327,7 @@ class BlobStore:
         """Delete every blob (the registry rows are wiped by ``Store.reset``)."""
         if self._mem is not None:
             self._mem.clear()
+        self._pending.clear()
         self._fans.clear()
         if self._root is None or not self._root.exists():
             return
@@ -386,8 +423,9 @@ class BlobWriter:
         self.parts: list[bytes] = []
         self.file: BinaryIO | None = None
         self.tmp: Path | None = None
-        if blobs._mem is None:
-            self._open_file()
+        # Held in memory until it outgrows what may stay there: SPILL_BYTES when ephemeral,
+        # INLINE_BYTES on disk (a small blob then never touches the file system).
+        self.limit = SPILL_BYTES if blobs._mem is not None else INLINE_BYTES
 
     def _open_file(self) -> None:
         self.tmp = self.blobs._spill_root() / "tmp" / self.id
@@ -404,7 +442,7 @@ class BlobWriter:
             self.file.write(data)
             return
         self.parts.append(bytes(data))
-        if self.size > SPILL_BYTES:
+        if self.size > self.limit:
             self._open_file()
 
     def copy_from(self, src: BinaryIO) -> None:
@@ -436,9 +474,12 @@ class BlobWriter:
         """Make the blob durable and visible under its id."""
         blobs = self.blobs
         if self.file is None:
-            assert blobs._mem is not None
-            blobs._mem[self.id] = b"".join(self.parts)
+            data = b"".join(self.parts)
             self.parts = []
+            if blobs._mem is not None:
+                blobs._mem[self.id] = data
+            else:
+                blobs._pending[self.id] = data  # stored in the registry row by link()
             return Blob(self.id, self.size)
         assert self.tmp is not None and blobs._root is not None
         self.file.flush()

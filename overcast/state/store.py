@@ -72,6 +72,8 @@ INTERNAL_MIGRATIONS = [
     """,
     # Blobs are reference-counted (one blob may back several rows).
     "ALTER TABLE _overcast_blobs ADD COLUMN refs INTEGER NOT NULL DEFAULT 1",
+    # Small blobs live in the registry row itself (no file to create, rename and delete).
+    "ALTER TABLE _overcast_blobs ADD COLUMN data BLOB",
 ]
 
 

@@ -177,3 +177,30 @@ def test_links_are_reference_counted(store: Store) -> None:
     assert store.blobs.exists(blob.id) and store.blobs.refs(blob.id) == 1
     store.write(lambda c: store.blobs.unlink(c, blob.id))
     assert not store.blobs.exists(blob.id) and store.blobs.refs(blob.id) == 0
+
+
+def test_small_blobs_live_in_the_registry_row(disk_dir: Path) -> None:
+    files = lambda: [p for p in (disk_dir / "blobs").rglob("*") if p.is_file()]  # noqa: E731
+    with Store.open(disk_dir) as store:
+        small = store.blobs.put_bytes(b"s" * blobs_module.INLINE_BYTES)
+        big = store.blobs.put_bytes(b"b" * (blobs_module.INLINE_BYTES + 1))
+        assert store.blobs.open(small.id).read() == b"s" * blobs_module.INLINE_BYTES  # unlinked
+        assert len(files()) == 1  # only the big one became a file
+        store.write(lambda c: (store.blobs.link(c, small), store.blobs.link(c, big)))
+    with Store.open(disk_dir) as store:  # committed with the row: survives a reopen
+        assert store.blobs.size(small.id) == blobs_module.INLINE_BYTES
+        assert store.blobs.open(small.id).read() == b"s" * blobs_module.INLINE_BYTES
+        store.write(lambda c: store.blobs.link(c, small))  # a second reference
+        store.write(lambda c: store.blobs.unlink(c, small.id))
+        assert store.blobs.exists(small.id)
+        store.write(lambda c: store.blobs.unlink(c, small.id))
+        assert not store.blobs.exists(small.id)
+        assert store.blobs.refs(small.id) == 0
+
+
+def test_unlinked_small_blob_is_discarded_by_delete(disk_dir: Path) -> None:
+    with Store.open(disk_dir) as store:
+        blob = store.blobs.put_bytes(b"never committed")
+        store.blobs.delete(blob.id)
+        with pytest.raises(BlobNotFound):
+            store.blobs.open(blob.id)
