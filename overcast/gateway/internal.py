@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import json
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,9 @@ if TYPE_CHECKING:
     from overcast.gateway.app import Gateway
 
 PREFIXES = ("/_overcast", "/_localstack", "/moto-api")
+
+# The query string of the request being handled, for handlers that filter (GET /_overcast/sns/...).
+QUERY: contextvars.ContextVar[str] = contextvars.ContextVar("overcast_internal_query", default="")
 
 Handler = Callable[["Gateway", bytes], Awaitable[tuple[int, Any]]]
 
@@ -83,6 +87,30 @@ async def _clock_post(gw: Gateway, body: bytes) -> tuple[int, Any]:
     return 200, gw.env.clock.describe()
 
 
+async def _sns_messages(gw: Gateway, body: bytes) -> tuple[int, Any]:
+    from urllib.parse import parse_qs
+
+    sns: Any = gw.env.registry.provider("sns")
+    query = {k: v[0] for k, v in parse_qs(QUERY.get()).items()}
+    filters = {
+        "topic_arn": query.get("topic") or query.get("topic_arn", ""),
+        "protocol": query.get("protocol", ""),
+        "endpoint": query.get("endpoint", ""),
+    }
+    return 200, {"messages": sns._captured(filters)}
+
+
+async def _sns_messages_clear(gw: Gateway, body: bytes) -> tuple[int, Any]:
+    sns: Any = gw.env.registry.provider("sns")
+    sns._clear_captured()
+    return 200, {"status": "ok"}
+
+
+async def _sns_certificate(gw: Gateway, body: bytes) -> tuple[int, Any]:
+    sns: Any = gw.env.registry.provider("sns")
+    return 200, sns._certificate()
+
+
 ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", "/_overcast/health"): _health,
     ("HEAD", "/_overcast/health"): _health,
@@ -91,6 +119,9 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", "/_overcast/clock"): _clock_get,
     ("POST", "/_overcast/clock"): _clock_post,
     ("POST", "/moto-api/reset"): _reset,
+    ("GET", "/_overcast/sns/messages"): _sns_messages,
+    ("DELETE", "/_overcast/sns/messages"): _sns_messages_clear,
+    ("GET", "/_overcast/sns/SimpleNotificationService.pem"): _sns_certificate,
     **{(m, "/_localstack/health"): _localstack_health for m in ("GET", "HEAD", "POST", "PUT")},
 }
 
@@ -104,6 +135,14 @@ async def handle(gw: Gateway, scope: Scope, receive: Receive, send: Send) -> Non
         known = any(p == path for _, p in ROUTES)
         response = _json(405 if known else 404, {"error": f"no endpoint {method} {path}"})
     else:
+        QUERY.set(scope.get("query_string", b"").decode("latin-1"))
         status, payload = await handler(gw, body)
-        response = _json(status, payload)
+        if handler is _sns_certificate:  # the PEM itself, not JSON
+            response = HttpResponse(
+                status=status,
+                headers=Headers({"content-type": "application/x-x509-ca-cert"}),
+                body=payload.encode(),
+            )
+        else:
+            response = _json(status, payload)
     await send_response(send, response, head=method == "HEAD")

@@ -25,6 +25,7 @@ NATIVE: dict[str, str] = {
     "cloudwatch": "overcast.services.cloudwatch.provider:CloudWatchProvider",
     "lambda": "overcast.services.lambda_.provider:LambdaProvider",
     "sqs": "overcast.services.sqs.provider:SqsProvider",
+    "sns": "overcast.services.sns.provider:SnsProvider",
 }
 
 

@@ -1,0 +1,258 @@
+"""Fan-out: the event-bus handler that delivers a published message to each subscription.
+
+One ``sns.message.published`` event per published message (or per SubscriptionConfirmation).
+The handler serves every subscription whose filter policy matches and records, per event,
+which were served (``sns_progress``): when one fails, the handler raises so the bus retries
+(with its backoff on the Clock, durably across restarts) and only the failed ones are tried
+again. A subscription out of attempts (HTTP: the delivery policy's ``numRetries`` + 1; others:
+3) has the message sent to its RedrivePolicy dead-letter queue, if any, and is given up.
+
+SQS gets AWS's JSON envelope (or the raw message); HTTP(S) a POST with AWS's headers; email,
+email-json, SMS, application, Lambda and Firehose deliveries are captured in the store and served
+at ``GET /_overcast/sns/messages`` (nothing leaves the machine; Lambda has no invoke path yet).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime
+import json
+import logging
+import sqlite3
+import urllib.error
+import urllib.request
+from typing import Any
+from urllib.parse import quote
+
+from overcast import events
+from overcast.events import Event
+from overcast.services.base import ServiceEnv
+from overcast.services.sns import filter_policy, store
+from overcast.services.sns.common import SnsBase
+from overcast.services.sns.models import Subscription
+from overcast.services.sqs import delivery as sqs_delivery
+
+log = logging.getLogger("overcast.sns")
+
+SUBSCRIBER = "sns.fanout"
+CERT_PATH = "/_overcast/sns/SimpleNotificationService.pem"
+HTTP_TIMEOUT = 15.0
+DEFAULT_ATTEMPTS = 3
+CAPTURED = {"email", "email-json", "sms", "application", "lambda", "firehose"}
+
+
+def iso(ts: float) -> str:
+    moment = datetime.datetime.fromtimestamp(ts, datetime.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+class DeliveryFailed(Exception):
+    pass
+
+
+class Delivery(SnsBase):
+    def __init__(self, env: ServiceEnv) -> None:
+        super().__init__(env)
+        env.events.subscribe(events.SNS_MESSAGE_PUBLISHED, self._on_published, name=SUBSCRIBER)
+        self._resume()
+
+    def _resume(self) -> None:
+        """Hand the bus this subscriber's undelivered events: the provider is built lazily, so
+        the bus may have loaded the outbox (and skipped them) before we subscribed."""
+        bus = self.env.events
+        from overcast.events import OUTBOX, _Pending
+
+        rows = self.env.store.read(
+            lambda c: c.execute(
+                f"SELECT id, topic, subscriber, payload, attempts, due FROM {OUTBOX} "
+                "WHERE dead = 0 AND subscriber = ? ORDER BY id",
+                (SUBSCRIBER,),
+            ).fetchall()
+        )
+        if rows:
+            bus._hand_over([_Pending(*r) for r in rows])
+
+    # -- envelopes ----------------------------------------------------------------------------
+
+    def _envelope(self, p: dict[str, Any], sub: Subscription, message: str) -> dict[str, Any]:
+        """AWS's JSON document for HTTP(S), SQS (not raw) and email-json, signed."""
+        base = p["base_url"]
+        env: dict[str, Any] = {"Type": p["type"], "MessageId": p["message_id"]}
+        if p["type"] == "Notification":
+            if p.get("sequence_number"):
+                env["SequenceNumber"] = p["sequence_number"]
+            env["TopicArn"] = p["topic_arn"]
+            if p.get("subject") is not None:
+                env["Subject"] = p["subject"]
+            env["Message"] = message
+        else:
+            env.update(Token=p["token"], TopicArn=p["topic_arn"], Message=message)
+            env["SubscribeURL"] = (
+                f"{base}/?Action=ConfirmSubscription&TopicArn={quote(p['topic_arn'], safe='')}"
+                f"&Token={p['token']}"
+            )
+        env["Timestamp"] = iso(p["timestamp"])
+        env["SignatureVersion"] = p.get("signature_version") or "1"
+        env["Signature"] = self.signer.sign(env)
+        env["SigningCertURL"] = base + CERT_PATH
+        if p["type"] == "Notification":
+            env["UnsubscribeURL"] = (
+                f"{base}/?Action=Unsubscribe&SubscriptionArn={quote(sub.arn, safe='')}"
+            )
+            attrs = p.get("message_attributes") or {}
+            if attrs:
+                env["MessageAttributes"] = {
+                    name: {
+                        "Type": a["DataType"],
+                        "Value": a.get("StringValue", a.get("BinaryValue")),
+                    }
+                    for name, a in attrs.items()
+                }
+        return env
+
+    # -- the handler --------------------------------------------------------------------------
+
+    async def _on_published(self, event: Event) -> None:
+        p = event.payload
+        state = self.env.store
+
+        def load(c: sqlite3.Connection) -> tuple[list[Subscription], dict[str, Any]]:
+            if p.get("subscription_arn"):
+                sub = store.get_subscription(c, p["subscription_arn"])
+                subs = [sub] if sub is not None and not sub.confirmed else []
+            else:
+                subs = [s for s in store.topic_subscriptions(c, p["topic_arn"]) if s.confirmed]
+            return subs, store.progress(c, event.id)
+
+        subs, done = state.read(load)
+        updates: dict[str, tuple[int, bool]] = {}
+        failures = []
+        for sub in subs:
+            attempts, finished = done.get(sub.arn, (0, False))
+            if finished:
+                continue
+            if p["type"] == "Notification" and not self._wanted(sub, p):
+                continue
+            try:
+                await self._deliver(p, sub)
+            except Exception as exc:
+                attempts += 1
+                if attempts >= self._max_attempts(sub):
+                    log.warning("SNS delivery to %s failed, giving up: %s", sub.arn, exc)
+                    await self._dead_letter(p, sub)
+                    updates[sub.arn] = (attempts, True)
+                else:
+                    updates[sub.arn] = (attempts, False)
+                    failures.append(f"{sub.arn}: {exc}")
+            else:
+                updates[sub.arn] = (attempts + 1, True)
+
+        def record(c: sqlite3.Connection) -> None:
+            if failures:
+                store.record_progress(c, event.id, updates)
+            else:
+                store.forget_progress(c, event.id)
+
+        await state.awrite(record)
+        if failures:
+            raise DeliveryFailed("; ".join(failures))
+
+    def _wanted(self, sub: Subscription, p: dict[str, Any]) -> bool:
+        policy = sub.filter_policy()
+        if not policy:
+            return True
+        if sub.attrs.get("FilterPolicyScope") == "MessageBody":
+            return filter_policy.matches_body(policy, p["message"])
+        return filter_policy.matches_attributes(policy, p.get("message_attributes") or {})
+
+    def _max_attempts(self, sub: Subscription) -> int:
+        if sub.protocol not in ("http", "https"):
+            return DEFAULT_ATTEMPTS
+        try:
+            policy = json.loads(sub.attrs.get("DeliveryPolicy") or "{}")
+            retries = policy.get("healthyRetryPolicy", {}).get("numRetries", 3)
+            return int(retries) + 1
+        except (ValueError, AttributeError, TypeError):
+            return DEFAULT_ATTEMPTS + 1
+
+    def _message_for(self, p: dict[str, Any], protocol: str) -> str:
+        messages = p.get("messages")
+        if messages:
+            return messages.get(protocol, messages["default"])
+        return p["message"]
+
+    async def _deliver(self, p: dict[str, Any], sub: Subscription) -> None:
+        message = self._message_for(p, sub.protocol)
+        if sub.protocol == "sqs":
+            await asyncio.to_thread(self._to_sqs, sub.endpoint, p, sub, message)
+        elif sub.protocol in ("http", "https"):
+            await self._to_http(p, sub, message)
+        else:
+            record = self._envelope(p, sub, message)
+            now = self.env.clock.now()
+            await self.env.store.awrite(
+                lambda c: store.capture(
+                    c, now, p["topic_arn"], sub.arn, sub.protocol, sub.endpoint, record
+                )
+            )
+
+    def _to_sqs(self, queue_arn: str, p: dict[str, Any], sub: Subscription, message: str) -> None:
+        if sub.raw:
+            attrs = {
+                name: (
+                    {"DataType": a["DataType"], "BinaryValue": base64.b64decode(a["BinaryValue"])}
+                    if "BinaryValue" in a
+                    else dict(a)
+                )
+                for name, a in (p.get("message_attributes") or {}).items()
+            }
+            body = message
+        else:
+            attrs, body = {}, json.dumps(self._envelope(p, sub, message), ensure_ascii=False)
+        sqs_delivery.deliver(
+            self.env, queue_arn, body, attrs or None, p.get("message_group_id"),
+            p.get("message_deduplication_id"),
+        )  # fmt: skip
+
+    async def _to_http(self, p: dict[str, Any], sub: Subscription, message: str) -> None:
+        headers = {
+            "Content-Type": "text/plain; charset=UTF-8",
+            "User-Agent": "Amazon Simple Notification Service Agent",
+            "x-amz-sns-message-type": p["type"],
+            "x-amz-sns-message-id": p["message_id"],
+            "x-amz-sns-topic-arn": p["topic_arn"],
+        }
+        if p["type"] == "Notification":
+            headers["x-amz-sns-subscription-arn"] = sub.arn
+        if sub.raw and p["type"] == "Notification":
+            headers["x-amz-sns-rawdelivery"] = "true"
+            body = message
+        else:
+            body = json.dumps(self._envelope(p, sub, message), ensure_ascii=False)
+        await asyncio.to_thread(_post, sub.endpoint, body.encode(), headers)
+
+    async def _dead_letter(self, p: dict[str, Any], sub: Subscription) -> None:
+        try:
+            target = json.loads(sub.attrs.get("RedrivePolicy") or "{}").get("deadLetterTargetArn")
+        except ValueError:
+            target = None
+        if not target or p["type"] != "Notification":
+            return
+        try:
+            await asyncio.to_thread(
+                self._to_sqs, target, p, sub, self._message_for(p, sub.protocol)
+            )
+        except Exception:
+            log.exception("SNS could not move a message to the dead-letter queue %s", target)
+
+
+def _post(url: str, body: bytes, headers: dict[str, str]) -> None:
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT) as response:
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        status = exc.code
+    if not 200 <= status < 300:
+        raise DeliveryFailed(f"HTTP {status} from {url}")
