@@ -107,9 +107,12 @@ SQS_QUEUE_DELETED = declare(
 )
 SNS_MESSAGE_PUBLISHED = declare(
     "sns.message.published",
-    "A message was published to a topic, for fan-out to its subscriptions. Payload: "
-    "account_id, region, topic_arn, message_id, message, subject, message_attributes, "
-    "message_group_id, message_deduplication_id.",
+    "A message for a topic's subscriptions: a publication to fan out (type 'Notification') or a "
+    "subscription's confirmation request (type 'SubscriptionConfirmation', with "
+    "subscription_arn and token). Payload: type, account_id, region, topic_arn, message_id, "
+    "message, messages (per-protocol bodies of MessageStructure=json), subject, "
+    "message_attributes, message_group_id, message_deduplication_id, sequence_number, "
+    "timestamp, base_url (for SubscribeURL/UnsubscribeURL/SigningCertURL), signature_version.",
 )
 DYNAMODB_ITEM_CHANGED = declare(
     "dynamodb.item.changed",
@@ -201,6 +204,10 @@ class EventBus:
             raise ValueError(f"subscriber {name!r} already exists; pass a distinct name=")
         self._handlers[name] = handler
         self._subs.setdefault(topic, []).append(name)
+        if self._loop is not None:
+            # Subscribed after start (providers load on first use): the outbox load skipped
+            # this subscriber's undelivered rows, so hand them over now.
+            self._hand_over(self._outbox_rows(name))
         return name
 
     def publish(
@@ -293,13 +300,23 @@ class EventBus:
         self._queued.clear()
         # Bound first, then loaded: rows committed meanwhile arrive via _hand_over and are
         # de-duplicated by id.
+        self._enqueue(self._outbox_rows())
+
+    def _outbox_rows(self, subscriber: str | None = None) -> list[_Pending]:
+        """Undelivered, live outbox rows (of one subscriber, or all), oldest first."""
+        where, args = (
+            ("dead = 0", ())
+            if subscriber is None
+            else ("dead = 0 AND subscriber = ?", (subscriber,))
+        )
         rows = self.store.read(
             lambda c: c.execute(
                 f"SELECT id, topic, subscriber, payload, attempts, due FROM {OUTBOX} "
-                "WHERE dead = 0 ORDER BY id"
+                f"WHERE {where} ORDER BY id",
+                args,
             ).fetchall()
         )
-        self._enqueue([_Pending(*r) for r in rows])
+        return [_Pending(*r) for r in rows]
 
     def _forget(self) -> None:
         """``Store.reset`` wiped the outbox: drop the queued copies of its rows."""

@@ -175,6 +175,26 @@ def test_undelivered_events_survive_restart(tmp_path: Path) -> None:
         assert rec.payloads == [{"n": 1}, {"n": 2}]
 
 
+def test_late_subscriber_gets_its_events_from_before_the_restart(tmp_path: Path) -> None:
+    # Providers load on first use, so a subscriber may join after the bus has started.
+    with Store.open(tmp_path) as store:
+        bus = EventBus(store, Clock(store))
+        bus.subscribe(TOPIC, Recorder(), name="late")
+        bus.publish(TOPIC, {"n": 1})
+    with Store.open(tmp_path) as store:
+        bus = EventBus(store, Clock(store))
+        rec = Recorder()
+
+        async def main() -> None:
+            await bus.start()
+            bus.subscribe(TOPIC, rec, name="late")
+            await bus.drain()
+            await bus.stop()
+
+        asyncio.run(main())
+        assert rec.payloads == [{"n": 1}]
+
+
 def test_failed_event_redelivered_after_restart(tmp_path: Path) -> None:
     with Store.open(tmp_path) as store:
         clock = Clock(store, frozen=True)

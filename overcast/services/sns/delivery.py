@@ -54,24 +54,8 @@ class DeliveryFailed(Exception):
 class Delivery(SnsBase):
     def __init__(self, env: ServiceEnv) -> None:
         super().__init__(env)
+        # The bus hands over this subscriber's undelivered events from before a restart.
         env.events.subscribe(events.SNS_MESSAGE_PUBLISHED, self._on_published, name=SUBSCRIBER)
-        self._resume()
-
-    def _resume(self) -> None:
-        """Hand the bus this subscriber's undelivered events: the provider is built lazily, so
-        the bus may have loaded the outbox (and skipped them) before we subscribed."""
-        bus = self.env.events
-        from overcast.events import OUTBOX, _Pending
-
-        rows = self.env.store.read(
-            lambda c: c.execute(
-                f"SELECT id, topic, subscriber, payload, attempts, due FROM {OUTBOX} "
-                "WHERE dead = 0 AND subscriber = ? ORDER BY id",
-                (SUBSCRIBER,),
-            ).fetchall()
-        )
-        if rows:
-            bus._hand_over([_Pending(*r) for r in rows])
 
     # -- envelopes ----------------------------------------------------------------------------
 
