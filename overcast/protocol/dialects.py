@@ -44,6 +44,10 @@ class ServiceDialect:
     # rest-xml errors as a bare ``<Error>`` with RequestId/HostId inside (S3), not the
     # ``<ErrorResponse>`` envelope the other rest-xml services use.
     bare_xml_errors: bool = False
+    # Whether the generic validation checks the model's enums. SQS answers an unknown attribute
+    # name with its own ``InvalidAttributeName`` ("Unknown Attribute X."), not the enum
+    # ValidationException, so for it the provider makes that check.
+    validate_enums: bool = True
 
 
 DEFAULT = ServiceDialect()
@@ -95,6 +99,7 @@ S3 = ServiceDialect(
 _NAME_VALUE = {"key": "Name", "value": "Value"}
 
 SQS = ServiceDialect(
+    validate_enums=False,
     query_namespace="http://queue.amazonaws.com/doc/2012-11-05/",
     xml_names=MappingProxyType(
         {

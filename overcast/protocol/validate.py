@@ -9,8 +9,9 @@ range and enum constraints, raising one error that lists every violation in AWS'
 json-family services answer ``ValidationException``; query services ``MissingParameter`` for a
 missing top-level parameter and ``ValidationError`` otherwise; ec2 only checks required members.
 rest-xml services (S3, Route 53...) have their own per-service errors, so nothing is checked
-here. Patterns are not checked (the models use Java regex dialects). Validators are compiled
-once per operation and skip every subtree that carries no constraint.
+here. Patterns are not checked (the models use Java regex dialects), nor enums for a service
+whose dialect says it answers them itself (``ServiceDialect.validate_enums``). Validators are
+compiled once per operation and skip every subtree that carries no constraint.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from overcast.errors import MissingParameter, ServiceError, ValidationException
+from overcast.protocol.dialects import dialect_for
 
 if TYPE_CHECKING:
     from botocore.model import OperationModel, Shape
@@ -103,14 +105,16 @@ def _plan(operation: OperationModel, protocol: str) -> Check | None:
     plan = cache.get(operation, _MISSING)
     if plan is _MISSING:
         shape = operation.input_shape
-        plan = None if shape is None else _Compiler(protocol in _CONSTRAINED).compile(shape)
+        enums = dialect_for(operation.service_model).validate_enums
+        plan = None if shape is None else _Compiler(protocol in _CONSTRAINED, enums).compile(shape)
         cache[operation] = plan
     return plan  # type: ignore[return-value]
 
 
 class _Compiler:
-    def __init__(self, constraints: bool) -> None:
+    def __init__(self, constraints: bool, enums: bool = True) -> None:
         self.constraints = constraints  # length/range/enum too, not only required members
+        self.enums = enums  # the model's enums (off where the service answers them itself)
         self.memo: dict[str, Check | None] = {}
         self.pending: dict[str, list[Check]] = {}
 
@@ -146,7 +150,7 @@ class _Compiler:
             return None
         kind = shape.type_name
         low, high = shape.metadata.get("min"), shape.metadata.get("max")
-        enum = shape.metadata.get("enum") if kind == "string" else None
+        enum = shape.metadata.get("enum") if kind == "string" and self.enums else None
         if kind in ("string", "blob"):
             if low is None and high is None and not enum:
                 return None

@@ -21,6 +21,7 @@ from overcast.services.sqs import fifo, store, validation
 from overcast.services.sqs.common import SqsBase
 from overcast.services.sqs.dlq import DeadLetters
 from overcast.services.sqs.errors import (
+    InvalidAttributeName,
     InvalidParameterValue,
     MessageNotInflight,
     ReceiptHandleIsInvalid,
@@ -205,9 +206,11 @@ class Messages(DeadLetters, SqsBase):
         names = set(request.get("MessageSystemAttributeNames") or []) | set(
             request.get("AttributeNames") or []
         )
-        for name in names:
+        # The protocol layer leaves SQS's enums to us (dialect ``validate_enums``): an unknown
+        # name is SQS's own InvalidAttributeName, on the JSON and the query protocol alike.
+        for name in sorted(names):
             if name not in _SYSTEM_NAMES:
-                raise InvalidParameterValue(f"Unknown Attribute {name}.")
+                raise InvalidAttributeName(f"Unknown Attribute {name}.")
         wanted = request.get("MessageAttributeNames") or []
         url = request["QueueUrl"]
         clock = self.env.clock

@@ -16,8 +16,8 @@ import boto3
 import botocore.session
 import pytest
 
-from overcast.protocol.models import load_model_json
 from overcast.protocol.dialects import SQS
+from overcast.protocol.models import load_model_json
 from overcast.testing import ServerProcess
 
 _counter = itertools.count()
