@@ -26,6 +26,12 @@ _NAME = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _SETTABLE = {"DeliveryPolicy", "DisplayName", "Policy", "KmsMasterKeyId", "SignatureVersion",
              "TracingConfig", "ContentBasedDeduplication", "FifoThroughputScope", "ArchivePolicy",
              "FifoTopic"}  # fmt: skip
+_LABEL = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+# Actions AddPermission may grant (ActionName values, as AWS accepts them).
+_PERMITTED = {"AddPermission", "ConfirmSubscription", "CreateTopic", "DeleteTopic",
+              "GetTopicAttributes", "ListSubscriptions", "ListSubscriptionsByTopic",
+              "ListTopics", "Publish", "RemovePermission", "SetTopicAttributes", "Subscribe",
+              "Unsubscribe", "GetDataProtectionPolicy", "PutDataProtectionPolicy"}  # fmt: skip
 _DEFAULT_DELIVERY = {
     "http": {
         "defaultHealthyRetryPolicy": {
@@ -37,6 +43,19 @@ _DEFAULT_DELIVERY = {
         "defaultRequestPolicy": {"headerContentType": "text/plain; charset=UTF-8"},
     }
 }  # fmt: skip
+
+
+def _policy_document(topic: Topic) -> dict[str, Any]:
+    """The topic's policy as a dict; a single statement object becomes a list to append to."""
+    try:
+        policy = json.loads(topic.attrs.get("Policy") or "")
+    except ValueError:
+        policy = None
+    if not isinstance(policy, dict):
+        policy = json.loads(default_policy(topic.arn, topic.account_id))
+    if isinstance(policy.get("Statement"), dict):
+        policy["Statement"] = [policy["Statement"]]
+    return policy
 
 
 def _check_attribute(name: str, value: str, fifo: bool, creating: bool) -> str:
@@ -183,6 +202,61 @@ class Topics(SnsBase):
             topic.attrs[name] = _check_attribute(name, value, topic.fifo, False)
             if name == "Policy" and not value:
                 topic.attrs[name] = default_policy(topic.arn, topic.account_id)
+            store.put_topic(conn, topic)
+
+        self.env.store.write(write)
+        return {}
+
+    # -- permissions (statements in the topic policy) -----------------------------------------
+
+    def add_permission(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        label = request["Label"]
+        accounts = request.get("AWSAccountId") or []
+        actions = request.get("ActionName") or []
+        if not _LABEL.match(label):
+            raise invalid("Label")
+        if not accounts or not actions:
+            raise invalid("AWSAccountId and ActionName must not be empty")
+        for action in actions:
+            if action not in _PERMITTED:
+                raise invalid(f"Policy statement action out of service scope!: {action}")
+
+        def write(conn: sqlite3.Connection) -> None:
+            topic = self._topic(ctx, conn, request["TopicArn"], "AddPermission")
+            policy = _policy_document(topic)
+            statements = policy.setdefault("Statement", [])
+            if any(s.get("Sid") == label for s in statements):
+                raise invalid("Statement already exists")
+            # AWS writes one principal/action as a string and several as a list.
+            principals = [f"arn:{topic.arn.split(':')[1]}:iam::{a}:root" for a in accounts]
+            names = [f"SNS:{a}" for a in actions]
+            statements.append(
+                {
+                    "Sid": label,
+                    "Effect": "Allow",
+                    "Principal": {"AWS": principals[0] if len(principals) == 1 else principals},
+                    "Action": names[0] if len(names) == 1 else names,
+                    "Resource": topic.arn,
+                }
+            )
+            topic.attrs["Policy"] = json.dumps(policy, separators=(",", ":"))
+            store.put_topic(conn, topic)
+
+        self.env.store.write(write)
+        return {}
+
+    def remove_permission(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        label = request["Label"]
+
+        def write(conn: sqlite3.Connection) -> None:
+            topic = self._topic(ctx, conn, request["TopicArn"], "RemovePermission")
+            policy = _policy_document(topic)
+            statements = policy.get("Statement", [])
+            kept = [s for s in statements if s.get("Sid") != label]
+            if len(kept) == len(statements):
+                return  # an unknown label changes nothing
+            policy["Statement"] = kept
+            topic.attrs["Policy"] = json.dumps(policy, separators=(",", ":"))
             store.put_topic(conn, topic)
 
         self.env.store.write(write)
