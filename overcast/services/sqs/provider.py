@@ -1,4 +1,4 @@
-"""SQS: the union of its operation groups (queues, messages, dead-letter queues)."""
+"""SQS: the union of its operation groups (queues, messages, dead-letter queues, permissions)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import sqlite3
 
 from overcast.services.base import ServiceEnv
 from overcast.services.sqs.messages import Messages
+from overcast.services.sqs.permissions import Permissions
 from overcast.services.sqs.queues import Queues
 
 
-class SqsProvider(Queues, Messages):
+class SqsProvider(Queues, Messages, Permissions):
     service = "sqs"
 
     def __init__(self, env: ServiceEnv) -> None:
