@@ -36,6 +36,7 @@ class Subscription:
     confirmed: bool
     token: str
     authenticated: bool = False
+    token_at: float = 0.0  # when the confirmation token was issued (Clock time)
 
     @property
     def raw(self) -> bool:

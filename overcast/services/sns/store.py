@@ -74,6 +74,8 @@ MIGRATIONS = [
         cert_pem TEXT NOT NULL
     );
     """,
+    # When the confirmation token was issued: tokens expire after three days.
+    "ALTER TABLE sns_subscriptions ADD COLUMN token_at REAL NOT NULL DEFAULT 0",
 ]
 
 
@@ -173,12 +175,14 @@ def remember_dedup(
 
 # --- subscriptions -----------------------------------------------------------------------------
 
-_SCOLS = "arn, topic_arn, owner, protocol, endpoint, attrs, confirmed, token, authenticated"
+_SCOLS = (
+    "arn, topic_arn, owner, protocol, endpoint, attrs, confirmed, token, authenticated, token_at"
+)
 
 
 def _sub(row: tuple[Any, ...]) -> Subscription:
     return Subscription(row[0], row[1], row[2], row[3], row[4], json.loads(row[5]),
-                        bool(row[6]), row[7], bool(row[8]))  # fmt: skip
+                        bool(row[6]), row[7], bool(row[8]), row[9])  # fmt: skip
 
 
 def get_subscription(conn: sqlite3.Connection, arn: str) -> Subscription | None:
@@ -206,9 +210,10 @@ def by_token(conn: sqlite3.Connection, token: str) -> Subscription | None:
 
 def put_subscription(conn: sqlite3.Connection, sub: Subscription) -> None:
     conn.execute(
-        f"INSERT OR REPLACE INTO sns_subscriptions ({_SCOLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT OR REPLACE INTO sns_subscriptions ({_SCOLS}) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (sub.arn, sub.topic_arn, sub.owner, sub.protocol, sub.endpoint, _dumps(sub.attrs),
-         int(sub.confirmed), sub.token, int(sub.authenticated)),
+         int(sub.confirmed), sub.token, int(sub.authenticated), sub.token_at),
     )  # fmt: skip
 
 

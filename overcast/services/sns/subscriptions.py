@@ -22,6 +22,7 @@ from overcast.services.sns.errors import InvalidParameterException, NotFoundExce
 from overcast.services.sns.models import PROTOCOLS, Subscription
 
 PAGE = 100
+TOKEN_LIFETIME = 3 * 24 * 3600.0  # AWS: a confirmation token is valid for three days
 AUTO_CONFIRMED = {"sqs", "lambda", "firehose", "application", "sms"}
 _SETTABLE = {"DeliveryPolicy", "FilterPolicy", "FilterPolicyScope", "RawMessageDelivery",
              "RedrivePolicy", "SubscriptionRoleArn", "ReplayPolicy"}  # fmt: skip
@@ -116,11 +117,20 @@ class Subscriptions(SnsBase):
                         "Invalid parameter: Attributes Reason: Subscription already exists with "
                         "different attributes"
                     )
+                if not existing.confirmed:
+                    # Still pending: the confirmation is sent again, with a fresh token if the
+                    # old one has expired.
+                    if self.env.clock.now() - existing.token_at > TOKEN_LIFETIME:
+                        existing.token = os.urandom(64).hex()
+                        existing.token_at = self.env.clock.now()
+                        store.put_subscription(conn, existing)
+                    self._request_confirmation(conn, ctx, existing, url)
                 return existing
             sub = Subscription(
                 arn=f"{topic.arn}:{uuid.uuid4()}", topic_arn=topic.arn, owner=ctx.account_id,
                 protocol=protocol, endpoint=endpoint, attrs=attrs,
                 confirmed=protocol in AUTO_CONFIRMED, token=os.urandom(64).hex(),
+                token_at=self.env.clock.now(),
             )  # fmt: skip
             store.put_subscription(conn, sub)
             if not sub.confirmed:
@@ -156,11 +166,15 @@ class Subscriptions(SnsBase):
 
     def confirm_subscription(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         token = request["Token"]
+        now = self.env.clock.now()
 
         def write(conn: sqlite3.Connection) -> str:
             topic = self._topic(ctx, conn, request["TopicArn"], "ConfirmSubscription")
             sub = store.by_token(conn, token)
             if sub is None or sub.topic_arn != topic.arn:
+                raise invalid("Token")
+            if not sub.confirmed and now - sub.token_at > TOKEN_LIFETIME:
+                # Expired: the subscription stays pending (a new Subscribe sends a new token).
                 raise invalid("Token")
             if not sub.confirmed:
                 sub.confirmed = True

@@ -261,3 +261,40 @@ def test_http_delivery_survives_a_crash(disk_server: ServerProcess) -> None:
         assert [n["Message"] for n in note] == ["survivor"]
     finally:
         revived.down()
+
+
+# -- confirmation tokens ------------------------------------------------------------------------
+
+
+def _tokens(server: ServerProcess, email: str) -> list[str]:
+    for _ in range(200):
+        found = requests.get(server.endpoint + "/_overcast/sns/messages",
+                             params={"endpoint": email}, timeout=10).json()["messages"]  # fmt: skip
+        tokens = [m["message"]["Token"] for m in found if m["message"].get("Token")]
+        if tokens:
+            return tokens
+        threading.Event().wait(0.02)
+    return []
+
+
+def test_confirmation_tokens_expire_after_three_days(own: ServerProcess) -> None:
+    sns = own.client("sns")
+    topic = sns.create_topic(Name=_name())["TopicArn"]
+    email = f"{_name()}@example.com"
+    sns.subscribe(TopicArn=topic, Protocol="email", Endpoint=email)
+    token = _tokens(own, email)[0]
+    _advance(own, 3 * 24 * 3600 + 60)
+    with pytest.raises(ClientError) as err:
+        sns.confirm_subscription(TopicArn=topic, Token=token)
+    assert err.value.response["Error"]["Code"] == "InvalidParameter"
+    subs = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    assert [s["SubscriptionArn"] for s in subs] == ["PendingConfirmation"]
+    # Subscribing again sends a new token, which works.
+    sns.subscribe(TopicArn=topic, Protocol="email", Endpoint=email)
+    for _ in range(200):
+        tokens = _tokens(own, email)
+        if len(tokens) >= 2:
+            break
+    assert tokens[-1] != token
+    arn = sns.confirm_subscription(TopicArn=topic, Token=tokens[-1])["SubscriptionArn"]
+    assert arn.startswith(topic + ":")
