@@ -2,10 +2,15 @@
 
 One ``sns.message.published`` event per published message (or per SubscriptionConfirmation).
 The handler serves every subscription whose filter policy matches and records, per event,
-which were served (``sns_progress``): when one fails, the handler raises so the bus retries
-(with its backoff on the Clock, durably across restarts) and only the failed ones are tried
-again. A subscription out of attempts (HTTP: the delivery policy's ``numRetries`` + 1; others:
-3) has the message sent to its RedrivePolicy dead-letter queue, if any, and is given up.
+which were served (``sns_progress``).
+
+Retries differ by protocol. HTTP(S) follows the subscription's effective delivery policy
+(retry.py): each retry is a row of ``sns_retries`` due at the policy's time, written in the
+same transaction that records the failure, and run by a Clock timer armed for the earliest row
+(re-armed when the provider loads, so a restart keeps them). Other protocols fail the bus event,
+so the bus retries it (its backoff, on the Clock) and only the failed subscriptions are tried
+again, up to 3 attempts. A subscription out of attempts has the message sent to its
+RedrivePolicy dead-letter queue, if any, and is given up.
 
 SQS gets AWS's JSON envelope (or the raw message); HTTP(S) a POST with AWS's headers; email,
 email-json, SMS, application, Lambda and Firehose deliveries are captured in the store and served
@@ -16,19 +21,22 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import datetime
 import json
 import logging
 import sqlite3
+import threading
 import urllib.error
 import urllib.request
 from typing import Any
 from urllib.parse import quote
 
 from overcast import events
+from overcast.clock import Timer
 from overcast.events import Event
 from overcast.services.base import ServiceEnv
-from overcast.services.sns import filter_policy, store
+from overcast.services.sns import filter_policy, retry, store
 from overcast.services.sns.common import SnsBase
 from overcast.services.sns.models import Subscription
 from overcast.services.sqs import delivery as sqs_delivery
@@ -38,6 +46,7 @@ log = logging.getLogger("overcast.sns")
 SUBSCRIBER = "sns.fanout"
 CERT_PATH = "/_overcast/sns/SimpleNotificationService.pem"
 HTTP_TIMEOUT = 15.0
+RETRY_BATCH = 50
 DEFAULT_ATTEMPTS = 3
 CAPTURED = {"email", "email-json", "sms", "application", "lambda", "firehose"}
 
@@ -56,6 +65,10 @@ class Delivery(SnsBase):
         super().__init__(env)
         # The bus hands over this subscriber's undelivered events from before a restart.
         env.events.subscribe(events.SNS_MESSAGE_PUBLISHED, self._on_published, name=SUBSCRIBER)
+        self._retry_timer: Timer | None = None
+        self._timer_lock = threading.Lock()
+        self._retry_lock: asyncio.Lock | None = None
+        self._arm_retries()  # HTTP retries stored before a restart
 
     # -- envelopes ----------------------------------------------------------------------------
 
@@ -101,16 +114,20 @@ class Delivery(SnsBase):
         p = event.payload
         state = self.env.store
 
-        def load(c: sqlite3.Connection) -> tuple[list[Subscription], dict[str, Any]]:
+        def load(
+            c: sqlite3.Connection,
+        ) -> tuple[list[Subscription], dict[str, Any], dict[str, str]]:
             if p.get("subscription_arn"):
                 sub = store.get_subscription(c, p["subscription_arn"])
                 subs = [sub] if sub is not None and not sub.confirmed else []
             else:
                 subs = [s for s in store.topic_subscriptions(c, p["topic_arn"]) if s.confirmed]
-            return subs, store.progress(c, event.id)
+            topic = store.get_topic(c, p["topic_arn"])
+            return subs, store.progress(c, event.id), topic.attrs if topic else {}
 
-        subs, done = state.read(load)
+        subs, done, topic_attrs = state.read(load)
         updates: dict[str, tuple[int, bool]] = {}
+        retries: list[tuple[str, float]] = []  # (subscription, due) for HTTP(S)
         failures = []
         for sub in subs:
             attempts, finished = done.get(sub.arn, (0, False))
@@ -122,7 +139,16 @@ class Delivery(SnsBase):
                 await self._deliver(p, sub)
             except Exception as exc:
                 attempts += 1
-                if attempts >= self._max_attempts(sub):
+                if sub.protocol in ("http", "https"):
+                    # The delivery policy times the retries, not the bus: hand it over.
+                    policy = retry.healthy_policy(topic_attrs, sub.attrs)
+                    if retry.num_retries(policy) > 0:
+                        retries.append((sub.arn, self.env.clock.now() + retry.delay(policy, 0)))
+                    else:
+                        log.warning("SNS delivery to %s failed, no retries: %s", sub.arn, exc)
+                        await self._dead_letter(p, sub)
+                    updates[sub.arn] = (attempts, True)
+                elif attempts >= DEFAULT_ATTEMPTS:
                     log.warning("SNS delivery to %s failed, giving up: %s", sub.arn, exc)
                     await self._dead_letter(p, sub)
                     updates[sub.arn] = (attempts, True)
@@ -133,12 +159,16 @@ class Delivery(SnsBase):
                 updates[sub.arn] = (attempts + 1, True)
 
         def record(c: sqlite3.Connection) -> None:
+            for sub_arn, due in retries:
+                store.add_retry(c, sub_arn, p, 0, due)
             if failures:
                 store.record_progress(c, event.id, updates)
             else:
                 store.forget_progress(c, event.id)
 
         await state.awrite(record)
+        if retries:
+            self._arm_retries()
         if failures:
             raise DeliveryFailed("; ".join(failures))
 
@@ -150,15 +180,68 @@ class Delivery(SnsBase):
             return filter_policy.matches_body(policy, p["message"])
         return filter_policy.matches_attributes(policy, p.get("message_attributes") or {})
 
-    def _max_attempts(self, sub: Subscription) -> int:
-        if sub.protocol not in ("http", "https"):
-            return DEFAULT_ATTEMPTS
+    # -- HTTP(S) retries on the delivery policy's schedule ------------------------------------
+
+    def _arm_retries(self) -> None:
+        """(Re)arm the Clock timer for the earliest stored retry (any thread)."""
+        due = self.env.store.read(store.next_retry_due)
+        with self._timer_lock:
+            if self._retry_timer is not None:
+                self._retry_timer.cancel()
+                self._retry_timer = None
+            if due is None:
+                return
+            # No event loop yet (not serving): armed again when the provider loads.
+            with contextlib.suppress(RuntimeError):
+                self._retry_timer = self.env.clock.call_at(due, self._run_retries)
+
+    async def _run_retries(self) -> None:
+        """Try every retry that is due; reschedule, dead-letter or drop each as it turns out."""
+        if self._retry_lock is None:
+            self._retry_lock = asyncio.Lock()
+        state = self.env.store
         try:
-            policy = json.loads(sub.attrs.get("DeliveryPolicy") or "{}")
-            retries = policy.get("healthyRetryPolicy", {}).get("numRetries", 3)
-            return int(retries) + 1
-        except (ValueError, AttributeError, TypeError):
-            return DEFAULT_ATTEMPTS + 1
+            async with self._retry_lock:
+                while True:
+                    due = state.read(
+                        lambda c: store.due_retries(c, self.env.clock.now(), RETRY_BATCH)
+                    )
+                    if not due:
+                        return
+                    for retry_id, sub_arn, p, attempts in due:
+                        await self._retry_one(retry_id, sub_arn, p, attempts)
+        finally:
+            self._arm_retries()
+
+    async def _retry_one(
+        self, retry_id: int, sub_arn: str, p: dict[str, Any], attempts: int
+    ) -> None:
+        def load(c: sqlite3.Connection) -> tuple[Subscription | None, dict[str, str]]:
+            topic = store.get_topic(c, p["topic_arn"])
+            return store.get_subscription(c, sub_arn), topic.attrs if topic else {}
+
+        sub, topic_attrs = self.env.store.read(load)
+        confirming = p["type"] == "SubscriptionConfirmation"
+        if sub is None or sub.confirmed == confirming:
+            # Unsubscribed (or confirmed meanwhile): nothing left to deliver.
+            await self.env.store.awrite(lambda c: store.delete_retry(c, retry_id))
+            return
+        try:
+            await self._deliver(p, sub)
+        except Exception as exc:
+            attempts += 1  # retries made so far
+            policy = retry.healthy_policy(topic_attrs, sub.attrs)
+            if attempts >= retry.num_retries(policy):
+                log.warning("SNS delivery to %s failed, giving up: %s", sub.arn, exc)
+                await self._dead_letter(p, sub)
+                await self.env.store.awrite(lambda c: store.delete_retry(c, retry_id))
+            else:
+                due = self.env.clock.now() + retry.delay(policy, attempts)
+                await self.env.store.awrite(
+                    lambda c: store.reschedule_retry(c, retry_id, attempts, due)
+                )
+        else:
+            await self.env.store.awrite(lambda c: store.delete_retry(c, retry_id))
 
     def _message_for(self, p: dict[str, Any], protocol: str) -> str:
         messages = p.get("messages")

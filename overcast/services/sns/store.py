@@ -76,6 +76,17 @@ MIGRATIONS = [
     """,
     # When the confirmation token was issued: tokens expire after three days.
     "ALTER TABLE sns_subscriptions ADD COLUMN token_at REAL NOT NULL DEFAULT 0",
+    # HTTP(S) retries, each due at its delivery policy's time (see delivery.py and retry.py).
+    """
+    CREATE TABLE sns_retries (
+        id INTEGER PRIMARY KEY,
+        sub_arn TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        due REAL NOT NULL
+    );
+    CREATE INDEX sns_retries_by_due ON sns_retries (due, id);
+    """,
 ]
 
 
@@ -273,6 +284,41 @@ def record_progress(
 
 def forget_progress(conn: sqlite3.Connection, event_id: int) -> None:
     conn.execute("DELETE FROM sns_progress WHERE event_id = ?", (event_id,))
+
+
+def add_retry(
+    conn: sqlite3.Connection, sub_arn: str, payload: dict[str, Any], attempts: int, due: float
+) -> None:
+    conn.execute(
+        "INSERT INTO sns_retries (sub_arn, payload, attempts, due) VALUES (?, ?, ?, ?)",
+        (sub_arn, _dumps(payload), attempts, due),
+    )
+
+
+def due_retries(
+    conn: sqlite3.Connection, now: float, limit: int
+) -> list[tuple[int, str, dict[str, Any], int]]:
+    """``(id, sub_arn, payload, attempts)`` of the retries due at ``now``, oldest first."""
+    rows = conn.execute(
+        "SELECT id, sub_arn, payload, attempts FROM sns_retries WHERE due <= ? "
+        "ORDER BY due, id LIMIT ?",
+        (now, limit),
+    ).fetchall()
+    return [(r[0], r[1], json.loads(r[2]), r[3]) for r in rows]
+
+
+def reschedule_retry(conn: sqlite3.Connection, retry_id: int, attempts: int, due: float) -> None:
+    conn.execute(
+        "UPDATE sns_retries SET attempts = ?, due = ? WHERE id = ?", (attempts, due, retry_id)
+    )
+
+
+def delete_retry(conn: sqlite3.Connection, retry_id: int) -> None:
+    conn.execute("DELETE FROM sns_retries WHERE id = ?", (retry_id,))
+
+
+def next_retry_due(conn: sqlite3.Connection) -> float | None:
+    return conn.execute("SELECT MIN(due) FROM sns_retries").fetchone()[0]
 
 
 def capture(

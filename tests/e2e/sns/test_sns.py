@@ -258,13 +258,13 @@ def test_http_subscription_signed(client: Any, server: Any) -> None:
             assert r.status == 200
         subs = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
         assert subs[0]["SubscriptionArn"].startswith(topic + ":")
-        _Recorder.fail_next = 1  # the first attempt fails: retried on the clock
+        _Recorder.fail_next = 1  # the first attempt fails: retried on the delivery policy
         sns.publish(TopicArn=topic, Message="payload", Subject="subj")
         for _ in range(50):
             if _Recorder.fail_next == 0:
                 break
             threading.Event().wait(0.02)
-        body = json.dumps({"advance": 5}).encode()
+        body = json.dumps({"advance": 20}).encode()  # the default policy: 20 s apart
         req = urllib.request.Request(server.endpoint + "/_overcast/clock", data=body,
                                      method="POST")  # fmt: skip
         urllib.request.urlopen(req).close()

@@ -71,7 +71,9 @@ class Endpoint:
     def __init__(self, port: int | None = None) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}/hook"
-        self.received: list[dict[str, Any]] = []
+        self.received: list[dict[str, Any]] = []  # answered 200
+        self.notes = 0  # notifications posted, failed or not
+        self.fail_next = 0  # answer that many notifications with a 500
         self.arrived = threading.Condition()
         self.httpd: http.server.ThreadingHTTPServer | None = None
 
@@ -81,10 +83,17 @@ class Endpoint:
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                status = 200
                 with owner.arrived:
-                    owner.received.append(body)
+                    if body["Type"] == "Notification":
+                        owner.notes += 1
+                        if owner.fail_next:
+                            owner.fail_next -= 1
+                            status = 500
+                    if status == 200:
+                        owner.received.append(body)
                     owner.arrived.notify_all()
-                self.send_response(200)
+                self.send_response(status)
                 self.end_headers()
 
             def log_message(self, *args: Any) -> None:
@@ -99,6 +108,11 @@ class Endpoint:
             self.httpd.shutdown()
             self.httpd.server_close()
             self.httpd = None
+
+    def wait_notes(self, n: int, timeout: float = 10) -> int:
+        with self.arrived:
+            self.arrived.wait_for(lambda: self.notes >= n, timeout=timeout)
+        return self.notes
 
     def wait(self, n: int, timeout: float = 10) -> list[dict[str, Any]]:
         with self.arrived:
@@ -233,6 +247,31 @@ def test_fifo_topic_keeps_group_order_and_dedups_for_five_minutes(own: ServerPro
                         MessageDeduplicationId="a0")  # fmt: skip
     assert again["SequenceNumber"] > seqs[-1]
     assert [m["Body"] for m in _drain_queue(sqs, url, 1)] == ["a0"]
+
+
+def test_http_retries_follow_the_delivery_policy(own: ServerProcess) -> None:
+    sns = own.client("sns")
+    topic = sns.create_topic(Name=_name())["TopicArn"]
+    endpoint = Endpoint().up()
+    try:
+        # 1 immediate retry, 1 at the minimum (10 s), a backoff phase of 2 from 10 s to 40 s.
+        policy = {"healthyRetryPolicy": {
+            "numRetries": 4, "numNoDelayRetries": 1, "numMinDelayRetries": 1,
+            "minDelayTarget": 10, "maxDelayTarget": 40, "backoffFunction": "linear"}}  # fmt: skip
+        _confirmed_http(sns, topic, endpoint, DeliveryPolicy=json.dumps(policy))
+        endpoint.fail_next = 4
+        sns.publish(TopicArn=topic, Message="patience")
+        assert endpoint.wait_notes(2) == 2  # the first attempt and the immediate retry
+        for step, expected in ((9, 2), (1, 3), (9.5, 3), (0.5, 4), (39, 4), (1, 5)):
+            _advance(own, step)
+            if expected > endpoint.notes:
+                assert endpoint.wait_notes(expected) == expected
+            else:
+                threading.Event().wait(0.3)  # nothing is due yet: nothing arrives
+                assert endpoint.notes == expected
+        assert [b["Message"] for b in endpoint.received[1:]] == ["patience"]
+    finally:
+        endpoint.down()
 
 
 # -- durability ---------------------------------------------------------------------------------

@@ -1,0 +1,91 @@
+"""HTTP(S) retry timing from a delivery policy, as AWS describes its four phases.
+
+After a failed first attempt, retry ``k`` (1-based, up to ``numRetries``) waits:
+
+1. immediate phase (``numNoDelayRetries``): no delay;
+2. pre-backoff phase (``numMinDelayRetries``): ``minDelayTarget``;
+3. backoff phase (what ``numRetries`` leaves after the other three): from ``minDelayTarget``
+   towards ``maxDelayTarget`` along ``backoffFunction`` (linear, arithmetic, geometric,
+   exponential), reaching the maximum on its last retry;
+4. post-backoff phase (``numMaxDelayRetries``): ``maxDelayTarget``.
+
+AWS adds jitter; Overcast does not, so tests can advance the Clock to an exact retry. The
+effective policy is the topic's ``http.defaultHealthyRetryPolicy`` (AWS's defaults where unset)
+overridden by the subscription's ``healthyRetryPolicy``, unless the topic sets
+``disableSubscriptionOverrides``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+DEFAULT_HEALTHY = {
+    "minDelayTarget": 20, "maxDelayTarget": 20, "numRetries": 3, "numMaxDelayRetries": 0,
+    "numNoDelayRetries": 0, "numMinDelayRetries": 0, "backoffFunction": "linear",
+}  # fmt: skip
+
+
+def _load(text: str | None) -> dict[str, Any]:
+    try:
+        value = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def healthy_policy(topic_attrs: dict[str, str], sub_attrs: dict[str, str]) -> dict[str, Any]:
+    """The healthyRetryPolicy that applies to an HTTP(S) subscription."""
+    policy = dict(DEFAULT_HEALTHY)
+    http = _load(topic_attrs.get("DeliveryPolicy")).get("http")
+    http = http if isinstance(http, dict) else {}
+    topic_default = http.get("defaultHealthyRetryPolicy")
+    if isinstance(topic_default, dict):
+        policy.update(topic_default)
+    if not http.get("disableSubscriptionOverrides"):
+        own = _load(sub_attrs.get("DeliveryPolicy")).get("healthyRetryPolicy")
+        if isinstance(own, dict):
+            policy.update(own)
+    return policy
+
+
+def _int(policy: dict[str, Any], key: str) -> int:
+    try:
+        return max(0, int(policy.get(key, DEFAULT_HEALTHY[key])))
+    except (TypeError, ValueError):
+        return int(DEFAULT_HEALTHY[key])
+
+
+def num_retries(policy: dict[str, Any]) -> int:
+    return _int(policy, "numRetries")
+
+
+def delay(policy: dict[str, Any], k: int) -> float:
+    """Seconds between the failure of attempt ``k`` (0 = the first delivery) and retry ``k``+1."""
+    low = float(_int(policy, "minDelayTarget"))
+    high = max(low, float(_int(policy, "maxDelayTarget")))
+    retry = k + 1
+    no_delay = _int(policy, "numNoDelayRetries")
+    at_min = _int(policy, "numMinDelayRetries")
+    at_max = _int(policy, "numMaxDelayRetries")
+    backoff = max(0, num_retries(policy) - no_delay - at_min - at_max)
+    if retry <= no_delay:
+        return 0.0
+    if retry <= no_delay + at_min:
+        return low
+    step = retry - no_delay - at_min  # 1..backoff inside the backoff phase
+    if step > backoff:
+        return high
+    if backoff == 1 or high == low:
+        return high if backoff == 1 else low
+    t = (step - 1) / (backoff - 1)  # 0 on the first backoff retry, 1 on the last
+    function = str(policy.get("backoffFunction") or "linear").lower()
+    if function == "arithmetic":  # delays grow by an increasing step: quadratic
+        share = t * t
+    elif function == "geometric":  # a constant ratio between consecutive delays
+        return low * (high / low) ** t if low > 0 else high * t
+    elif function == "exponential":  # slow at first, steep at the end
+        share = (2 ** (t * (backoff - 1)) - 1) / (2 ** (backoff - 1) - 1)
+    else:  # linear
+        share = t
+    return low + (high - low) * share
