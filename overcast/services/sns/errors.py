@@ -20,6 +20,14 @@ class AuthorizationErrorException(ServiceError):
     status = 403
 
 
+class EndpointDisabledException(ServiceError):
+    status = 400
+
+
+class PlatformApplicationDisabledException(ServiceError):
+    status = 400
+
+
 class ResourceNotFoundException(ServiceError):
     status = 404
 

@@ -14,7 +14,7 @@ from typing import Any
 from overcast import events
 from overcast.gateway.context import RequestContext
 from overcast.services.sns import store
-from overcast.services.sns.common import SnsBase, base_url
+from overcast.services.sns.common import base_url, split_arn
 from overcast.services.sns.errors import (
     BatchEntryIdsNotDistinctException,
     BatchRequestTooLongException,
@@ -26,6 +26,7 @@ from overcast.services.sns.errors import (
     invalid,
 )
 from overcast.services.sns.models import Topic
+from overcast.services.sns.platform import PHONE, Platform, sms_type
 
 MAX_SIZE = 262144  # bytes of message plus attributes
 MAX_ATTRIBUTES = 10
@@ -122,7 +123,7 @@ def _check_subject(subject: str | None) -> None:
         raise invalid("Subject")
 
 
-class Publishing(SnsBase):
+class Publishing(Platform):
     def _prepare(
         self, ctx: RequestContext, conn: sqlite3.Connection, topic: Topic, entry: dict[str, Any],
         now: float, url: str,
@@ -190,6 +191,9 @@ class Publishing(SnsBase):
             return self._publish_sms(ctx, request)
         if not arn:
             raise invalid("TopicArn or TargetArn Reason: no value for required parameter")
+        resource = (split_arn(arn) or ("", "", ""))[2]
+        if request.get("TargetArn") and resource.startswith("endpoint/"):
+            return self._publish_push(ctx, request)
         now = self.env.clock.now()
         url = base_url(ctx)
 
@@ -199,15 +203,52 @@ class Publishing(SnsBase):
 
         return self.env.store.write(write)
 
+    def _publish_push(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        """Publish to a platform endpoint (TargetArn): validated like any message, captured."""
+        message = request.get("Message")
+        if not message:
+            raise InvalidParameterException("Invalid parameter: Empty message")
+        attrs, size = _attributes(request.get("MessageAttributes") or {})
+        if len(message.encode()) + size > MAX_SIZE:
+            raise invalid("Message too long")
+        messages = _structure(message, request.get("MessageStructure"))
+        message_id = str(uuid.uuid4())
+        self._publish_to_endpoint(ctx, request, message_id, messages, attrs)
+        return {"MessageId": message_id}
+
     def _publish_sms(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-        """A direct SMS: captured, as every SMS is (nothing leaves the machine)."""
+        """A direct SMS: captured, as every SMS is (nothing leaves the machine). An opted-out
+        number gets nothing, yet the publish succeeds, as on AWS."""
         phone = request["PhoneNumber"]
-        if not phone.lstrip("+").isdigit():
+        if not PHONE.match(phone):
             raise invalid("PhoneNumber Reason: " + phone + " is not valid to publish to")
+        message = request.get("Message")
+        if not message:
+            raise InvalidParameterException("Invalid parameter: Empty message")
+        # AWS.SNS.SMS.* attributes (SenderID, SMSType, MaxPrice) are allowed here.
+        attrs = {
+            name: {k: v for k, v in a.items() if k in ("DataType", "StringValue")}
+            for name, a in (request.get("MessageAttributes") or {}).items()
+        }
         message_id = str(uuid.uuid4())
         now = self.env.clock.now()
-        record = {"MessageId": message_id, "Message": request.get("Message") or ""}
-        self.env.store.write(lambda c: store.capture(c, now, "", "", "sms", phone, record))
+
+        def write(conn: sqlite3.Connection) -> None:
+            if store.opted_out(conn, ctx.account_id, ctx.region, phone):
+                return
+            defaults = store.sms_attributes(conn, ctx.account_id, ctx.region)
+            record: dict[str, Any] = {
+                "MessageId": message_id, "Message": message, "PhoneNumber": phone,
+                "SMSType": sms_type(attrs, defaults),
+            }  # fmt: skip
+            sender = attrs.get("AWS.SNS.SMS.SenderID", {}).get("StringValue")
+            if sender or defaults.get("DefaultSenderID"):
+                record["SenderID"] = sender or defaults["DefaultSenderID"]
+            if attrs:
+                record["MessageAttributes"] = attrs
+            store.capture(conn, now, "", "", "sms", phone, record)
+
+        self.env.store.write(write)
         return {"MessageId": message_id}
 
     def publish_batch(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:

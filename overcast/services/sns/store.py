@@ -87,6 +87,35 @@ MIGRATIONS = [
     );
     CREATE INDEX sns_retries_by_due ON sns_retries (due, id);
     """,
+    # Mobile push (platform applications and their endpoints) and SMS settings.
+    """
+    CREATE TABLE sns_platform_apps (
+        arn TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        region TEXT NOT NULL,
+        attrs TEXT NOT NULL
+    );
+    CREATE TABLE sns_platform_endpoints (
+        arn TEXT PRIMARY KEY,
+        app_arn TEXT NOT NULL,
+        token TEXT NOT NULL,
+        attrs TEXT NOT NULL
+    );
+    CREATE INDEX sns_platform_endpoints_by_app ON sns_platform_endpoints (app_arn, arn);
+    CREATE INDEX sns_platform_endpoints_by_token ON sns_platform_endpoints (app_arn, token);
+    CREATE TABLE sns_sms_attrs (
+        account_id TEXT NOT NULL,
+        region TEXT NOT NULL,
+        attrs TEXT NOT NULL,
+        PRIMARY KEY (account_id, region)
+    );
+    CREATE TABLE sns_opted_out (
+        account_id TEXT NOT NULL,
+        region TEXT NOT NULL,
+        phone TEXT NOT NULL,
+        PRIMARY KEY (account_id, region, phone)
+    );
+    """,
 ]
 
 
@@ -261,6 +290,129 @@ def list_subscriptions(
             (prefix, after, limit),
         ).fetchall()
     return [_sub(r) for r in rows]
+
+
+# --- platform applications and endpoints, SMS settings ----------------------------------------
+
+
+def get_app(conn: sqlite3.Connection, arn: str) -> dict[str, str] | None:
+    row = conn.execute("SELECT attrs FROM sns_platform_apps WHERE arn = ?", (arn,)).fetchone()
+    return json.loads(row[0]) if row else None
+
+
+def put_app(
+    conn: sqlite3.Connection, arn: str, account: str, region: str, attrs: dict[str, str]
+) -> None:
+    conn.execute(
+        "INSERT INTO sns_platform_apps VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (arn) DO UPDATE SET attrs = excluded.attrs",
+        (arn, account, region, _dumps(attrs)),
+    )
+
+
+def delete_app(conn: sqlite3.Connection, arn: str) -> None:
+    conn.execute("DELETE FROM sns_platform_apps WHERE arn = ?", (arn,))
+    conn.execute("DELETE FROM sns_platform_endpoints WHERE app_arn = ?", (arn,))
+
+
+def list_apps(
+    conn: sqlite3.Connection, account: str, region: str, after: str, limit: int
+) -> list[tuple[str, dict[str, str]]]:
+    rows = conn.execute(
+        "SELECT arn, attrs FROM sns_platform_apps WHERE account_id = ? AND region = ? "
+        "AND arn > ? ORDER BY arn LIMIT ?",
+        (account, region, after, limit),
+    ).fetchall()
+    return [(r[0], json.loads(r[1])) for r in rows]
+
+
+def get_endpoint(conn: sqlite3.Connection, arn: str) -> tuple[str, dict[str, str]] | None:
+    """``(application ARN, attributes)`` of a platform endpoint."""
+    row = conn.execute(
+        "SELECT app_arn, attrs FROM sns_platform_endpoints WHERE arn = ?", (arn,)
+    ).fetchone()
+    return (row[0], json.loads(row[1])) if row else None
+
+
+def endpoint_by_token(
+    conn: sqlite3.Connection, app_arn: str, token: str
+) -> tuple[str, dict[str, str]] | None:
+    row = conn.execute(
+        "SELECT arn, attrs FROM sns_platform_endpoints WHERE app_arn = ? AND token = ?",
+        (app_arn, token),
+    ).fetchone()
+    return (row[0], json.loads(row[1])) if row else None
+
+
+def put_endpoint(conn: sqlite3.Connection, arn: str, app_arn: str, attrs: dict[str, str]) -> None:
+    conn.execute(
+        "INSERT INTO sns_platform_endpoints VALUES (?, ?, ?, ?) ON CONFLICT (arn) DO UPDATE "
+        "SET token = excluded.token, attrs = excluded.attrs",
+        (arn, app_arn, attrs.get("Token", ""), _dumps(attrs)),
+    )
+
+
+def delete_endpoint(conn: sqlite3.Connection, arn: str) -> None:
+    conn.execute("DELETE FROM sns_platform_endpoints WHERE arn = ?", (arn,))
+
+
+def list_endpoints(
+    conn: sqlite3.Connection, app_arn: str, after: str, limit: int
+) -> list[tuple[str, dict[str, str]]]:
+    rows = conn.execute(
+        "SELECT arn, attrs FROM sns_platform_endpoints WHERE app_arn = ? AND arn > ? "
+        "ORDER BY arn LIMIT ?",
+        (app_arn, after, limit),
+    ).fetchall()
+    return [(r[0], json.loads(r[1])) for r in rows]
+
+
+def sms_attributes(conn: sqlite3.Connection, account: str, region: str) -> dict[str, str]:
+    row = conn.execute(
+        "SELECT attrs FROM sns_sms_attrs WHERE account_id = ? AND region = ?", (account, region)
+    ).fetchone()
+    return json.loads(row[0]) if row else {}
+
+
+def put_sms_attributes(
+    conn: sqlite3.Connection, account: str, region: str, attrs: dict[str, str]
+) -> None:
+    conn.execute(
+        "INSERT OR REPLACE INTO sns_sms_attrs VALUES (?, ?, ?)", (account, region, _dumps(attrs))
+    )
+
+
+def opted_out(conn: sqlite3.Connection, account: str, region: str, phone: str) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM sns_opted_out WHERE account_id = ? AND region = ? AND phone = ?",
+        (account, region, phone),
+    ).fetchone()
+    return row is not None
+
+
+def set_opted_out(
+    conn: sqlite3.Connection, account: str, region: str, phone: str, out: bool
+) -> None:
+    if out:
+        conn.execute(
+            "INSERT OR IGNORE INTO sns_opted_out VALUES (?, ?, ?)", (account, region, phone)
+        )
+    else:
+        conn.execute(
+            "DELETE FROM sns_opted_out WHERE account_id = ? AND region = ? AND phone = ?",
+            (account, region, phone),
+        )
+
+
+def list_opted_out(
+    conn: sqlite3.Connection, account: str, region: str, after: str, limit: int
+) -> list[str]:
+    rows = conn.execute(
+        "SELECT phone FROM sns_opted_out WHERE account_id = ? AND region = ? AND phone > ? "
+        "ORDER BY phone LIMIT ?",
+        (account, region, after, limit),
+    ).fetchall()
+    return [r[0] for r in rows]
 
 
 # --- delivery progress, captured deliveries, signing key ---------------------------------------
