@@ -277,9 +277,10 @@ class Delivery(SnsBase):
             body = message
         else:
             attrs, body = {}, json.dumps(self._envelope(p, sub, message), ensure_ascii=False)
+        # The topic is the source: a queue in another account needs a policy allowing it.
         sqs_delivery.deliver(
             self.env, queue_arn, body, attrs or None, p.get("message_group_id"),
-            p.get("message_deduplication_id"),
+            p.get("message_deduplication_id"), source_arn=p["topic_arn"],
         )  # fmt: skip
 
     async def _to_http(self, p: dict[str, Any], sub: Subscription, message: str) -> None:
