@@ -117,6 +117,19 @@ class Gateway:
     async def startup(self) -> None:
         await _maybe_await(getattr(self.env.clock, "start", None))
         await self.env.events.start()
+        # After the server is up (loading a provider costs its model and imports), so startup
+        # stays fast; then pending deliveries and retries proceed without waiting for a request.
+        asyncio.get_running_loop().call_later(0.2, self._resume_background)
+
+    def _resume_background(self) -> None:
+        from overcast.services.registry import BACKGROUND
+
+        for name in sorted(BACKGROUND):
+            try:
+                if self.env.store.has_namespace(name):
+                    self.env.registry.provider(name)
+            except Exception:  # a resume failure must not take the server down
+                log.exception("could not resume %s's background work", name)
 
     async def shutdown(self) -> None:
         for provider in self.env.registry.loaded():

@@ -29,6 +29,12 @@ NATIVE: dict[str, str] = {
 }
 
 
+# Providers with background work that must resume after a restart (SNS: deliveries and HTTP
+# retries armed on the clock). The gateway loads them shortly after startup when their service
+# has state in the store, instead of waiting for their first request.
+BACKGROUND: frozenset[str] = frozenset({"sns"})
+
+
 class ProviderError(Exception):
     """A provider does not match its service model (a bug in Overcast, not in the request)."""
 

@@ -185,6 +185,10 @@ class Store:
 
     # -- schema --------------------------------------------------------------------------------
 
+    def has_namespace(self, namespace: str) -> bool:
+        """Whether a service ever created its tables in this store (a migration was applied)."""
+        return self.read(lambda conn: migrations.current_version(conn, namespace)) > 0
+
     def migrate(self, namespace: str, migration_list: Sequence[str]) -> int:
         """Apply ``namespace``'s scripts not yet applied (idempotent); returns how many ran."""
         return self.write(lambda conn: migrations.apply(conn, namespace, migration_list))
