@@ -7,13 +7,10 @@ from typing import TYPE_CHECKING, Any
 import cbor2
 
 from overcast.errors import SerializationException
-from overcast.protocol.parsers.base import BadScalar, OperationCache, request_body
-from overcast.protocol.parsers.json import RpcPlan, fill_host_labels
+from overcast.protocol.parsers.json import JsonRequestParser
 
 if TYPE_CHECKING:
-    from botocore.model import OperationModel
-
-    from overcast.protocol.http import HttpRequest
+    pass
 
 
 def decode_cbor(body: bytes) -> Any:
@@ -26,23 +23,11 @@ def decode_cbor(body: bytes) -> Any:
         raise SerializationException(f"Unable to parse request body as CBOR: {exc}") from None
 
 
-class CborRequestParser:
-    def __init__(self) -> None:
-        self._plans: OperationCache[RpcPlan] = OperationCache(lambda op: RpcPlan(op, True))
+class CborRequestParser(JsonRequestParser):
+    """The RPC-body parser with a CBOR document (bytes and tag-1 datetimes native)."""
 
-    def parse(
-        self,
-        request: HttpRequest,
-        operation: OperationModel,
-        uri_params: dict[str, str] | None = None,
-    ) -> dict[str, Any]:
-        plan = self._plans.get(operation)
-        if plan.convert is None:
-            return {}
-        document = decode_cbor(request_body(request, plan.compressed, SerializationException))
-        try:
-            params = plan.convert(document)
-        except BadScalar as exc:
-            raise SerializationException(str(exc)) from None
-        fill_host_labels(params, request, plan.host_pattern, plan.host_labels)
-        return params
+    cbor = True
+
+    @staticmethod
+    def decode(body: bytes) -> Any:
+        return decode_cbor(body)

@@ -254,10 +254,20 @@ class RpcPlan:
 
 
 class JsonRequestParser:
-    """awsJson 1.0 / 1.1: the whole input is the JSON body."""
+    """awsJson 1.0 / 1.1: the whole input is the JSON body.
+
+    Also the base of the CBOR parser, which differs only in ``cbor`` (the plan's scalar rules)
+    and ``decode``.
+    """
+
+    cbor = False
 
     def __init__(self) -> None:
-        self._plans: OperationCache[RpcPlan] = OperationCache(lambda op: RpcPlan(op, False))
+        self._plans: OperationCache[RpcPlan] = OperationCache(lambda op: RpcPlan(op, self.cbor))
+
+    @staticmethod
+    def decode(body: bytes) -> Any:
+        return decode_json(body)
 
     def parse(
         self,
@@ -268,7 +278,7 @@ class JsonRequestParser:
         plan = self._plans.get(operation)
         if plan.convert is None:
             return {}
-        document = decode_json(request_body(request, plan.compressed, SerializationException))
+        document = self.decode(request_body(request, plan.compressed, SerializationException))
         try:
             params = plan.convert(document)
         except BadScalar as exc:
