@@ -102,13 +102,16 @@ class Listing(S3Base):
         check_expected_owner(request, bucket.account_id)
         return bucket
 
-    def list_objects(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-        max_keys = _max_keys(request)
-        encode = _encoder(request)
-        enc = encode or _same
-        prefix = request.get("Prefix") or ""
-        delimiter = request.get("Delimiter") or ""
-        marker = request.get("Marker") or ""
+    def _latest_page(
+        self,
+        ctx: RequestContext,
+        request: dict[str, Any],
+        prefix: str,
+        delimiter: str,
+        after: str,
+        max_keys: int,
+    ) -> tuple[Bucket, Page]:
+        """The bucket (access checked) and one page of its current keys: ListObjects v1 and v2."""
 
         def run(conn: sqlite3.Connection) -> tuple[Bucket, Page]:
             bucket = self._listed_bucket(ctx, conn, request, "s3:ListBucket")
@@ -117,12 +120,22 @@ class Listing(S3Base):
                 bucket.name,
                 prefix=prefix,
                 delimiter=delimiter,
-                after=marker,
+                after=after,
                 limit=min(max_keys, MAX_KEYS),
             )
             return bucket, page
 
-        bucket, page = self._store.read(run)
+        return self._store.read(run)
+
+    def list_objects(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        max_keys = _max_keys(request)
+        encode = _encoder(request)
+        enc = encode or _same
+        prefix = request.get("Prefix") or ""
+        delimiter = request.get("Delimiter") or ""
+        marker = request.get("Marker") or ""
+
+        bucket, page = self._latest_page(ctx, request, prefix, delimiter, marker, max_keys)
         owners = _Owners(bucket.account_id)
         out: dict[str, Any] = {
             "IsTruncated": page.truncated,
@@ -162,19 +175,7 @@ class Listing(S3Base):
         else:
             after = start_after
 
-        def run(conn: sqlite3.Connection) -> tuple[Bucket, Page]:
-            bucket = self._listed_bucket(ctx, conn, request, "s3:ListBucket")
-            page = walk_latest(
-                conn,
-                bucket.name,
-                prefix=prefix,
-                delimiter=delimiter,
-                after=after,
-                limit=min(max_keys, MAX_KEYS),
-            )
-            return bucket, page
-
-        bucket, page = self._store.read(run)
+        bucket, page = self._latest_page(ctx, request, prefix, delimiter, after, max_keys)
         owners = _Owners(bucket.account_id) if request.get("FetchOwner") else None
         out: dict[str, Any] = {
             "IsTruncated": page.truncated,
