@@ -26,6 +26,9 @@ NATIVE: dict[str, str] = {
     "lambda": "overcast.services.lambda_.provider:LambdaProvider",
     "sqs": "overcast.services.sqs.provider:SqsProvider",
     "sns": "overcast.services.sns.provider:SnsProvider",
+    "dynamodb": "overcast.services.dynamodb.provider:DynamoDBProvider",
+    "dynamodbstreams": "overcast.services.dynamodbstreams.provider:DynamoDBStreamsProvider",
+    "iam": "overcast.services.iam.provider:IamProvider",
 }
 
 

@@ -1,0 +1,1 @@
+"""DynamoDB: tables, items, the expression language, indexes, transactions, streams."""

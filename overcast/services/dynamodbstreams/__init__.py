@@ -1,0 +1,1 @@
+"""DynamoDB Streams: the change records of DynamoDB tables, read by shard iterators."""

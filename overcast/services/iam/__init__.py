@@ -1,0 +1,1 @@
+"""IAM: users, groups, roles, policies, access keys and the rest of the identity directory."""
