@@ -45,6 +45,21 @@ class Settings:
     # "NORMAL" survives process crashes (kill -9); "FULL" also survives power loss.
     synchronous: str = "NORMAL"
     static_keys: tuple[StaticKey, ...] = ()
+    # Host name (and optional :port) used in URLs the server hands out (queue URLs, Location,
+    # presigned URLs); None: taken from each request's Host header. OVERCAST_HOST/LOCALSTACK_HOST.
+    external_host: str | None = None
+    # HTTPS on the same port as HTTP (TLS detected per connection), with a local CA.
+    tls: bool = True
+    # moto compatibility: default account 123456789012 and the x-moto-account-id header.
+    moto_compat: bool = False
+    # Init-hook folders (each with boot.d, start.d, ready.d, shutdown.d), run in order.
+    init_dirs: tuple[Path, ...] = ()
+    # Policy enforcement for IAM principals: "enforce", "audit" (log would-be denials) or "off".
+    iam_mode: str = "enforce"
+    # DynamoDB: probability of answering ProvisionedThroughputExceededException (LocalStack's
+    # DYNAMODB_ERROR_PROBABILITY), and whether provisioned capacity is enforced.
+    dynamodb_error_probability: float = 0.0
+    dynamodb_enforce_throughput: bool = False
 
     @property
     def ephemeral(self) -> bool:
