@@ -1,0 +1,77 @@
+"""IAM's errors, named and worded as AWS answers them."""
+
+from __future__ import annotations
+
+from overcast.errors import ServiceError
+
+
+class NoSuchEntity(ServiceError):
+    code = "NoSuchEntity"
+    status = 404
+
+
+class EntityAlreadyExists(ServiceError):
+    status = 409
+
+
+class DeleteConflict(ServiceError):
+    status = 409
+
+
+class LimitExceeded(ServiceError):
+    code = "LimitExceeded"
+    status = 409
+
+
+class InvalidInput(ServiceError):
+    status = 400
+
+
+class ValidationError(ServiceError):
+    status = 400
+
+
+class MalformedPolicyDocument(ServiceError):
+    status = 400
+
+
+class UnmodifiableEntity(ServiceError):
+    status = 400
+
+
+class InvalidAuthenticationCode(ServiceError):
+    status = 403
+
+
+class PasswordPolicyViolation(ServiceError):
+    status = 400
+
+
+class MalformedCertificate(ServiceError):
+    status = 400
+
+
+class KeyPairMismatch(ServiceError):
+    status = 400
+
+
+class CredentialReportNotPresent(ServiceError):
+    code = "ReportNotPresent"
+    status = 410
+    message = "Credential report does not exist. Use GenerateCredentialReport to generate one."
+
+
+class CredentialReportExpired(ServiceError):
+    code = "ReportExpired"
+    status = 410
+    message = "Credential report has expired. Use GenerateCredentialReport to generate a new one."
+
+
+class ServiceFailure(ServiceError):
+    status = 500
+    sender_fault = False
+
+
+def no_such(kind: str, name: str) -> NoSuchEntity:
+    """AWS's wording: ``The user with name x cannot be found.``"""
+    return NoSuchEntity(f"The {kind} with name {name} cannot be found.")
