@@ -216,14 +216,20 @@ class Policy:
         return cls(statements, version, policy_id if isinstance(policy_id, str) else None)
 
     def evaluate(self, request: RequestInfo) -> Decision:
+        return self.explain(request)[0]
+
+    def explain(self, request: RequestInfo) -> tuple[Decision, int | None]:
+        """The decision and the index of the statement that made it (the first Deny that
+        applies, else the first Allow; None when no statement applies)."""
         variables = self.version == "2012-10-17"
-        allowed = False
-        for statement in self.statements:
+        allowed: int | None = None
+        for index, statement in enumerate(self.statements):
             if statement.applies(request, variables=variables):
                 if statement.effect == "Deny":
-                    return Decision.DENY
-                allowed = True
-        return Decision.ALLOW if allowed else Decision.NO_MATCH
+                    return Decision.DENY, index
+                if allowed is None:
+                    allowed = index
+        return (Decision.NO_MATCH, None) if allowed is None else (Decision.ALLOW, allowed)
 
 
 def evaluate(policies: Iterable[Policy], request: RequestInfo) -> Decision:
