@@ -1,6 +1,7 @@
 """All settings of a running Overcast, in one frozen dataclass built once by the CLI.
 
-Nothing else reads the environment: tests build a ``Settings`` directly instead of patching globals.
+``overcast.config`` builds it from flags, environment and config file; nothing else reads the
+environment: tests build a ``Settings`` directly instead of patching globals.
 """
 
 from __future__ import annotations
@@ -41,12 +42,15 @@ class Settings:
     default_account: str = DEFAULT_ACCOUNT
     default_region: str = DEFAULT_REGION
     log_level: str = "info"
+    # "text" (readable lines) or "json" (one object per line, the access log too: for CI).
+    log_format: str = "text"
     server: str = "uvicorn"
     # "NORMAL" survives process crashes (kill -9); "FULL" also survives power loss.
     synchronous: str = "NORMAL"
     static_keys: tuple[StaticKey, ...] = ()
     # Host name (and optional :port) used in URLs the server hands out (queue URLs, Location,
-    # presigned URLs); None: taken from each request's Host header. OVERCAST_HOST/LOCALSTACK_HOST.
+    # presigned URLs); None: taken from each request's Host header. OVERCAST_EXTERNAL_HOST or
+    # LocalStack's LOCALSTACK_HOST.
     external_host: str | None = None
     # HTTPS on the same port as HTTP (TLS detected per connection), with a local CA.
     tls: bool = True
