@@ -10,6 +10,14 @@ Contract shared by all runners:
   surface as :class:`ServerStartError` with a one-line message;
 * the server's own access log is off (the app logs requests itself);
 * SIGINT/SIGTERM stop the server cleanly and the ASGI lifespan shutdown runs.
+
+Given the ``Settings`` (passed, or read from ``app.settings``: the gateway has them), ``serve``
+also adds the drop-in compatibility layer (``gateway.compat``: init hooks and the ``Ready.`` line,
+the ``x-localstack`` header, moto's account header) and, with ``settings.tls``, HTTPS on the same
+ports as HTTP: each accepted connection's first byte is peeked (0x16 opens a TLS handshake) and
+the connection is handed to the HTTP protocol with or without TLS. That costs one readiness wait
+and one ``recv(MSG_PEEK)`` per connection, nothing per request. Same-port TLS needs uvicorn (the
+default): granian and hypercorn bind and accept on their own, so they serve plain HTTP only.
 """
 
 from __future__ import annotations
@@ -17,10 +25,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import logging
 import signal
 import socket
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import ssl
+
+    from overcast.settings import Settings
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -33,6 +47,10 @@ SERVERS: tuple[str, ...] = ("uvicorn", "granian", "hypercorn")
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _BACKLOG = 2048
 _GRACE_S = 2.0  # how long shutdown waits for in-flight requests
+_FIRST_BYTE_TIMEOUT_S = 60.0  # a connection that sends nothing this long is closed
+_TLS_HANDSHAKE = 0x16  # the first byte of a TLS record carrying a handshake (ClientHello)
+
+log = logging.getLogger("overcast.server")
 
 
 class ServerStartError(Exception):
@@ -46,8 +64,11 @@ def serve(
     server: str = "uvicorn",
     log_level: str = "warning",
     on_ready: Callable[[], None] | None = None,
+    settings: Settings | None = None,
 ) -> None:
     """Serve ``app`` on every listener until SIGINT/SIGTERM, then shut down cleanly."""
+    if settings is None:
+        settings = getattr(app, "settings", None)
     if server not in SERVERS:
         raise ServerStartError(f"unknown server {server!r}; choose one of {', '.join(SERVERS)}")
     if not listeners:
@@ -59,12 +80,33 @@ def serve(
             f"server {server!r} is not installed ({exc.name}); pip install {server}"
         ) from None
     ready = on_ready or (lambda: None)
+    tls_context = None
+    if settings is not None:
+        from overcast.gateway.compat import wrap
+
+        app, ready = wrap(app, settings, ready)
+        if settings.tls:
+            if server == "uvicorn":
+                tls_context = _tls_context(settings)
+            else:
+                log.warning("HTTPS on the same port needs --server uvicorn: %s serves HTTP", server)
     if server == "uvicorn":
-        _serve_uvicorn(app, listeners, log_level, ready)
+        _serve_uvicorn(app, listeners, log_level, ready, tls_context)
     elif server == "hypercorn":
         _serve_hypercorn(app, listeners, log_level, ready)
     else:
         _serve_granian(app, listeners, log_level, ready)
+
+
+def _tls_context(settings: Settings) -> ssl.SSLContext:
+    from overcast import tls
+
+    try:
+        return tls.server_context(settings)
+    except (OSError, ValueError) as exc:
+        raise ServerStartError(
+            f"cannot prepare the TLS certificate in {tls.tls_dir(settings)}: {exc}"
+        ) from None
 
 
 def _import_server(server: str) -> None:
@@ -157,7 +199,11 @@ def _startup_notifier(app: ASGIApp, on_startup: Callable[[], None]) -> ASGIApp:
 
 
 def _serve_uvicorn(
-    app: ASGIApp, listeners: Sequence[tuple[str, int]], log_level: str, on_ready: Callable[[], None]
+    app: ASGIApp,
+    listeners: Sequence[tuple[str, int]],
+    log_level: str,
+    on_ready: Callable[[], None],
+    tls_context: ssl.SSLContext | None = None,
 ) -> None:
     import uvicorn
 
@@ -187,7 +233,26 @@ def _serve_uvicorn(
 
     class _Server(uvicorn.Server):
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-            await super().startup(sockets=sockets)
+            if tls_context is None:
+                await super().startup(sockets=sockets)
+            else:
+                # No asyncio servers: uvicorn runs the lifespan, our listeners accept.
+                await super().startup(sockets=[])
+                if self.started:
+                    loop = asyncio.get_running_loop()
+
+                    def protocol() -> asyncio.Protocol:
+                        return self.config.http_protocol_class(  # type: ignore[call-arg]
+                            config=self.config,
+                            server_state=self.server_state,
+                            app_state=self.lifespan.state,
+                            _loop=loop,
+                        )
+
+                    self.servers = [
+                        _SniffingListener(sock, protocol, tls_context)  # type: ignore[list-item]
+                        for sock in sockets or ()
+                    ]
             if self.started and not self.should_exit:
                 on_ready()
 
@@ -209,6 +274,91 @@ def _serve_uvicorn(
             sock.close()
     if not srv.started:
         raise ServerStartError("application startup failed (see the log above)")
+
+
+class _SniffingListener:
+    """Accepts on a bound socket and serves each connection as HTTP or HTTPS by its first byte.
+
+    Stands in for the ``asyncio.Server`` uvicorn keeps (it only calls ``close()``).
+    """
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        protocol_factory: Callable[[], asyncio.Protocol],
+        context: ssl.SSLContext,
+    ) -> None:
+        self._sock = sock
+        self._factory = protocol_factory
+        self._context = context
+        self._loop = asyncio.get_running_loop()
+        self._pending: set[asyncio.Task[None]] = set()
+        self._task = self._loop.create_task(self._accept_loop())
+
+    def close(self) -> None:
+        self._task.cancel()
+        for task in self._pending:
+            task.cancel()
+
+    async def _accept_loop(self) -> None:
+        loop = self._loop
+        while True:
+            try:
+                conn, _ = await loop.sock_accept(self._sock)
+            except asyncio.CancelledError:
+                raise
+            except OSError as exc:  # EMFILE and the like: wait a little, as asyncio does
+                log.warning("accept failed: %s", exc)
+                await asyncio.sleep(0.1)
+                continue
+            task = loop.create_task(self._start(conn))
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
+
+    async def _start(self, conn: socket.socket) -> None:
+        try:
+            conn.setblocking(False)
+            if conn.family in (socket.AF_INET, socket.AF_INET6):
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            first = await self._peek(conn)
+            if not first:  # closed, or silent past the timeout
+                conn.close()
+                return
+            tls = first[0] == _TLS_HANDSHAKE
+            await self._loop.connect_accepted_socket(
+                self._factory, conn, ssl=self._context if tls else None
+            )
+        except asyncio.CancelledError:
+            conn.close()
+            raise
+        except (OSError, ValueError) as exc:  # a failed handshake: the client's problem
+            log.debug("connection dropped before HTTP: %s", exc)
+            conn.close()
+
+    async def _peek(self, conn: socket.socket) -> bytes:
+        try:
+            return conn.recv(1, socket.MSG_PEEK)
+        except BlockingIOError:
+            pass
+        loop = self._loop
+        readable = loop.create_future()
+        fd = conn.fileno()
+        loop.add_reader(fd, _set_done, readable)
+        try:
+            await asyncio.wait_for(readable, _FIRST_BYTE_TIMEOUT_S)
+        except TimeoutError:
+            return b""
+        finally:
+            loop.remove_reader(fd)
+        try:
+            return conn.recv(1, socket.MSG_PEEK)
+        except (BlockingIOError, InterruptedError):
+            return await self._peek(conn)
+
+
+def _set_done(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,154 @@
+"""The drop-in layer around the gateway for tools built for LocalStack and moto.
+
+``server.serve`` wraps the app with :func:`wrap`, which adds:
+
+* init hooks at their lifecycle points (``overcast.init_hooks``) and the stdout line ``Ready.``
+  once the ``ready.d`` scripts ran;
+* the ``x-localstack: true`` header on every response, as LocalStack sends it (tools probe it to
+  tell an emulator from AWS);
+* with ``settings.moto_compat``: moto's default account ``123456789012`` for unknown access keys
+  and the ``x-moto-account-id`` request header choosing the account of a request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import urllib.request
+import weakref
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from overcast.gateway.asgi import Message, Receive, Scope, Send
+from overcast.init_hooks import SHUTDOWN_TIMEOUT_S, InitHooks
+from overcast.settings import DEFAULT_ACCOUNT
+
+if TYPE_CHECKING:
+    from overcast.gateway.auth import Identity
+    from overcast.protocol.http import HttpRequest
+    from overcast.settings import Settings
+
+MOTO_ACCOUNT = "123456789012"
+MOTO_ACCOUNT_HEADER = "x-moto-account-id"
+LOCALSTACK_HEADER = (b"x-localstack", b"true")
+
+ASGIApp = Callable[[Scope, Receive, Send], Any]
+
+# app -> its init hooks, for /_localstack/init (one per served app; weak: tests build many apps)
+_HOOKS: weakref.WeakKeyDictionary[Any, InitHooks] = weakref.WeakKeyDictionary()
+
+
+def wrap(
+    app: ASGIApp, settings: Settings, on_ready: Callable[[], None]
+) -> tuple[ASGIApp, Callable[[], None]]:
+    """``(app, on_ready)`` with the compatibility layer; ``app`` is usually the ``Gateway``."""
+    hooks = init_hooks(app, settings)
+    if settings.moto_compat and hasattr(app, "authenticator"):
+        app.authenticator = MotoAccounts(app.authenticator, moto_default_account(settings))  # type: ignore[attr-defined]
+
+    def ready() -> None:
+        on_ready()
+        threading.Thread(
+            target=_after_ready, args=(hooks, settings), name="init-ready", daemon=True
+        ).start()
+
+    return CompatApp(app, hooks), ready
+
+
+def init_hooks(app: Any, settings: Settings | None = None) -> InitHooks:
+    """The init hooks of ``app`` (found, with every script ``UNKNOWN``, if it was never served)."""
+    hooks = _HOOKS.get(app)
+    if hooks is None:
+        hooks = _HOOKS[app] = InitHooks(settings or app.settings)
+    return hooks
+
+
+def moto_default_account(settings: Settings) -> str:
+    """moto's default account, unless an account was configured (``--account``)."""
+    return MOTO_ACCOUNT if settings.default_account == DEFAULT_ACCOUNT else settings.default_account
+
+
+class CompatApp:
+    """ASGI middleware: the ``x-localstack`` header, and init stages on the lifespan events."""
+
+    def __init__(self, app: ASGIApp, hooks: InitHooks) -> None:
+        self.app = app
+        self.hooks = hooks
+        self.settings = getattr(app, "settings", None)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+
+            async def send_marked(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    headers = message.get("headers")
+                    if isinstance(headers, list):
+                        headers.append(LOCALSTACK_HEADER)
+                    else:
+                        message["headers"] = [*(headers or ()), LOCALSTACK_HEADER]
+                await send(message)
+
+            await self.app(scope, receive, send_marked)
+        elif scope["type"] == "lifespan":
+            await self._lifespan(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        hooks = self.hooks
+
+        async def receive_staged() -> Message:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await asyncio.to_thread(hooks.run_stage, "BOOT")
+            elif message["type"] == "lifespan.shutdown":
+                await asyncio.to_thread(hooks.run_stage, "SHUTDOWN", SHUTDOWN_TIMEOUT_S)
+            return message
+
+        async def send_staged(message: Message) -> None:
+            if message["type"] == "lifespan.startup.complete":
+                await asyncio.to_thread(hooks.run_stage, "START")
+            await send(message)
+
+        await self.app(scope, receive_staged, send_staged)
+
+
+def _after_ready(hooks: InitHooks, settings: Settings) -> None:
+    """Wait until the endpoint answers, run ``ready.d``, then print ``Ready.`` once."""
+    url = settings.endpoint + "/_localstack/health"
+    deadline = time.monotonic() + 10.0
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1.0) as response:
+                response.read()
+            break
+        except OSError:
+            time.sleep(0.02)
+    hooks.run_stage("READY")
+    print("Ready.", flush=True)
+
+
+class MotoAccounts:
+    """An authenticator as moto answers: unverified callers act in moto's default account, or
+    in the account their ``x-moto-account-id`` header names. Verified keys keep their own."""
+
+    def __init__(self, inner: Any, default_account: str) -> None:
+        self._inner = inner
+        self._default = default_account
+
+    def authenticate(self, request: HttpRequest, protocol: str) -> Identity:
+        from dataclasses import replace
+
+        identity: Identity = self._inner.authenticate(request, protocol)
+        if identity.verified:
+            return identity
+        account = request.headers.get(MOTO_ACCOUNT_HEADER) or self._default
+        if not (len(account) == 12 and account.isdigit()):
+            account = self._default
+        if account == identity.account_id:
+            return identity
+        return replace(identity, account_id=account, principal_arn=f"arn:aws:iam::{account}:root")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
