@@ -1,0 +1,578 @@
+"""A recursive-descent parser for DynamoDB's PartiQL dialect.
+
+No maintained Python PartiQL library parses DynamoDB's dialect (``INSERT INTO "t" VALUE {...}``,
+``"t"."index"``, ``?`` parameters, ``<<...>>`` sets), so this is a small hand-written one. It
+covers what DynamoDB accepts::
+
+    SELECT * | path [, path...] FROM table ["." index] [WHERE cond] [ORDER BY path [ASC|DESC]]
+    INSERT INTO table VALUE {'k': value, ...}
+    UPDATE table SET path = value [, ...] | REMOVE path [...] ... WHERE cond [RETURNING ...]
+    DELETE FROM table WHERE cond [RETURNING ALL OLD *]
+    EXISTS(SELECT * FROM table WHERE cond)          -- ExecuteTransaction condition checks
+
+Values are literals ('text', 12.5, TRUE, NULL, {'map': ...}, [list], <<set>>) or ``?``
+parameters, numbered left to right. The result is an AST of dataclasses that ``translate.py``
+turns into DynamoDB expressions.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from overcast.services.dynamodb.errors import ValidationException
+
+# -- AST -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Path:
+    parts: tuple[str | int, ...]  # first is an attribute name; str: map key, int: list index
+
+
+@dataclass(frozen=True)
+class Param:
+    index: int
+
+
+@dataclass(frozen=True)
+class Literal:
+    kind: str  # "S", "N", "BOOL", "NULL", "MISSING"
+    value: Any
+
+
+@dataclass(frozen=True)
+class MapValue:
+    entries: tuple[tuple[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class ListValue:
+    items: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class SetValue:
+    items: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Call:
+    name: str  # lower-case function name
+    args: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Arith:
+    op: str  # "+" or "-"
+    left: Any
+    right: Any
+
+
+@dataclass(frozen=True)
+class Compare:
+    op: str  # "=", "<>", "<", "<=", ">", ">="
+    left: Any
+    right: Any
+
+
+@dataclass(frozen=True)
+class Between:
+    operand: Any
+    low: Any
+    high: Any
+
+
+@dataclass(frozen=True)
+class In:
+    operand: Any
+    values: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Is:
+    operand: Any
+    what: str  # "MISSING" or "NULL"
+    negated: bool
+
+
+@dataclass(frozen=True)
+class And:
+    left: Any
+    right: Any
+
+
+@dataclass(frozen=True)
+class Or:
+    left: Any
+    right: Any
+
+
+@dataclass(frozen=True)
+class Not:
+    operand: Any
+
+
+@dataclass
+class Select:
+    table: str
+    index: str | None
+    projection: list[Path] | None  # None: *
+    where: Any = None
+    order: list[tuple[Path, bool]] = field(default_factory=list)  # (path, descending)
+
+
+@dataclass
+class Insert:
+    table: str
+    value: Any
+
+
+@dataclass
+class Update:
+    table: str
+    sets: list[tuple[Path, Any]]
+    removes: list[Path]
+    where: Any
+    returning: str | None = None  # ALL_OLD, UPDATED_OLD, ALL_NEW, UPDATED_NEW
+
+
+@dataclass
+class Delete:
+    table: str
+    where: Any
+    returning: str | None = None
+
+
+@dataclass
+class Exists:
+    select: Select
+
+
+Statement = Select | Insert | Update | Delete | Exists
+
+# -- lexer ---------------------------------------------------------------------------------------
+
+_TOKEN = re.compile(
+    r"""
+    (?P<ws>\s+|--[^\n]*)
+  | (?P<string>'(?:[^']|'')*')
+  | (?P<qident>"(?:[^"]|"")*")
+  | (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
+  | (?P<ident>[A-Za-z_][A-Za-z0-9_$]*)
+  | (?P<op><<|>>|<>|!=|<=|>=|[=<>?(){}\[\],.:*+\-;])
+    """,
+    re.VERBOSE,
+)
+
+KEYWORDS = frozenset(
+    [
+        "SELECT",
+        "FROM",
+        "WHERE",
+        "AND",
+        "OR",
+        "NOT",
+        "INSERT",
+        "INTO",
+        "VALUE",
+        "UPDATE",
+        "SET",
+        "REMOVE",
+        "DELETE",
+        "RETURNING",
+        "ALL",
+        "MODIFIED",
+        "OLD",
+        "NEW",
+        "BETWEEN",
+        "IN",
+        "IS",
+        "MISSING",
+        "NULL",
+        "TRUE",
+        "FALSE",
+        "ORDER",
+        "BY",
+        "ASC",
+        "DESC",
+        "EXISTS",
+    ]
+)
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # "string", "qident", "number", "ident", "kw", "op", "end"
+    text: str
+    pos: int
+
+
+def syntax_error(detail: str) -> ValidationException:
+    return ValidationException(f"Statement wasn't well formed, can't be processed: {detail}")
+
+
+def tokenize(text: str) -> list[Token]:
+    tokens: list[Token] = []
+    pos = 0
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if m is None:
+            raise syntax_error(f"Unexpected character: {text[pos]!r}")
+        kind = m.lastgroup
+        assert kind is not None
+        value = m.group()
+        if kind == "ident" and value.upper() in KEYWORDS:
+            tokens.append(Token("kw", value.upper(), pos))
+        elif kind != "ws":
+            tokens.append(Token(kind, value, pos))
+        pos = m.end()
+    tokens.append(Token("end", "", pos))
+    return tokens
+
+
+# -- parser --------------------------------------------------------------------------------------
+
+_COMPARE = {"=": "=", "<>": "<>", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+_RETURNING = {
+    ("ALL", "OLD"): "ALL_OLD",
+    ("MODIFIED", "OLD"): "UPDATED_OLD",
+    ("ALL", "NEW"): "ALL_NEW",
+    ("MODIFIED", "NEW"): "UPDATED_NEW",
+}
+
+
+class Parser:
+    def __init__(self, text: str) -> None:
+        self.tokens = tokenize(text)
+        self.i = 0
+        self.params = 0
+
+    # -- token helpers
+
+    @property
+    def tok(self) -> Token:
+        return self.tokens[self.i]
+
+    def next(self) -> Token:
+        tok = self.tokens[self.i]
+        self.i += 1
+        return tok
+
+    def at(self, kind: str, text: str | None = None) -> bool:
+        tok = self.tok
+        return tok.kind == kind and (text is None or tok.text == text)
+
+    def at_kw(self, *words: str) -> bool:
+        return self.tok.kind == "kw" and self.tok.text in words
+
+    def accept(self, kind: str, text: str | None = None) -> Token | None:
+        if self.at(kind, text):
+            return self.next()
+        return None
+
+    def expect(self, kind: str, text: str | None = None) -> Token:
+        tok = self.accept(kind, text)
+        if tok is None:
+            raise self.unexpected()
+        return tok
+
+    def unexpected(self) -> ValidationException:
+        tok = self.tok
+        if tok.kind == "end":
+            return syntax_error("Unexpected end of statement")
+        what = "keyword" if tok.kind == "kw" else "token"
+        return syntax_error(f"Unexpected {what}: {tok.text}")
+
+    # -- statements
+
+    def statement(self) -> Statement:
+        if self.accept("kw", "SELECT"):
+            stmt: Statement = self.select_rest()
+        elif self.accept("kw", "INSERT"):
+            stmt = self.insert_rest()
+        elif self.accept("kw", "UPDATE"):
+            stmt = self.update_rest()
+        elif self.accept("kw", "DELETE"):
+            stmt = self.delete_rest()
+        elif self.accept("kw", "EXISTS"):
+            self.expect("op", "(")
+            self.expect("kw", "SELECT")
+            stmt = Exists(self.select_rest())
+            self.expect("op", ")")
+        else:
+            raise self.unexpected()
+        self.accept("op", ";")
+        if not self.at("end"):
+            raise self.unexpected()
+        return stmt
+
+    def name(self) -> str:
+        tok = self.tok
+        if tok.kind == "qident":
+            self.i += 1
+            return tok.text[1:-1].replace('""', '"')
+        if tok.kind == "ident":
+            self.i += 1
+            return tok.text
+        raise self.unexpected()
+
+    def table_ref(self) -> tuple[str, str | None]:
+        table = self.name()
+        index = None
+        if self.accept("op", "."):
+            index = self.name()
+        return table, index
+
+    def select_rest(self) -> Select:
+        projection: list[Path] | None
+        if self.accept("op", "*"):
+            projection = None
+        else:
+            projection = [self.path()]
+            while self.accept("op", ","):
+                projection.append(self.path())
+        self.expect("kw", "FROM")
+        table, index = self.table_ref()
+        stmt = Select(table, index, projection)
+        if self.accept("kw", "WHERE"):
+            stmt.where = self.condition()
+        if self.accept("kw", "ORDER"):
+            self.expect("kw", "BY")
+            while True:
+                path = self.path()
+                desc = False
+                if self.accept("kw", "DESC"):
+                    desc = True
+                else:
+                    self.accept("kw", "ASC")
+                stmt.order.append((path, desc))
+                if not self.accept("op", ","):
+                    break
+        return stmt
+
+    def insert_rest(self) -> Insert:
+        self.expect("kw", "INTO")
+        table, index = self.table_ref()
+        if index is not None:
+            raise syntax_error("INSERT cannot target an index")
+        self.expect("kw", "VALUE")
+        value = self.value()
+        return Insert(table, value)
+
+    def update_rest(self) -> Update:
+        table, index = self.table_ref()
+        if index is not None:
+            raise syntax_error("UPDATE cannot target an index")
+        stmt = Update(table, [], [], None)
+        while self.at_kw("SET", "REMOVE"):
+            if self.next().text == "SET":
+                while True:
+                    path = self.path()
+                    self.expect("op", "=")
+                    stmt.sets.append((path, self.set_value()))
+                    if not self.accept("op", ","):
+                        break
+            else:
+                while True:
+                    stmt.removes.append(self.path())
+                    if not self.accept("op", ","):
+                        break
+        if not stmt.sets and not stmt.removes:
+            raise self.unexpected()
+        self.expect("kw", "WHERE")
+        stmt.where = self.condition()
+        stmt.returning = self.returning()
+        return stmt
+
+    def delete_rest(self) -> Delete:
+        self.expect("kw", "FROM")
+        table, index = self.table_ref()
+        if index is not None:
+            raise syntax_error("DELETE cannot target an index")
+        self.expect("kw", "WHERE")
+        stmt = Delete(table, self.condition())
+        stmt.returning = self.returning()
+        if stmt.returning not in (None, "ALL_OLD"):
+            raise syntax_error("DELETE supports only RETURNING ALL OLD *")
+        return stmt
+
+    def returning(self) -> str | None:
+        if not self.accept("kw", "RETURNING"):
+            return None
+        which = self.expect("kw").text
+        age = self.expect("kw").text
+        self.expect("op", "*")
+        kind = _RETURNING.get((which, age))
+        if kind is None:
+            raise syntax_error(f"Unexpected keyword: {which} {age}")
+        return kind
+
+    # -- conditions
+
+    def condition(self) -> Any:
+        left = self.conjunction()
+        while self.accept("kw", "OR"):
+            left = Or(left, self.conjunction())
+        return left
+
+    def conjunction(self) -> Any:
+        left = self.negation()
+        while self.accept("kw", "AND"):
+            left = And(left, self.negation())
+        return left
+
+    def negation(self) -> Any:
+        if self.accept("kw", "NOT"):
+            return Not(self.negation())
+        return self.predicate()
+
+    def predicate(self) -> Any:
+        if self.at("op", "("):
+            # A parenthesised condition (operands never start with "(").
+            self.next()
+            inner = self.condition()
+            self.expect("op", ")")
+            return inner
+        left = self.operand()
+        tok = self.tok
+        if tok.kind == "op" and tok.text in _COMPARE:
+            self.next()
+            return Compare(_COMPARE[tok.text], left, self.operand())
+        if self.accept("kw", "BETWEEN"):
+            low = self.operand()
+            self.expect("kw", "AND")
+            return Between(left, low, self.operand())
+        negated_in = self.at_kw("NOT") and self.tokens[self.i + 1].text == "IN"
+        if negated_in:
+            self.next()
+        if self.accept("kw", "IN"):
+            closer = "]" if self.accept("op", "[") else ")" if self.accept("op", "(") else None
+            if closer is None:
+                raise self.unexpected()
+            values = [self.operand()]
+            while self.accept("op", ","):
+                values.append(self.operand())
+            self.expect("op", closer)
+            node: Any = In(left, tuple(values))
+            return Not(node) if negated_in else node
+        if self.accept("kw", "IS"):
+            negated = bool(self.accept("kw", "NOT"))
+            what = self.expect("kw").text
+            if what not in ("MISSING", "NULL"):
+                raise syntax_error(f"Unexpected keyword: {what}")
+            return Is(left, what, negated)
+        if isinstance(left, Call):
+            return left
+        raise self.unexpected()
+
+    def operand(self) -> Any:
+        tok = self.tok
+        if tok.kind in ("ident", "qident"):
+            if tok.kind == "ident" and self.tokens[self.i + 1].text == "(":
+                return self.call()
+            return self.path()
+        return self.value()
+
+    def call(self) -> Call:
+        name = self.next().text.lower()
+        self.expect("op", "(")
+        args: list[Any] = []
+        if not self.at("op", ")"):
+            args.append(self.operand())
+            while self.accept("op", ","):
+                args.append(self.operand())
+        self.expect("op", ")")
+        return Call(name, tuple(args))
+
+    def set_value(self) -> Any:
+        left = self.operand()
+        while self.at("op", "+") or self.at("op", "-"):
+            op = self.next().text
+            left = Arith(op, left, self.operand())
+        return left
+
+    # -- paths and values
+
+    def path(self) -> Path:
+        parts: list[str | int] = [self.name()]
+        while True:
+            if self.accept("op", "."):
+                parts.append(self.name())
+            elif self.accept("op", "["):
+                tok = self.next()
+                if tok.kind == "number" and tok.text.isdigit():
+                    parts.append(int(tok.text))
+                elif tok.kind == "string":
+                    parts.append(_unquote(tok.text))
+                else:
+                    raise syntax_error(f"Unexpected token: {tok.text}")
+                self.expect("op", "]")
+            else:
+                return Path(tuple(parts))
+
+    def value(self) -> Any:
+        tok = self.next()
+        if tok.kind == "string":
+            return Literal("S", _unquote(tok.text))
+        if tok.kind == "number":
+            return Literal("N", tok.text)
+        if tok.kind == "op":
+            if tok.text == "?":
+                self.params += 1
+                return Param(self.params - 1)
+            if tok.text == "-" and self.at("number"):
+                return Literal("N", "-" + self.next().text)
+            if tok.text == "{":
+                return self.map_rest()
+            if tok.text == "[":
+                return ListValue(tuple(self.items_until("]")))
+            if tok.text == "<<":
+                return SetValue(tuple(self.items_until(">>")))
+        if tok.kind == "kw":
+            if tok.text in ("TRUE", "FALSE"):
+                return Literal("BOOL", tok.text == "TRUE")
+            if tok.text == "NULL":
+                return Literal("NULL", True)
+            if tok.text == "MISSING":
+                return Literal("MISSING", None)
+        self.i -= 1
+        raise self.unexpected()
+
+    def items_until(self, closer: str) -> list[Any]:
+        items: list[Any] = []
+        if self.accept("op", closer):
+            return items
+        items.append(self.value())
+        while self.accept("op", ","):
+            items.append(self.value())
+        self.expect("op", closer)
+        return items
+
+    def map_rest(self) -> MapValue:
+        entries: list[tuple[str, Any]] = []
+        if self.accept("op", "}"):
+            return MapValue(())
+        while True:
+            key = self.next()
+            if key.kind not in ("string", "qident"):
+                raise syntax_error(f"Unexpected token: {key.text}")
+            self.expect("op", ":")
+            entries.append((_unquote(key.text), self.value()))
+            if not self.accept("op", ","):
+                break
+        self.expect("op", "}")
+        return MapValue(tuple(entries))
+
+
+def _unquote(text: str) -> str:
+    quote = text[0]
+    return text[1:-1].replace(quote * 2, quote)
+
+
+def parse(text: str) -> tuple[Statement, int]:
+    """The statement's AST and how many ``?`` parameters it has."""
+    parser = Parser(text)
+    stmt = parser.statement()
+    return stmt, parser.params
