@@ -519,7 +519,10 @@ def resolve(
             continue
         if BY_NAME[name].many and isinstance(raw, list):
             raw = tuple(value for item in raw for value in BY_NAME[name].coerce(item))
-        apply(name, raw, f"flag {BY_NAME[name].cli_flag}")
+        flag = BY_NAME[name].cli_flag
+        if raw is False:  # --no-tls, --no-ephemeral
+            flag = "--no-" + flag.removeprefix("--")
+        apply(name, raw, f"flag {flag}")
 
     if values["moto_compat"] and sources["account"] == "default":
         values["account"], sources["account"] = MOTO_ACCOUNT, "default (moto_compat)"

@@ -48,7 +48,9 @@ def log_request(ctx: RequestContext, status: int) -> None:
         line += f" {ctx.error_code}"
     handler = _handler
     if handler is None:
-        access.info(line)
+        # Through logging: a JSON formatter (--log-format json) writes these fields as they are.
+        fields = {"account": account, "service": service, "operation": operation, "status": status}
+        access.info(line, extra={**fields, "ms": round(ms, 1), "error_code": ctx.error_code})
         return
     global _second, _prefix
     now = time.time()
