@@ -43,3 +43,9 @@ class RequestContext:
     @property
     def partition(self) -> str:
         return partition_of(self.region)
+
+    def base_url(self, service: str | None = None) -> str:
+        """This server's URL as the client should call it back (``gateway.urls``)."""
+        from overcast.gateway.urls import base_url
+
+        return base_url(self, service)

@@ -11,6 +11,7 @@ import sqlite3
 from typing import Any
 
 from overcast.gateway.context import RequestContext
+from overcast.gateway.urls import s3_bucket_location
 from overcast.protocol.models import service_model
 from overcast.services.s3 import store
 from overcast.services.s3.bucket_tagging import BucketTagging, validate_tags
@@ -95,7 +96,7 @@ class Buckets(BucketVersioning, BucketTagging, S3Base):
         self._store.write(create)
         if region == US_EAST_1:
             return {"Location": f"/{name}"}
-        return {"Location": f"http://{name}.s3.amazonaws.com/"}
+        return {"Location": s3_bucket_location(ctx, name)}
 
     def _bucket_region(self, ctx: RequestContext, constraint: str | None) -> str:
         """The region a new bucket goes to, or the error S3 gives for the constraint."""

@@ -27,6 +27,7 @@ from urllib.parse import quote
 
 from overcast.gateway.auth.checksums import new_checksum
 from overcast.gateway.context import RequestContext
+from overcast.gateway.urls import s3_url
 from overcast.services.s3 import body as bodies
 from overcast.services.s3 import store
 from overcast.services.s3.checksum_combine import (
@@ -736,12 +737,7 @@ def _assemble(
 
 
 def _location(ctx: RequestContext, bucket: str, key: str) -> str:
-    request = ctx.request
-    host = request.host
-    path = quote(key, safe="/~")
-    if host.startswith(bucket + "."):  # virtual-hosted style
-        return f"{request.scheme}://{host}/{path}"
-    return f"{request.scheme}://{host}/{bucket}/{path}"
+    return s3_url(ctx, bucket, key)
 
 
 def _epoch(value: Any) -> float:

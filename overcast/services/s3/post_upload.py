@@ -21,7 +21,7 @@ import json
 import sqlite3
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
@@ -29,6 +29,7 @@ from overcast.gateway.asgi import AsgiBodyStream, Receive
 from overcast.gateway.auth import Identity
 from overcast.gateway.auth.signing import hmac_hex, signatures_equal, signing_key
 from overcast.gateway.context import RequestContext
+from overcast.gateway.urls import s3_url
 from overcast.protocol.http import Headers, HttpResponse
 from overcast.services.s3 import body as bodies
 from overcast.services.s3 import store
@@ -273,12 +274,7 @@ def _meta(fields: dict[str, str], originals: list[tuple[str, str]]) -> dict[str,
 
 
 def _location(ctx: RequestContext, bucket: str, key: str) -> str:
-    request = ctx.request
-    host = request.host or "localhost"
-    path = quote(key, safe="/~")
-    if host.startswith(bucket + "."):
-        return f"{request.scheme}://{host}/{path}"
-    return f"{request.scheme}://{host}/{bucket}/{path}"
+    return s3_url(ctx, bucket, key)
 
 
 def _success(

@@ -59,8 +59,7 @@ def default_policy(arn: str, account: str) -> str:
 def base_url(ctx: RequestContext) -> str:
     """Where clients reached this server: SubscribeURL, UnsubscribeURL and SigningCertURL
     point back here so they work against the emulator."""
-    host = ctx.request.host or f"sns.{ctx.region}.amazonaws.com"
-    return f"http://{host}"
+    return ctx.base_url("sns")
 
 
 class SnsBase(Provider):

@@ -23,8 +23,7 @@ SWEEP_BATCH = 5000  # messages deleted per queue per sweep transaction
 
 
 def queue_url(ctx: RequestContext, account_id: str, name: str) -> str:
-    host = ctx.request.host or f"sqs.{ctx.region}.amazonaws.com"
-    return f"http://{host}/{account_id}/{name}"
+    return f"{ctx.base_url('sqs')}/{account_id}/{name}"
 
 
 def split_queue_url(url: str, default_account: str) -> tuple[str, str]:

@@ -1,0 +1,99 @@
+"""URLs the server hands out (queue URLs, S3 ``Location``, SNS subscribe links) point back here.
+
+The host is ``settings.external_host`` (``OVERCAST_HOST``, or LocalStack's ``LOCALSTACK_HOST``)
+when configured, its port defaulting to the listening port; otherwise the request's ``Host``
+header as the client sent it. The scheme is the request's: ``https`` when it came over TLS.
+
+``localhost.localstack.cloud`` (and any name under it) resolves to 127.0.0.1 in public DNS, so
+service prefixes may be added to it (``sqs.us-east-1.localhost.localstack.cloud:4566``, as
+LocalStack's default queue URLs); any other host is used as given, path style, since a made-up
+prefix would not resolve.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+if TYPE_CHECKING:
+    from overcast.gateway.context import RequestContext
+
+LOCALSTACK_DOMAIN = "localhost.localstack.cloud"
+
+
+def external_host(ctx: RequestContext, fallback: str = "localhost") -> str:
+    """``host[:port]`` for URLs: the configured external host, else the request's Host."""
+    settings = ctx.env.settings
+    configured = settings.external_host
+    if configured:
+        return configured if _has_port(configured) else f"{configured}:{settings.port}"
+    return ctx.request.host or fallback
+
+
+def base_url(ctx: RequestContext, service: str | None = None) -> str:
+    """``scheme://host[:port]`` of this server as the client should call it back.
+
+    With ``service``, the bare LocalStack domain gets the service's regional name
+    (``sqs.<region>.localhost.localstack.cloud``); the fallback host without any Host header
+    is the AWS one (``sqs.<region>.amazonaws.com``).
+    """
+    fallback = f"{service}.{ctx.region}.amazonaws.com" if service else "localhost"
+    host = external_host(ctx, fallback)
+    if service and _name(host) == LOCALSTACK_DOMAIN:
+        host = f"{service}.{ctx.region}.{host}"
+    return f"{ctx.request.scheme}://{host}"
+
+
+def s3_url(ctx: RequestContext, bucket: str, key: str = "") -> str:
+    """The URL of ``bucket`` (or of ``key`` in it), in the request's addressing style.
+
+    Virtual-hosted requests (``bucket.s3.localhost.localstack.cloud``) get virtual-hosted URLs,
+    path-style ones (``127.0.0.1:4566/bucket``) path-style URLs; a configured external host that
+    is an IP address or a bare ``localhost`` always gets path style (no bucket label fits).
+    """
+    path = quote(key, safe="/~")
+    scheme = ctx.request.scheme
+    virtual = ctx.request.host.lower().startswith(bucket.lower() + ".")
+    configured = ctx.env.settings.external_host
+    if not configured:
+        host = ctx.request.host or "localhost"
+        if virtual:
+            return f"{scheme}://{host}/{path}"
+        return f"{scheme}://{host}/{bucket}/{path}"
+    host = external_host(ctx)
+    name = _name(host)
+    if virtual and not _is_ip(name) and name != "localhost":
+        s3 = host if name.startswith("s3.") else f"s3.{host}"
+        return f"{scheme}://{bucket}.{s3}/{path}"
+    return f"{scheme}://{host}/{bucket}/{path}"
+
+
+def s3_bucket_location(ctx: RequestContext, bucket: str) -> str:
+    """CreateBucket's ``Location`` outside us-east-1: AWS's global virtual-hosted URL, or the
+    bucket's URL on the configured external host (LocalStack answers the same way)."""
+    if ctx.env.settings.external_host:
+        return s3_url(ctx, bucket)
+    return f"http://{bucket}.s3.amazonaws.com/"
+
+
+def _name(host: str) -> str:
+    """The host without its port, lower case."""
+    if host.startswith("["):
+        return host[1 : host.find("]")].lower() if "]" in host else host.lower()
+    return (host.rsplit(":", 1)[0] if host.count(":") == 1 else host).lower()
+
+
+def _has_port(host: str) -> bool:
+    if host.startswith("["):
+        return "]:" in host
+    return host.count(":") == 1
+
+
+def _is_ip(name: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
