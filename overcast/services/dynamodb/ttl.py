@@ -1,7 +1,183 @@
-"""DynamoDB: ttl (operations mixed into DynamoDBProvider)."""
+"""DynamoDB: Time to Live (UpdateTimeToLive, DescribeTimeToLive) and the expiry sweeper.
+
+The setting lives in ``table.settings["ttl"]`` (``{"AttributeName": ..., "Status": ...}``).
+Enabling or disabling takes effect at once (AWS reports ENABLING/DISABLING for up to an hour;
+boto3 code waits for ENABLED/DISABLED, which it sees on its first read).
+
+The sweeper is a Clock timer: every ``SWEEP_INTERVAL`` seconds of clock time while any table has
+TTL enabled, it deletes the items whose TTL attribute (a Number, epoch seconds) is in the past,
+as service deletions (stream records with ``userIdentity`` Service/dynamodb.amazonaws.com). As on
+AWS, an expired item stays readable until the sweep removes it, and items whose TTL is more than
+five years in the past are never deleted.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import sqlite3
+import threading
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+from overcast.services.dynamodb import storage
+from overcast.services.dynamodb.errors import ValidationException
+from overcast.services.dynamodb.streams import SERVICE_IDENTITY
+
+if TYPE_CHECKING:
+    from overcast.clock import Timer
+    from overcast.gateway.context import RequestContext
+    from overcast.services.base import ServiceEnv
+    from overcast.services.dynamodb.models import Table
+    from overcast.services.dynamodb.storage import Catalog
+
+log = logging.getLogger("overcast.dynamodb.ttl")
+
+SWEEP_INTERVAL = 60.0
+SWEEP_BATCH = 500
+FIVE_YEARS = 5 * 365 * 24 * 3600.0
+
+
+def ttl_setting(table: Table) -> dict[str, Any] | None:
+    setting = table.settings.get("ttl")
+    return setting if isinstance(setting, dict) else None
+
+
+def expired(item: dict[str, Any], attribute: str, now: float) -> bool:
+    """Whether the sweeper deletes ``item`` at ``now``."""
+    value = item.get(attribute)
+    if not isinstance(value, dict) or "N" not in value:
+        return False
+    try:
+        when = Decimal(value["N"])
+    except InvalidOperation:
+        return False
+    return now - FIVE_YEARS <= when <= Decimal(repr(now))
+
 
 class TtlOps:
-    """Operations and hooks of this part of DynamoDB; see provider.py."""
+    """UpdateTimeToLive, DescribeTimeToLive and the sweeper (composed in provider.py)."""
+
+    env: ServiceEnv
+    catalog: Catalog
+
+    def __init__(self, env: ServiceEnv) -> None:
+        super().__init__(env)  # type: ignore[call-arg]
+        self._ttl_timer: Timer | None = None
+        self._ttl_lock = threading.Lock()
+        self._ttl_running = False
+        self._arm_ttl_sweep()
+
+    def update_time_to_live(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        spec = request["TimeToLiveSpecification"]
+        enabled = bool(spec["Enabled"])
+        attribute = spec["AttributeName"]
+        if not attribute.strip():
+            raise ValidationException("TimeToLiveSpecification.AttributeName cannot be empty")
+        name = self._table(ctx, request["TableName"]).name  # type: ignore[attr-defined]
+
+        def write(conn: sqlite3.Connection) -> None:
+            table = self.catalog.load(conn, ctx.account_id, ctx.region, name)
+            if table is None:
+                raise ValidationException("Table not found")  # deleted meanwhile
+            current = ttl_setting(table) or {}
+            on = current.get("Status") == "ENABLED"
+            if enabled and on:
+                if current.get("AttributeName") != attribute:
+                    raise ValidationException(
+                        "TimeToLive is active on a different AttributeName: current "
+                        f"AttributeName is {current.get('AttributeName')}"
+                    )
+                raise ValidationException("TimeToLive is already enabled")
+            if not enabled and not on:
+                raise ValidationException("TimeToLive is already disabled")
+            if not enabled and current.get("AttributeName") != attribute:
+                raise ValidationException(
+                    "TimeToLive is active on a different AttributeName: current AttributeName "
+                    f"is {current.get('AttributeName')}"
+                )
+            table.settings["ttl"] = {
+                "AttributeName": attribute,
+                "Status": "ENABLED" if enabled else "DISABLED",
+            }
+            self.catalog.save(conn, table)
+
+        self.env.store.write(write)
+        if enabled:
+            self._arm_ttl_sweep()
+        return {"TimeToLiveSpecification": {"Enabled": enabled, "AttributeName": attribute}}
+
+    def describe_time_to_live(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        table = self._table(ctx, request["TableName"], describe=True)  # type: ignore[attr-defined]
+        setting = ttl_setting(table)
+        if setting is None or setting.get("Status") != "ENABLED":
+            return {"TimeToLiveDescription": {"TimeToLiveStatus": "DISABLED"}}
+        return {
+            "TimeToLiveDescription": {
+                "TimeToLiveStatus": "ENABLED",
+                "AttributeName": setting["AttributeName"],
+            }
+        }
+
+    # -- the sweeper ---------------------------------------------------------------------------
+
+    def _ttl_tables(self, conn: sqlite3.Connection) -> list[Table]:
+        return [
+            t for t in self.catalog.all(conn) if (ttl_setting(t) or {}).get("Status") == "ENABLED"
+        ]
+
+    def _arm_ttl_sweep(self) -> None:
+        """(Re)arm the sweep timer while some table has TTL enabled (any thread)."""
+        with self._ttl_lock:
+            if self._ttl_timer is not None:
+                return
+            if not self.env.store.read(self._ttl_tables):
+                return
+            # No event loop yet (not serving): armed again by the next UpdateTimeToLive.
+            with contextlib.suppress(RuntimeError):
+                self._ttl_timer = self.env.clock.call_later(SWEEP_INTERVAL, self._ttl_tick)
+
+    async def _ttl_tick(self) -> None:
+        with self._ttl_lock:
+            self._ttl_timer = None
+        try:
+            await self._sweep_expired()
+        except Exception:  # the sweeper must survive a bad table; it retries next interval
+            log.exception("TTL sweep failed")
+        self._arm_ttl_sweep()
+
+    async def _sweep_expired(self) -> int:
+        """Delete every expired item of every TTL-enabled table now; returns how many."""
+        if self._ttl_running:
+            return 0
+        self._ttl_running = True
+        try:
+            deleted = 0
+            while True:
+                count = await self.env.store.awrite(self._sweep_batch)
+                deleted += count
+                if count < SWEEP_BATCH:
+                    return deleted
+                await asyncio.sleep(0)
+        finally:
+            self._ttl_running = False
+
+    def _sweep_batch(self, conn: sqlite3.Connection) -> int:
+        now = self.env.clock.now()
+        count = 0
+        for table in self._ttl_tables(conn):
+            attribute = ttl_setting(table)["AttributeName"]  # type: ignore[index]
+            victims = [
+                item for item, _ in storage.scan(conn, table) if expired(item, attribute, now)
+            ][: SWEEP_BATCH - count]
+            for item in victims:
+                old = storage.delete_item(conn, table, table.key_of(item))
+                if old is not None:
+                    self._record_change(  # type: ignore[attr-defined]
+                        conn, table, old, None, user_identity=SERVICE_IDENTITY
+                    )
+                    count += 1
+            if count >= SWEEP_BATCH:
+                break
+        return count
