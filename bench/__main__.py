@@ -9,6 +9,8 @@ Examples::
     python -m bench servers
     python -m bench compare --op sts.GetCallerIdentity --repeat 3
     python -m bench profile --op sts.GetCallerIdentity
+    python -m bench s3 --tests small,large
+    python -m bench sqs --depth 1000000
 
 ``--json`` writes the results to bench/results/<kind>-<time>.json (or ``--json-path FILE``).
 """
@@ -87,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_json(p)
 
     sub.add_parser("s3", help="S3 throughput suite vs moto (see python -m bench s3 --help)")
+    sub.add_parser("sqs", help="SQS throughput suite vs moto (see python -m bench sqs --help)")
     p = sub.add_parser("compare", help="Overcast vs moto vs hello app, same op and load")
     _add_common(p, endpoint=False)
     p.add_argument("--server", default="uvicorn", help="server for the hello-app baseline")
@@ -103,6 +106,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench.s3 import main as s3_main
 
         return s3_main(argv[1:])
+    if argv[:1] == ["sqs"]:  # likewise: python -m bench sqs --help
+        from bench.sqs import main as sqs_main
+
+        return sqs_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return _dispatch(args)
