@@ -43,6 +43,10 @@ class InvalidAuthenticationCode(ServiceError):
     status = 403
 
 
+class InvalidUserType(ServiceError):
+    status = 400
+
+
 class PasswordPolicyViolation(ServiceError):
     status = 400
 

@@ -1,9 +1,21 @@
-"""IAM's provider."""
+"""IAM's provider: the union of its operation groups, one module per kind of resource."""
 
 from __future__ import annotations
 
-from overcast.services.base import Provider
+from overcast.services.base import ServiceEnv
+from overcast.services.iam import storage
+from overcast.services.iam.access_keys import AccessKeys
+from overcast.services.iam.entity_policies import EntityPolicies
+from overcast.services.iam.groups import Groups
+from overcast.services.iam.instance_profiles import InstanceProfiles
+from overcast.services.iam.policies import Policies
+from overcast.services.iam.roles import Roles
+from overcast.services.iam.users import Users
 
 
-class IamProvider(Provider):
+class IamProvider(Users, Groups, Roles, Policies, EntityPolicies, AccessKeys, InstanceProfiles):
     service = "iam"
+
+    def __init__(self, env: ServiceEnv) -> None:
+        super().__init__(env)
+        storage.migrate(env.store)

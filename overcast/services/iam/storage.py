@@ -253,11 +253,44 @@ def entities_for(conn: sqlite3.Connection, account: str, arn: str) -> list[tuple
     return [(r[0], r[1]) for r in rows]
 
 
+def attachment_counts(conn: sqlite3.Connection, account: str) -> dict[str, int]:
+    """Policy ARN -> how many entities of the account it is attached to."""
+    rows = conn.execute(
+        "SELECT policy_arn, COUNT(*) FROM iam_attachments WHERE account_id = ? GROUP BY policy_arn",
+        (account,),
+    ).fetchall()
+    return {r[0]: int(r[1]) for r in rows}
+
+
 def detach_all(conn: sqlite3.Connection, account: str, kind: str, name: str) -> None:
     conn.execute(
         "DELETE FROM iam_attachments WHERE account_id = ? AND entity_kind = ? AND entity_key = ?",
         (account, kind, key_of(name)),
     )
+
+
+def rename_entity(conn: sqlite3.Connection, account: str, kind: str, old: str, new: str) -> None:
+    """Re-key a renamed user's or group's attachments, memberships and access keys."""
+    old_key, new_key = key_of(old), key_of(new)
+    conn.execute(
+        "UPDATE iam_attachments SET entity_key = ? WHERE account_id = ? AND entity_kind = ?"
+        " AND entity_key = ?",
+        (new_key, account, kind, old_key),
+    )
+    if kind == USER:
+        conn.execute(
+            "UPDATE iam_members SET user_key = ? WHERE account_id = ? AND user_key = ?",
+            (new_key, account, old_key),
+        )
+        conn.execute(
+            "UPDATE iam_access_keys SET user_key = ? WHERE account_id = ? AND user_key = ?",
+            (new_key, account, old_key),
+        )
+    elif kind == GROUP:
+        conn.execute(
+            "UPDATE iam_members SET group_key = ? WHERE account_id = ? AND group_key = ?",
+            (new_key, account, old_key),
+        )
 
 
 # --- group membership ----------------------------------------------------------------------
