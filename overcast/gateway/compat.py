@@ -7,7 +7,10 @@
 * the ``x-localstack: true`` header on every response, as LocalStack sends it (tools probe it to
   tell an emulator from AWS);
 * with ``settings.moto_compat``: moto's default account ``123456789012`` for unknown access keys
-  and the ``x-moto-account-id`` request header choosing the account of a request.
+  and the ``x-moto-account-id`` request header choosing the account of a request;
+* API Gateway invoke hosts (``<id>.execute-api.localhost.localstack.cloud``) answered with a
+  clean ``501 NotImplemented``: API Gateway is not built yet, and an invoke path must not be
+  mistaken for an S3 key.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from overcast.gateway.asgi import Message, Receive, Scope, Send
+from overcast.gateway.asgi import Message, Receive, Scope, Send, read_body, send_response
+from overcast.gateway.routing import execute_api_id
 from overcast.init_hooks import SHUTDOWN_TIMEOUT_S, InitHooks
 from overcast.settings import DEFAULT_ACCOUNT
 
@@ -79,6 +83,12 @@ class CompatApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
+            for name, value in scope["headers"]:
+                if name == b"host":
+                    if b".execute-api." in value:
+                        await _execute_api(value.decode("latin-1"), receive, send)
+                        return
+                    break
 
             async def send_marked(message: Message) -> None:
                 if message["type"] == "http.response.start":
@@ -112,6 +122,30 @@ class CompatApp:
             await send(message)
 
         await self.app(scope, receive_staged, send_staged)
+
+
+async def _execute_api(host: str, receive: Receive, send: Send) -> None:
+    import json
+
+    from overcast import ids
+    from overcast.protocol.http import Headers, HttpResponse
+
+    await read_body(receive)
+    api = execute_api_id(host) or host
+    message = f"API Gateway is not implemented in Overcast yet: cannot invoke API {api}."
+    response = HttpResponse(
+        status=501,
+        headers=Headers(
+            {
+                "content-type": "application/json",
+                "x-amzn-errortype": "NotImplemented",
+                "x-amzn-requestid": ids.request_id(),
+                "x-localstack": "true",
+            }
+        ),
+        body=json.dumps({"__type": "NotImplemented", "message": message}).encode(),
+    )
+    await send_response(send, response)
 
 
 def _after_ready(hooks: InitHooks, settings: Settings) -> None:

@@ -7,7 +7,10 @@ Indicators, strongest first (each cheap; models are only loaded to break ties):
    ``x-amz-account-id`` header); when several services share it (``s3``/``s3control``,
    ``apigateway``/``apigatewayv2``, ``rds``/``neptune``/``docdb``), the one whose model has the
    requested operation wins, preferring the service named like the signing name.
-3. The Host header (``<service>.<region>.amazonaws.com`` shapes, S3's virtual hosts).
+3. The Host header (``<service>.<region>.amazonaws.com`` shapes, S3's virtual hosts, the same
+   shapes under ``localhost.localstack.cloud``; ``<bucket>.localhost`` and
+   ``<bucket>.s3.localhost`` are S3 virtual hosts). API Gateway invoke hosts
+   (``<id>.execute-api...``) are answered before routing (``gateway.compat``).
 4. An unsigned query ``Action`` (STS AssumeRoleWithWebIdentity is sent unsigned).
 5. Anything else is S3 (anonymous/presigned-v2 requests, browser POST uploads).
 
@@ -154,14 +157,30 @@ def _split_domain(host: str) -> str | None:
 
 
 def _service_from_host(host: str) -> str | None:
-    """``sqs.us-east-1.amazonaws.com`` -> "sqs"; S3 virtual hosts -> "s3"."""
+    """``sqs.us-east-1.amazonaws.com`` -> "sqs"; S3 virtual hosts -> "s3";
+    ``<api id>.execute-api.<domain>`` -> "execute-api"."""
     labels = _split_domain(host)
     if not labels:
         return None
     parts = labels.split(".")
+    if len(parts) > 1 and parts[1] == "execute-api":
+        return "execute-api"
     if _s3_label_index(parts) is not None:
         return "s3"
     return parts[0]
+
+
+@lru_cache(maxsize=1024)
+def execute_api_id(host: str) -> str | None:
+    """The API id of an API Gateway invoke host (``<id>.execute-api.localhost.localstack.cloud``,
+    ``<id>.execute-api.<region>.amazonaws.com``), or None for any other host."""
+    labels = _split_domain(host)
+    if not labels:
+        return None
+    parts = labels.split(".")
+    if len(parts) >= 2 and parts[1] == "execute-api" and parts[0]:
+        return parts[0]
+    return None
 
 
 def _s3_label_index(parts: list[str]) -> int | None:
