@@ -36,6 +36,7 @@ from overcast.gateway.asgi import (
     request_from_scope,
     send_response,
 )
+from overcast.gateway.authorize import authorize
 from overcast.gateway.context import RequestContext
 from overcast.gateway.routing import resolve_service, rewrite_s3_virtual_host
 from overcast.protocol.http import HttpRequest, HttpResponse
@@ -47,7 +48,7 @@ from overcast.settings import Settings
 if TYPE_CHECKING:
     from botocore.model import ServiceModel
 
-    from overcast.gateway.auth import CredentialStore
+    from overcast.gateway.auth import CredentialChain
     from overcast.protocol.operations import OperationMatch
 
 log = logging.getLogger("overcast.gateway")
@@ -64,15 +65,17 @@ def create_app(settings: Settings) -> Gateway:
     store = Store.open(settings.data_dir, synchronous=settings.synchronous)
     clock = Clock(store=store)
     registry = ServiceRegistry()
+    credentials = _static_credentials(settings)
     env = ServiceEnv(
         settings=settings,
         store=store,
         clock=clock,
         events=EventBus(store, clock),
         registry=registry,
-        credentials=_static_credentials(settings),
+        credentials=credentials,
     )
     registry.env = env
+    credentials.bind(env)  # STS and IAM keys are looked up in this cloud's state
     return Gateway(env)
 
 
@@ -234,6 +237,7 @@ class Gateway:
         params = steps.get_parser(protocol).parse(request, operation, match.uri_params)
         steps.validate(params, operation, protocol)
         ctx.params = params
+        authorize(ctx)
 
         result = await self._dispatch(ctx, info, operation.name, params)
         return steps.get_serializer(protocol).serialize(result or {}, operation, ctx.request_id)
@@ -274,10 +278,10 @@ def _body_left_unread(ctx: RequestContext) -> bool:
     return headers.get("content-length", "0") not in ("", "0") or "transfer-encoding" in headers
 
 
-def _static_credentials(settings: Settings) -> CredentialStore:
-    from overcast.gateway.auth import Credential, StaticCredentials
+def _static_credentials(settings: Settings) -> CredentialChain:
+    from overcast.gateway.auth import Credential, CredentialChain
 
-    return StaticCredentials(
+    return CredentialChain(
         Credential(
             access_key=k.access_key,
             secret_key=k.secret_key,

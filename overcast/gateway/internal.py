@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from overcast import __version__
 from overcast.gateway.asgi import Receive, Scope, Send, read_body, send_response
+from overcast.gateway.authorize import decisions_endpoint
 from overcast.protocol.http import Headers, HttpResponse
 from overcast.services.registry import NATIVE
 
@@ -122,6 +123,7 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", "/_overcast/sns/messages"): _sns_messages,
     ("DELETE", "/_overcast/sns/messages"): _sns_messages_clear,
     ("GET", "/_overcast/sns/SimpleNotificationService.pem"): _sns_certificate,
+    ("GET", "/_overcast/iam/decisions"): decisions_endpoint,
     **{(m, "/_localstack/health"): _localstack_health for m in ("GET", "HEAD", "POST", "PUT")},
 }
 

@@ -10,13 +10,19 @@ trailing checksums in ``request.stream.trailers`` once read).
 from overcast.gateway.auth.authenticator import Authenticator, Identity
 from overcast.gateway.auth.checksums import new_checksum
 from overcast.gateway.auth.chunked import AwsChunkedBody
-from overcast.gateway.auth.credentials import Credential, CredentialStore, StaticCredentials
+from overcast.gateway.auth.credentials import (
+    Credential,
+    CredentialChain,
+    CredentialStore,
+    StaticCredentials,
+)
 from overcast.gateway.auth.scope import SigningScope, signing_scope
 
 __all__ = [
     "Authenticator",
     "AwsChunkedBody",
     "Credential",
+    "CredentialChain",
     "CredentialStore",
     "Identity",
     "SigningScope",

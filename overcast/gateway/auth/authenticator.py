@@ -17,7 +17,12 @@ from dataclasses import dataclass
 from overcast.errors import ServiceError
 from overcast.gateway.auth import presign, sigv2
 from overcast.gateway.auth.chunked import AwsChunkedBody, ChunkDecoder, ChunkSigner, decode_chunked
-from overcast.gateway.auth.credentials import Credential, CredentialStore
+from overcast.gateway.auth.credentials import (
+    Credential,
+    CredentialStore,
+    InvalidAccessKeyId,
+    PrincipalInfo,
+)
 from overcast.gateway.auth.errors import InvalidArgument, XAmzContentSHA256Mismatch
 from overcast.gateway.auth.payload import HashingBody
 from overcast.gateway.auth.scope import (
@@ -52,6 +57,8 @@ class Identity:
     method: str  # as SigningScope.method, or "anonymous"
     verified: bool  # True when the signature was checked with a known secret
     session_token: str | None = None
+    # The IAM user, role session or federated user (keys from IAM or STS); None for root.
+    principal: PrincipalInfo | None = None
 
 
 def _session_token(request: HttpRequest, method: str) -> str | None:
@@ -101,6 +108,8 @@ class Authenticator:
                 verified=False,
                 session_token=token,
             )
+        if credential.status != "Active":
+            raise InvalidAccessKeyId() if style.s3 else style.invalid_token()
         self._check_token(credential, token, style)
         if scope.method == SIGV4A_HEADER:
             # SigV4a (ECDSA) signatures are not checked: the identity is the key's, unverified.
@@ -113,6 +122,7 @@ class Authenticator:
                 scope.method,
                 verified=False,
                 session_token=token,
+                principal=credential.principal,
             )
         context = self._verify(request, scope, credential, style)
         _unwrap_chunked(request, context, scope.access_key)
@@ -124,6 +134,7 @@ class Authenticator:
             scope.method,
             verified=True,
             session_token=token,
+            principal=credential.principal,
         )
 
     def _anonymous(self, request: HttpRequest, protocol: str) -> Identity:

@@ -1,0 +1,385 @@
+"""The authorize step of the pipeline: IAM policy enforcement for IAM principals.
+
+Requests signed with keys from IAM (users) or STS (role sessions, federated users, session
+tokens of users) are evaluated with the one policy engine (``overcast.iam.evaluation``): their
+identity policies, permissions boundary and session policies, together with the resource-based
+policy of the resource when the service has one (S3 bucket policies, SQS queue policies, SNS
+topic policies, role trust policies for ``sts:AssumeRole``), which a provider hands over through
+its ``_resource_policy(ctx, arn) -> (owner account, document | None) | None`` hook. KMS key
+policies and Lambda resource policies plug into the same hook once those services exist.
+
+Root callers (static ``--credentials`` keys, unknown keys mapped to the default account, STS
+credentials of a root) carry no ``PrincipalInfo`` and pass at the cost of one attribute test.
+
+``settings.iam_mode``: ``enforce`` answers the service's own AccessDenied shape; ``audit`` lets
+the request through and logs the would-be denial; ``off`` evaluates nothing. Every evaluated
+request is remembered (the last ``KEEP`` of them) for ``GET /_overcast/iam/decisions``, with the
+statement that allowed or denied it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import weakref
+from collections import deque
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from overcast.errors import ServiceError
+    from overcast.gateway.app import Gateway
+    from overcast.gateway.auth.credentials import PrincipalInfo
+    from overcast.gateway.context import RequestContext
+    from overcast.iam.evaluation import NamedPolicy, Outcome, Policies
+    from overcast.iam.matching import ContextValue
+    from overcast.iam.policy import Policy, Principal
+    from overcast.iam.requests import Check
+    from overcast.services.base import ServiceEnv
+    from overcast.state import Store
+
+log = logging.getLogger("overcast.iam")
+
+KEEP = 1000  # decisions remembered for the decisions endpoint
+# Services whose resource policies can also deny a caller its identity policies allow, so the
+# resource policy is read even then (S3 applies its bucket policy's denies itself).
+_ALWAYS_RESOURCE = frozenset({"sqs", "sns"})
+
+_authorizers: weakref.WeakKeyDictionary[Store, Authorizer] = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+
+
+def authorize(ctx: RequestContext) -> None:
+    """Raise the service's AccessDenied unless the request's IAM principal may make it."""
+    identity = ctx.identity
+    if identity is None or identity.principal is None:
+        return  # root or unknown key: not enforced (the fast path)
+    if ctx.env.settings.iam_mode == "off":
+        return
+    authorizer_of(ctx.env).check(ctx, identity.principal)
+
+
+def authorizer_of(env: ServiceEnv) -> Authorizer:
+    with _lock:
+        found = _authorizers.get(env.store)
+        if found is None:
+            found = _authorizers[env.store] = Authorizer(env)
+        return found
+
+
+@lru_cache(maxsize=4096)
+def _parse(document: str, resource_policy: bool) -> Policy | None:
+    from overcast.iam.policy import Policy, PolicyError
+
+    try:
+        return Policy.parse(document, resource_policy=resource_policy)
+    except PolicyError:
+        return None
+
+
+def _named(name: str, document: str | None, *, resource: bool = False) -> NamedPolicy | None:
+    from overcast.iam.evaluation import NamedPolicy
+
+    if not document:
+        return None
+    policy = _parse(document, resource)
+    return None if policy is None else NamedPolicy(name, policy)
+
+
+class Authorizer:
+    """Policy enforcement for one cloud (one store): caches and the decision log."""
+
+    def __init__(self, env: ServiceEnv) -> None:
+        from overcast.services.iam.directory import Directory
+
+        self.env = env
+        self.directory = Directory(env)
+        self.decisions: deque[dict[str, Any]] = deque(maxlen=KEEP)
+        self._policies: dict[tuple[Any, ...], tuple[int, Policies]] = {}
+
+    # --- the policies of a principal ------------------------------------------------------
+
+    def policies(self, principal: PrincipalInfo) -> Policies:
+        """Identity policies, boundary and session policies, parsed once per IAM generation."""
+        from overcast.iam.evaluation import Policies
+        from overcast.services.iam import storage
+
+        session = principal.session
+        key = (principal.source_arn, session.policies if session else None)
+        generation = storage.generation(self.env.store)
+        cached = self._policies.get(key)
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        record = self.directory.principal(principal.source_arn)
+        identity: list[NamedPolicy] = []
+        boundary = None
+        if record is not None:
+            for index, document in enumerate(record.policies):
+                named = _named(f"{record.arn} policy #{index + 1}", document)
+                if named is not None:
+                    identity.append(named)
+            boundary = _named(f"{record.arn} permissions boundary", record.permissions_boundary)
+        session_policies = None
+        if session is not None and session.policies is not None:
+            session_policies = [
+                p
+                for i, doc in enumerate(session.policies)
+                if (p := _named(f"session policy #{i + 1}", doc)) is not None
+            ]
+        policies = Policies(identity=identity, boundary=boundary, session=session_policies)
+        if len(self._policies) > 4096:
+            self._policies.clear()
+        self._policies[key] = (generation, policies)
+        return policies
+
+    # --- one request ----------------------------------------------------------------------
+
+    def check(self, ctx: RequestContext, principal: PrincipalInfo) -> None:
+        from dataclasses import replace
+
+        from overcast.iam.evaluation import authorize as evaluate
+        from overcast.iam.policy import RequestInfo
+        from overcast.iam.requests import Target, checks
+
+        assert ctx.service is not None and ctx.operation is not None
+        service, operation = ctx.service.name, ctx.operation.name
+        if principal.kind == "user" and principal.session is None and ctx.identity is not None:
+            self.directory.record_key_used(ctx.identity.access_key or "", service, ctx.region)
+        target = Target(
+            account=ctx.account_id,
+            region=ctx.region,
+            partition=ctx.partition,
+            caller_arn=principal.arn,
+            iam_arn=self._iam_arn(ctx.account_id) if service == "iam" else None,
+        )
+        found = checks(service, operation, ctx.params, target)
+        if not found:
+            return
+        policies = self.policies(principal)
+        who = engine_principal(ctx.account_id, principal)
+        base = self.context(ctx, principal)
+        provider = self.env.registry.provider(service)
+        hook = getattr(provider, "_resource_policy", None)
+        outcome: Outcome | None = None
+        denied: Check | None = None
+        for item in found:
+            context = {**base, **item.context} if item.context else base
+            request = RequestInfo(item.action, item.resource, who, context)
+            outcome = evaluate(request, policies)
+            if hook is not None and (not outcome.allowed or service in _ALWAYS_RESOURCE):
+                owned = hook(ctx, item.resource)
+                if owned is not None:
+                    owner, document = owned
+                    resource = _named(f"{item.resource} resource policy", document, resource=True)
+                    with_resource = replace(
+                        policies,
+                        resource=(resource,) if resource is not None else (),
+                        resource_account=None if owner == ctx.account_id else owner,
+                    )
+                    outcome = evaluate(request, with_resource)
+            if not outcome.allowed:
+                denied = item
+                break
+        assert outcome is not None
+        mode = self.env.settings.iam_mode
+        self._record(principal, found, outcome, denied, mode)
+        if denied is None:
+            return
+        if mode == "audit":
+            log.warning(
+                "audit: would deny %s %s on %s (%s)",
+                principal.arn,
+                denied.action,
+                denied.resource,
+                outcome.because(denied.action),
+            )
+            return
+        raise self._error(ctx, principal, denied, outcome, base)
+
+    def _iam_arn(self, account: str) -> Any:
+        def resolve(kind: str, name: str) -> str | None:
+            record = None
+            if kind == "user":
+                record = self.directory.user(account, name)
+            elif kind == "role":
+                record = self.directory.role(account, name)
+            return None if record is None else record.arn
+
+        return resolve
+
+    def context(self, ctx: RequestContext, principal: PrincipalInfo) -> dict[str, ContextValue]:
+        """The global condition keys of the request (IAM User Guide, "AWS global condition
+        context keys")."""
+        now = self.env.clock.now()
+        request = ctx.request
+        session = principal.session
+        context: dict[str, ContextValue] = {
+            "aws:SourceIp": request.client_ip,
+            "aws:SecureTransport": "true" if request.scheme == "https" else "false",
+            "aws:CurrentTime": datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "aws:EpochTime": str(int(now)),
+            "aws:PrincipalAccount": ctx.account_id,
+            "aws:PrincipalArn": principal.source_arn
+            if principal.kind == "assumed-role"
+            else principal.arn,
+            "aws:PrincipalType": _PRINCIPAL_TYPES[principal.kind],
+            "aws:userid": principal.user_id,
+            "aws:RequestedRegion": ctx.region,
+            "aws:ViaAWSService": "false",
+            "aws:PrincipalIsAWSService": "false",
+        }
+        if principal.kind == "user":
+            context["aws:username"] = principal.name
+        for key, value in principal.tags.items():
+            context[f"aws:PrincipalTag/{key}"] = value
+        if "user-agent" in request.headers:
+            context["aws:UserAgent"] = request.headers["user-agent"]
+        if session is not None:
+            context["aws:MultiFactorAuthPresent"] = "true" if session.mfa else "false"
+            if session.mfa and session.mfa_authenticated_at is not None:
+                context["aws:MultiFactorAuthAge"] = str(int(now - session.mfa_authenticated_at))
+            context["aws:TokenIssueTime"] = datetime.fromtimestamp(session.issued_at, UTC).strftime(
+                "%Y-%m-%dT%H:%M:%SZ"
+            )
+            if session.source_identity:
+                context["aws:SourceIdentity"] = session.source_identity
+            if session.federated_provider:
+                context["aws:FederatedProvider"] = session.federated_provider
+            for key, value in session.web_identity.items():
+                context[key] = value
+        return context
+
+    # --- outcome --------------------------------------------------------------------------
+
+    def _record(
+        self,
+        principal: PrincipalInfo,
+        found: list[Check],
+        outcome: Outcome,
+        denied: Check | None,
+        mode: str,
+    ) -> None:
+        decision = "allow" if denied is None else ("audit-deny" if mode == "audit" else "deny")
+        action = denied.action if denied is not None else found[0].action
+        self.decisions.append(
+            {
+                "time": time.time(),
+                "principal": principal.arn,
+                "action": action,
+                "actions": sorted({c.action for c in found}),
+                "resources": [c.resource for c in found],
+                "decision": decision,
+                "reason": outcome.reason.value,
+                "explanation": None if denied is None else outcome.because(denied.action),
+                "statement": outcome.statement.describe() if outcome.statement else None,
+                "matched": [ref.describe() for ref in outcome.matched],
+            }
+        )
+
+    def _error(
+        self,
+        ctx: RequestContext,
+        principal: PrincipalInfo,
+        denied: Check,
+        outcome: Outcome,
+        context: dict[str, ContextValue],
+    ) -> ServiceError:
+        from overcast import errors
+
+        service = ctx.service.name if ctx.service else ""
+        message = (
+            f"User: {principal.arn} is not authorized to perform: {denied.action} on resource: "
+            f"{denied.resource} {outcome.because(denied.action)}"
+        )
+        if service == "s3":
+            from overcast.services.s3.errors import AccessDenied as S3AccessDenied
+
+            return S3AccessDenied(message)
+        if service == "sqs":
+            from overcast.services.sqs.errors import AccessDenied as SqsAccessDenied
+
+            return SqsAccessDenied(message)
+        if service == "sns":
+            from overcast.services.sns.errors import AuthorizationErrorException
+
+            return AuthorizationErrorException(message)
+        if service == "ec2":
+            return self._encoded(ctx, principal, denied, outcome, context)
+        if ctx.protocol in ("json", "rest-json", "smithy-rpc-v2-cbor"):
+            return errors.AccessDeniedException(message)
+        return errors.AccessDenied(message)
+
+    def _encoded(
+        self,
+        ctx: RequestContext,
+        principal: PrincipalInfo,
+        denied: Check,
+        outcome: Outcome,
+        context: dict[str, ContextValue],
+    ) -> ServiceError:
+        """EC2's denial: the details only ``sts:DecodeAuthorizationMessage`` reveals."""
+        from overcast import errors
+        from overcast.iam.evaluation import Reason
+        from overcast.services.sts import messages
+
+        document = messages.failure(
+            allowed=False,
+            explicit_deny=outcome.reason is Reason.EXPLICIT_DENY,
+            principal_id=principal.user_id,
+            principal_arn=principal.arn,
+            action=denied.action,
+            resource=denied.resource,
+            matched=[ref.describe() for ref in outcome.matched],
+            context=dict(context),
+        )
+        encoded = messages.encode(self.env.store, document)
+        error = errors.error_class("UnauthorizedOperation", 403)
+        return error(
+            "You are not authorized to perform this operation. "
+            f"Encoded authorization failure message: {encoded}"
+        )
+
+
+_PRINCIPAL_TYPES = {
+    "user": "User",
+    "assumed-role": "AssumedRole",
+    "federated-user": "FederatedUser",
+}
+
+
+def engine_principal(account: str, principal: PrincipalInfo) -> Principal:
+    """The principal as resource policies match it (a role session also answers to its role)."""
+    from overcast.iam.policy import Principal
+    from overcast.services.s3.common import canonical_user_id
+
+    aliases = (principal.source_arn,) if principal.kind == "assumed-role" else ()
+    return Principal(
+        account=account,
+        arn=principal.arn,
+        canonical_id=canonical_user_id(account),
+        aliases=aliases,
+    )
+
+
+# --- GET /_overcast/iam/decisions -------------------------------------------------------------
+
+
+async def decisions_endpoint(gw: Gateway, body: bytes) -> tuple[int, Any]:
+    """The most recent decisions, newest first (``?limit=N``, default 100)."""
+    from urllib.parse import parse_qs
+
+    from overcast.gateway.internal import QUERY
+
+    query = parse_qs(QUERY.get())
+    try:
+        limit = int(query.get("limit", ["100"])[0])
+    except ValueError:
+        return 400, {"error": "limit must be an integer"}
+    items = list(authorizer_of(gw.env).decisions)
+    items.reverse()
+    principal = query.get("principal", [None])[0]
+    if principal:
+        items = [d for d in items if d["principal"] == principal]
+    return 200, {"mode": gw.env.settings.iam_mode, "decisions": items[: max(0, limit)]}
