@@ -1,0 +1,144 @@
+"""DynamoDB's expression language: conditions, filters, key conditions, projections, updates.
+
+One request may carry several expressions sharing ExpressionAttributeNames and -Values; the
+caller creates one ``Usage``, passes it to every ``parse_*`` call, and finally calls
+``check_unused`` so that a name or value no expression used is refused as AWS refuses it::
+
+    usage = Usage()
+    condition = parse_condition(request.get("ConditionExpression"), names, values, usage)
+    update = parse_update(request["UpdateExpression"], names, values, usage)
+    check_unused(names, values, usage)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from overcast.services.dynamodb import values as av
+from overcast.services.dynamodb.errors import ValidationException
+from overcast.services.dynamodb.expressions.common import Usage, check_unused
+from overcast.services.dynamodb.expressions.conditions import Always, Condition
+from overcast.services.dynamodb.expressions.keys import (
+    KeyCondition,
+    RangeCondition,
+    parse_key_condition_expression,
+)
+from overcast.services.dynamodb.expressions.parser import Parser
+from overcast.services.dynamodb.expressions.projection import (
+    Projection,
+    parse_projection_expression,
+)
+from overcast.services.dynamodb.expressions.updates import Update, parse_update_expression
+
+__all__ = [
+    "Always",
+    "Condition",
+    "KeyCondition",
+    "Projection",
+    "RangeCondition",
+    "Update",
+    "Usage",
+    "check_unused",
+    "parse_condition",
+    "parse_key_condition",
+    "parse_projection",
+    "parse_update",
+    "validate_attribute_maps",
+]
+
+_NAME_KEY = re.compile(r"#[A-Za-z0-9_]+")
+_VALUE_KEY = re.compile(r":[A-Za-z0-9_]+")
+
+
+def parse_condition(
+    text: Any,
+    names: Mapping[str, str] | None,
+    values: Mapping[str, Any] | None,
+    usage: Usage,
+    *,
+    kind: str = "ConditionExpression",
+) -> Condition:
+    """A ConditionExpression (or FilterExpression with ``kind="FilterExpression"``)."""
+    return Parser(text, kind, names, values, usage).parse_condition()
+
+
+def parse_key_condition(
+    text: Any,
+    names: Mapping[str, str] | None,
+    values: Mapping[str, Any] | None,
+    usage: Usage,
+    *,
+    hash_key: str,
+    range_key: str | None,
+    hash_type: str | None = None,
+    range_type: str | None = None,
+) -> KeyCondition:
+    """A Query's KeyConditionExpression against the (table's or index's) key schema.
+
+    ``hash_type``/``range_type`` (the AttributeDefinitions' S, N or B), when given, make values
+    of another type fail with AWS's "Condition parameter type does not match schema type".
+    """
+    return parse_key_condition_expression(
+        text,
+        names,
+        values,
+        usage,
+        hash_key=hash_key,
+        range_key=range_key,
+        hash_type=hash_type,
+        range_type=range_type,
+    )
+
+
+def parse_projection(text: Any, names: Mapping[str, str] | None, usage: Usage) -> Projection:
+    return parse_projection_expression(text, names, usage)
+
+
+def parse_update(
+    text: Any,
+    names: Mapping[str, str] | None,
+    values: Mapping[str, Any] | None,
+    usage: Usage,
+) -> Update:
+    return parse_update_expression(text, names, values, usage)
+
+
+def validate_attribute_maps(names: Any, values: Any, *, expressions: bool = True) -> None:
+    """The request-level checks of ExpressionAttributeNames/-Values, before any parsing.
+
+    ``expressions`` says whether the request carries any expression at all: without one, AWS
+    refuses the maps outright.
+    """
+    if names is not None:
+        if not expressions:
+            raise ValidationException(
+                "ExpressionAttributeNames can only be specified when using expressions"
+            )
+        if not names:
+            raise ValidationException("ExpressionAttributeNames must not be empty")
+        for key in names:
+            if not _NAME_KEY.fullmatch(key):
+                raise ValidationException(
+                    f'ExpressionAttributeNames contains invalid key: Syntax error; key: "{key}"'
+                )
+    if values is not None:
+        if not expressions:
+            raise ValidationException(
+                "ExpressionAttributeValues can only be specified when using expressions"
+            )
+        if not values:
+            raise ValidationException("ExpressionAttributeValues must not be empty")
+        for key, value in values.items():
+            if not _VALUE_KEY.fullmatch(key):
+                raise ValidationException(
+                    f'ExpressionAttributeValues contains invalid key: Syntax error; key: "{key}"'
+                )
+            try:
+                av.validate_value(value)
+            except ValidationException as error:
+                raise ValidationException(
+                    f"ExpressionAttributeValues contains invalid value: {error.error_message} "
+                    f"for key {key}"
+                ) from None

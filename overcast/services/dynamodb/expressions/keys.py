@@ -1,0 +1,208 @@
+"""KeyConditionExpression: the hash-key equality and the optional sort-key condition of a Query.
+
+The expression is parsed with the condition grammar, then checked against what a key condition
+may say (AND of at most one condition per key; =, <, <=, >, >=, BETWEEN, begins_with) with
+DynamoDB's messages, which carry no ``Invalid KeyConditionExpression:`` prefix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from overcast.services.dynamodb import values as av
+from overcast.services.dynamodb.errors import ValidationException
+from overcast.services.dynamodb.expressions.common import Usage
+from overcast.services.dynamodb.expressions.conditions import (
+    And,
+    Between,
+    Comparison,
+    Condition,
+    Function,
+    In,
+    Not,
+    Or,
+    Parenthesized,
+    begins_with,
+)
+from overcast.services.dynamodb.expressions.operands import (
+    Operand,
+    PathOperand,
+    SizeOperand,
+    ValueOperand,
+)
+from overcast.services.dynamodb.expressions.parser import Parser
+from overcast.services.dynamodb.expressions.paths import Value
+
+RANGE_OPERATORS = ("=", "<", "<=", ">", ">=", "BETWEEN", "begins_with")
+_FLIPPED = {"=": "=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+
+
+@dataclass(frozen=True)
+class RangeCondition:
+    op: str  # one of RANGE_OPERATORS
+    values: tuple[Value, ...]
+
+    def matches(self, value: Value | None) -> bool:
+        if value is None:
+            return False
+        if self.op == "begins_with":
+            return begins_with(value, self.values[0])
+        try:
+            orders = [av.compare(value, bound) for bound in self.values]
+        except TypeError:
+            return False
+        if self.op == "BETWEEN":
+            return orders[0] >= 0 and orders[1] <= 0
+        order = orders[0]
+        return {"=": order == 0, "<": order < 0, "<=": order <= 0, ">": order > 0}.get(
+            self.op, order >= 0
+        )
+
+
+@dataclass(frozen=True)
+class KeyCondition:
+    hash_key: str
+    hash_value: Value
+    range_key: str | None
+    range: RangeCondition | None
+
+    def matches(self, item: Mapping[str, Value]) -> bool:
+        value = item.get(self.hash_key)
+        if value is None or not av.equals(value, self.hash_value):
+            return False
+        if self.range is None or self.range_key is None:
+            return True
+        return self.range.matches(item.get(self.range_key))
+
+
+def _fail(message: str) -> ValidationException:
+    return ValidationException(message)
+
+
+def _leaves(condition: Condition, out: list[Condition]) -> None:
+    """The conditions AND-ed together, refusing the operators a key condition cannot use."""
+    if isinstance(condition, Parenthesized):
+        _leaves(condition.inner, out)
+    elif isinstance(condition, And):
+        _leaves(condition.left, out)
+        _leaves(condition.right, out)
+    elif isinstance(condition, Or):
+        raise _fail("Invalid operator used in KeyConditionExpression: OR")
+    elif isinstance(condition, Not):
+        raise _fail("Invalid operator used in KeyConditionExpression: NOT")
+    elif isinstance(condition, In):
+        raise _fail("Invalid operator used in KeyConditionExpression: IN")
+    elif isinstance(condition, Comparison) and condition.op == "<>":
+        raise _fail("Invalid operator used in KeyConditionExpression: <>")
+    elif isinstance(condition, Function) and condition.name != "begins_with":
+        raise _fail(f"Invalid operator used in KeyConditionExpression: {condition.name}")
+    else:
+        out.append(condition)
+
+
+def _operands(condition: Condition) -> tuple[str, list[Operand]]:
+    if isinstance(condition, Comparison):
+        return condition.op, [condition.left, condition.right]
+    if isinstance(condition, Between):
+        return "BETWEEN", [condition.operand, condition.low, condition.high]
+    assert isinstance(condition, Function)
+    return condition.name, list(condition.args)
+
+
+def _key_term(condition: Condition) -> tuple[str, str, tuple[Value, ...]]:
+    """(attribute, operator, values) of one key condition, with the key moved to the left."""
+    op, operands = _operands(condition)
+    if any(isinstance(o, SizeOperand) for o in operands):
+        raise _fail("KeyConditionExpressions cannot contain nested operations")
+    paths = [i for i, o in enumerate(operands) if isinstance(o, PathOperand)]
+    if len(paths) > 1:
+        raise _fail(
+            "Invalid condition in KeyConditionExpression: "
+            "Multiple attribute names used in one condition"
+        )
+    if not paths:
+        raise _fail("Invalid condition in KeyConditionExpression: No key attribute specified")
+    index = paths[0]
+    path = operands[index]
+    assert isinstance(path, PathOperand)
+    if len(path.path) > 1:
+        raise _fail("KeyConditionExpressions cannot have conditions on nested attributes")
+    if index != 0:
+        if op not in _FLIPPED:
+            raise _fail(
+                f"Invalid condition in KeyConditionExpression: {op} operator must have the key "
+                "attribute as its first operand"
+            )
+        op = _FLIPPED[op]
+    values = tuple(o.value for o in operands if isinstance(o, ValueOperand))
+    return str(path.path[0]), op, values
+
+
+def build_key_condition(
+    terms: list[tuple[str, str, tuple[Value, ...]]],
+    *,
+    hash_key: str,
+    range_key: str | None,
+    hash_type: str | None = None,
+    range_type: str | None = None,
+) -> KeyCondition:
+    """Check the per-key conditions (from an expression or legacy KeyConditions) against the
+    key schema and build the KeyCondition."""
+    by_name: dict[str, tuple[str, tuple[Value, ...]]] = {}
+    for name, op, values in terms:
+        if name in by_name:
+            raise _fail("KeyConditionExpressions must only contain one condition per key")
+        by_name[name] = (op, values)
+    if hash_key not in by_name:
+        raise _fail(f"Query condition missed key schema element: {hash_key}")
+    for name in by_name:
+        if name not in (hash_key, range_key):
+            if range_key is None:
+                raise _fail("Query key condition not supported")
+            raise _fail(f"Query condition missed key schema element: {range_key}")
+    hash_op, hash_values = by_name[hash_key]
+    if hash_op != "=":
+        raise _fail("Query key condition not supported")
+    _check_types(hash_values, hash_type)
+    condition = None
+    if range_key is not None and range_key in by_name:
+        op, values = by_name[range_key]
+        _check_types(values, range_type)
+        condition = RangeCondition(op, values)
+    return KeyCondition(hash_key, hash_values[0], range_key, condition)
+
+
+def _check_types(values: tuple[Value, ...], wanted: str | None) -> None:
+    if wanted is not None and any(wanted not in value for value in values):
+        raise _fail(
+            "One or more parameter values were invalid: "
+            "Condition parameter type does not match schema type"
+        )
+
+
+def parse_key_condition_expression(
+    text: Any,
+    names: Mapping[str, str] | None,
+    values: Mapping[str, Value] | None,
+    usage: Usage,
+    *,
+    hash_key: str,
+    range_key: str | None,
+    hash_type: str | None = None,
+    range_type: str | None = None,
+) -> KeyCondition:
+    parser = Parser(text, "KeyConditionExpression", names, values, usage)
+    condition = parser.parse_or()
+    parser.finish()
+    leaves: list[Condition] = []
+    _leaves(condition, leaves)
+    terms = [_key_term(leaf) for leaf in leaves]
+    return build_key_condition(
+        terms,
+        hash_key=hash_key,
+        range_key=range_key,
+        hash_type=hash_type,
+        range_type=range_type,
+    )

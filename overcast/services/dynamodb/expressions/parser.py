@@ -1,0 +1,380 @@
+"""The recursive-descent parser of condition expressions, document paths and operands.
+
+Grammar (keywords case-insensitive, function names case-sensitive)::
+
+    condition  := or
+    or         := and ("OR" and)*
+    and        := not ("AND" not)*
+    not        := "NOT" not | primary
+    primary    := "(" condition ")"
+                | function "(" operand ("," operand)* ")"          -- a boolean function
+                | operand comparator operand
+                | operand "BETWEEN" operand "AND" operand
+                | operand "IN" "(" operand ("," operand)* ")"
+    operand    := path | ":value" | "size" "(" path ")"
+    path       := (name | "#name") ("." (name | "#name") | "[" digits "]")*
+
+Syntax errors are raised at once; the semantic errors DynamoDB reports after parsing (reserved
+words, undefined names and values, operand types) are kept and the first one is raised once the
+whole expression has parsed.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from typing import Any
+
+from overcast.services.dynamodb import values as av
+from overcast.services.dynamodb.errors import ValidationException
+from overcast.services.dynamodb.expressions.common import (
+    MAX_IN_OPERANDS,
+    MAX_OPERATORS,
+    MAX_PATH_DEPTH,
+    Usage,
+    check_size,
+    invalid,
+    is_reserved,
+)
+from overcast.services.dynamodb.expressions.conditions import (
+    And,
+    Between,
+    Comparison,
+    Condition,
+    Function,
+    In,
+    Not,
+    Or,
+    Parenthesized,
+)
+from overcast.services.dynamodb.expressions.operands import (
+    Operand,
+    PathOperand,
+    SizeOperand,
+    ValueOperand,
+)
+from overcast.services.dynamodb.expressions.paths import DocPath, Step, Value, render
+from overcast.services.dynamodb.expressions.tokens import Token, TokenStream
+
+COMPARATORS = ("=", "<>", "<", "<=", ">", ">=")
+#: Boolean functions and their operand counts; ``size`` is the one function that is an operand.
+CONDITION_FUNCTIONS = {
+    "attribute_exists": 1,
+    "attribute_not_exists": 1,
+    "attribute_type": 2,
+    "begins_with": 2,
+    "contains": 2,
+}
+ATTRIBUTE_TYPES = ("B", "NULL", "SS", "BOOL", "L", "BS", "N", "NS", "S", "M")
+ORDERED_TYPES = ("S", "N", "B")
+#: Parentheses nest at most this deep (keeps recursion far from Python's limit).
+MAX_PARENTHESES = 100
+
+
+def value_type(value: Value) -> str:
+    return next(iter(value))
+
+
+class Parser:
+    """Shared parsing state: the token stream, the placeholder maps and the deferred error."""
+
+    def __init__(
+        self,
+        text: Any,
+        kind: str,
+        names: Mapping[str, str] | None,
+        values: Mapping[str, Value] | None,
+        usage: Usage,
+    ) -> None:
+        if not isinstance(text, str):
+            raise ValidationException(f"Invalid {kind}: The expression can not be empty;")
+        check_size(kind, text)
+        self.kind = kind
+        self.stream = TokenStream(text, kind)
+        self.names = names or {}
+        self.values = values or {}
+        self.usage = usage
+        self.deferred: ValidationException | None = None
+        self.operators = 0
+        self.depth = 0
+
+    # --- errors ---------------------------------------------------------------------------------
+
+    def defer(self, detail: str) -> None:
+        """Remember a semantic error; the first one is raised once parsing succeeded."""
+        if self.deferred is None:
+            self.deferred = invalid(self.kind, detail)
+
+    def finish(self) -> None:
+        if self.stream.current.kind != "eof":
+            raise self.stream.syntax_error()
+        if self.deferred is not None:
+            raise self.deferred
+
+    def count_operator(self) -> None:
+        self.operators += 1
+        if self.operators == MAX_OPERATORS + 1:
+            self.defer(f"The expression contains too many operators; operators: {self.operators}")
+
+    # --- placeholders, paths and operands -------------------------------------------------------
+
+    def name_of(self, token: Token) -> str:
+        """A path step from a bare name (reserved words refused) or a ``#placeholder``."""
+        if token.kind == "attrname":
+            self.usage.names.add(token.text)
+            if token.text not in self.names:
+                self.defer(
+                    "An expression attribute name used in the document path is not defined; "
+                    f"attribute name: {token.text}"
+                )
+                return token.text
+            return self.names[token.text]
+        if is_reserved(token.text):
+            self.defer(f"Attribute name is a reserved keyword; reserved keyword: {token.text}")
+        return token.text
+
+    def value_of(self, token: Token) -> Value:
+        self.usage.values.add(token.text)
+        value = self.values.get(token.text)
+        if value is None:
+            self.defer(
+                "An expression attribute value used in expression is not defined; "
+                f"attribute value: {token.text}"
+            )
+            return {"NULL": True}
+        try:
+            av.validate_value(value)
+        except ValidationException as error:
+            raise ValidationException(
+                f"ExpressionAttributeValues contains invalid value: {error.error_message} "
+                f"for key {token.text}"
+            ) from None
+        return av.normalize(value)
+
+    def parse_path(self) -> DocPath:
+        stream = self.stream
+        if stream.current.kind not in ("name", "attrname"):
+            raise stream.syntax_error()
+        steps: list[Step] = [self.name_of(stream.advance())]
+        while True:
+            if stream.current.is_op("."):
+                stream.advance()
+                if stream.current.kind not in ("name", "attrname"):
+                    raise stream.syntax_error()
+                steps.append(self.name_of(stream.advance()))
+            elif stream.current.is_op("["):
+                stream.advance()
+                if stream.current.kind != "number":
+                    raise stream.syntax_error()
+                steps.append(int(stream.advance().text))
+                stream.expect_op("]")
+            else:
+                break
+        if len(steps) > MAX_PATH_DEPTH:
+            self.defer(
+                f"The document path has too many nesting levels; nesting levels: {len(steps)}"
+            )
+        return tuple(steps)
+
+    def parse_arguments(self) -> list[Operand]:
+        self.stream.expect_op("(")
+        args = [self.parse_operand()]
+        while self.stream.accept_op(","):
+            args.append(self.parse_operand())
+        self.stream.expect_op(")")
+        return args
+
+    def parse_operand(self) -> Operand:
+        stream = self.stream
+        token = stream.current
+        if token.kind == "value":
+            stream.advance()
+            return ValueOperand(token.text, self.value_of(token))
+        if token.kind == "name" and stream.peek().is_op("("):
+            return self.parse_function_operand()
+        if token.kind in ("name", "attrname"):
+            return PathOperand(self.parse_path())
+        raise stream.syntax_error()
+
+    def parse_function_operand(self) -> Operand:
+        name = self.stream.advance().text
+        self.count_operator()
+        args = self.parse_arguments()
+        if name == "size":
+            self.check_arity(name, args, 1)
+            self.require_path(name, args[0])
+            return SizeOperand(args[0])
+        if name in CONDITION_FUNCTIONS:
+            self.defer(
+                "The function is not allowed to be used this way in an expression; "
+                f"function: {name}"
+            )
+        else:
+            self.defer(f"Invalid function name; function: {name}")
+        return args[0]
+
+    def check_arity(self, name: str, args: list[Operand], count: int) -> None:
+        if len(args) != count:
+            self.defer(
+                "Incorrect number of operands for operator or function; "
+                f"operator or function: {name}, number of operands: {len(args)}"
+            )
+
+    def require_path(self, name: str, operand: Operand) -> None:
+        if not isinstance(operand, PathOperand):
+            self.defer(
+                f"Operator or function requires a document path; operator or function: {name}"
+            )
+
+    def check_literal_type(self, name: str, operand: Operand, allowed: tuple[str, ...]) -> None:
+        if isinstance(operand, ValueOperand) and value_type(operand.value) not in allowed:
+            self.defer(
+                "Incorrect operand type for operator or function; "
+                f"operator or function: {name}, operand type: {value_type(operand.value)}"
+            )
+
+    def check_distinct(self, name: str, first: Operand, others: list[Operand]) -> None:
+        if isinstance(first, PathOperand) and any(o == first for o in others):
+            self.defer(
+                "The first operand must be distinct from the remaining operands for this "
+                f"operator or function; operator: {name}, first operand: {render(first.path)}"
+            )
+
+    # --- conditions -----------------------------------------------------------------------------
+
+    def parse_condition(self) -> Condition:
+        condition = self.parse_or()
+        self.finish()
+        return condition
+
+    def parse_or(self) -> Condition:
+        left = self.parse_and()
+        while self.stream.accept_keyword("OR"):
+            self.count_operator()
+            left = Or(left, self.parse_and())
+        return left
+
+    def parse_and(self) -> Condition:
+        left = self.parse_not()
+        while self.stream.accept_keyword("AND"):
+            self.count_operator()
+            left = And(left, self.parse_not())
+        return left
+
+    def parse_not(self) -> Condition:
+        if self.stream.accept_keyword("NOT"):
+            self.count_operator()
+            return Not(self.parse_not())
+        return self.parse_primary()
+
+    def parse_primary(self) -> Condition:
+        stream = self.stream
+        if stream.current.is_op("("):
+            stream.advance()
+            self.depth += 1
+            if self.depth > MAX_PARENTHESES:
+                raise invalid(self.kind, "The expression has too many nested parentheses;")
+            inner = self.parse_or()
+            self.depth -= 1
+            stream.expect_op(")")
+            if isinstance(inner, Parenthesized):
+                self.defer("The expression has redundant parentheses;")
+            return Parenthesized(inner)
+        token = stream.current
+        if token.kind == "name" and token.text in CONDITION_FUNCTIONS and stream.peek().is_op("("):
+            return self.parse_condition_function()
+        called = token.kind == "name" and stream.peek().is_op("(")
+        left = self.parse_operand()
+        current = stream.current
+        if current.kind == "op" and current.text in COMPARATORS:
+            stream.advance()
+            return self.comparison(current.text, left, self.parse_operand())
+        if stream.accept_keyword("BETWEEN"):
+            low = self.parse_operand()
+            if not stream.accept_keyword("AND"):
+                raise stream.syntax_error()
+            return self.between(left, low, self.parse_operand())
+        if stream.accept_keyword("IN"):
+            return self.in_list(left, self.parse_arguments())
+        if isinstance(left, SizeOperand):
+            raise invalid(
+                self.kind,
+                "The function is not allowed to be used this way in an expression; function: size",
+            )
+        if called and self.deferred is not None:
+            raise self.deferred  # an unknown function standing alone: name it, not the syntax
+        raise stream.syntax_error()
+
+    def comparison(self, op: str, left: Operand, right: Operand) -> Condition:
+        self.count_operator()
+        if op not in ("=", "<>"):
+            self.check_literal_type(op, left, ORDERED_TYPES)
+            self.check_literal_type(op, right, ORDERED_TYPES)
+        self.check_distinct(op, left, [right])
+        return Comparison(op, left, right)
+
+    def between(self, operand: Operand, low: Operand, high: Operand) -> Condition:
+        self.count_operator()
+        for bound in (operand, low, high):
+            self.check_literal_type("BETWEEN", bound, ORDERED_TYPES)
+        self.check_distinct("BETWEEN", operand, [low, high])
+        if isinstance(low, ValueOperand) and isinstance(high, ValueOperand):
+            lo, hi = low.value, high.value
+            if value_type(lo) in ORDERED_TYPES and value_type(hi) in ORDERED_TYPES:
+                bounds = (
+                    f"lower bound operand: AttributeValue: {{{_show(lo)}}}, "
+                    f"upper bound operand: AttributeValue: {{{_show(hi)}}}"
+                )
+                if value_type(lo) != value_type(hi):
+                    self.defer(
+                        "The BETWEEN operator requires same data type for lower and upper "
+                        f"bounds; {bounds}"
+                    )
+                elif av.compare(lo, hi) > 0:
+                    self.defer(
+                        f"The BETWEEN operator requires upper bound >= lower bound; {bounds}"
+                    )
+        return Between(operand, low, high)
+
+    def in_list(self, operand: Operand, choices: list[Operand]) -> Condition:
+        self.count_operator()
+        if len(choices) > MAX_IN_OPERANDS:
+            self.defer(
+                "Too many operands for operator or function; "
+                f"operator or function: IN, number of operands: {len(choices)}"
+            )
+        self.check_distinct("IN", operand, choices)
+        return In(operand, tuple(choices))
+
+    def parse_condition_function(self) -> Condition:
+        name = self.stream.advance().text
+        self.count_operator()
+        args = self.parse_arguments()
+        self.check_arity(name, args, CONDITION_FUNCTIONS[name])
+        if len(args) != CONDITION_FUNCTIONS[name]:
+            return Function(name, tuple(args))
+        if name in ("attribute_exists", "attribute_not_exists", "attribute_type"):
+            self.require_path(name, args[0])
+        if name == "attribute_type":
+            self.check_literal_type(name, args[1], ("S",))
+            given = args[1]
+            type_name = given.value.get("S") if isinstance(given, ValueOperand) else None
+            if type_name is not None and type_name not in ATTRIBUTE_TYPES:
+                self.defer(
+                    f"Invalid attribute type name found in type: {type_name}, "
+                    "valid types: {B,NULL,SS,BOOL,L,BS,N,NS,S,M}"
+                )
+        if name == "begins_with":
+            self.check_literal_type(name, args[0], ("S", "B"))
+            self.check_literal_type(name, args[1], ("S", "B"))
+        if name in ("begins_with", "contains"):
+            self.check_distinct(name, args[0], args[1:])
+        return Function(name, tuple(args))
+
+
+def _show(value: Value) -> str:
+    kind = value_type(value)
+    body = value[kind]
+    if kind == "B":
+        body = base64.b64encode(body).decode()
+    return f"{kind}:{body}"
