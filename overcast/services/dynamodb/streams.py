@@ -42,6 +42,13 @@ def new_stream_label(now: float) -> str:
     return datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
 
 
+def _label_time(label: str, default: float) -> float:
+    try:
+        return datetime.strptime(label, "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=UTC).timestamp()
+    except ValueError:
+        return default
+
+
 def _shard_id(now: float) -> str:
     return f"shardId-{int(now * 1000):020d}-{os.urandom(4).hex()}"
 
@@ -179,11 +186,28 @@ class StreamOps:
             shard_id=_shard_id(now),
             start_seq=streams.last_seq(conn) + 1,
             end_seq=None,
-            created=now,
+            created=_label_time(table.stream_label, now),
             disabled_at=None,
         )
         streams.insert_stream(conn, stream)
         return stream
+
+    def _sync_streams(self, conn: sqlite3.Connection, account_id: str, region: str) -> None:
+        """Reconcile every stream of an account's region with its tables (DynamoDB Streams
+        calls this before reading, so a stream exists as soon as its table says so, and the
+        stream of a deleted or re-created table is retired)."""
+        tables = {
+            t.name: t
+            for t in self.catalog.all(conn)  # type: ignore[attr-defined]
+            if t.account_id == account_id and t.region == region
+        }
+        for stream in streams.list_streams(conn, account_id, region, None, self.env.clock.now()):
+            table = tables.get(stream.table_name)
+            if stream.enabled and (table is None or table.stream_arn != stream.arn):
+                streams.disable_stream(conn, stream.arn, self.env.clock.now())
+        for table in tables.values():
+            if table.stream_enabled:
+                self._sync_stream(conn, table)
 
     def _table_deleted(self, conn: sqlite3.Connection, table: Table) -> None:
         """DeleteTable: the stream is disabled (its records stay readable for 24 hours)."""
