@@ -238,7 +238,7 @@ def _defaults(environ: Mapping[str, str]) -> dict[str, Any]:
         "host": DEFAULT_HOST,
         "port": DEFAULT_PORT,
         "listen": (),
-        "data_dir": default_data_dir(),
+        "data_dir": default_data_dir(environ),
         "ephemeral": False,
         "account": DEFAULT_ACCOUNT,
         "region": DEFAULT_REGION,
