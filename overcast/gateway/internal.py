@@ -5,13 +5,18 @@
 - ``GET /_overcast/services``: every botocore service and whether Overcast implements it
 - ``GET /_overcast/clock``; ``POST /_overcast/clock`` with ``{"set": epoch}`` or
   ``{"advance": seconds}``: the shared, controllable clock
-- ``/_localstack/health`` and ``POST /moto-api/reset``: aliases for existing tooling
+- LocalStack's ``/_localstack/health`` (GET/HEAD/POST/PUT), ``/_localstack/info``,
+  ``/_localstack/init[/<stage>]`` and ``/_aws/sqs/messages`` (peek at a queue), in LocalStack's
+  shapes; moto's ``POST /moto-api/reset`` and ``POST /moto-api/reset-auth``
+  (docs/compatibility.md)
 """
 
 from __future__ import annotations
 
 import contextvars
 import json
+import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -24,12 +29,18 @@ from overcast.services.registry import NATIVE
 if TYPE_CHECKING:
     from overcast.gateway.app import Gateway
 
-PREFIXES = ("/_overcast", "/_localstack", "/moto-api")
+PREFIXES = ("/_overcast", "/_localstack", "/moto-api", "/_aws/")
 
 # The query string of the request being handled, for handlers that filter (GET /_overcast/sns/...).
 QUERY: contextvars.ContextVar[str] = contextvars.ContextVar("overcast_internal_query", default="")
+# The whole ASGI scope, for handlers that read the path or headers (/_aws/sqs/messages).
+SCOPE: contextvars.ContextVar[Scope] = contextvars.ContextVar("overcast_internal_scope")
 
-Handler = Callable[["Gateway", bytes], Awaitable[tuple[int, Any]]]
+# A handler answers (status, JSON payload), or a whole HttpResponse.
+Handler = Callable[["Gateway", bytes], Awaitable["tuple[int, Any] | HttpResponse"]]
+
+_SESSION_ID = str(uuid.uuid4())
+_STARTED = time.monotonic()
 
 
 def _json(status: int, payload: Any) -> HttpResponse:
@@ -52,12 +63,76 @@ async def _health(gw: Gateway, body: bytes) -> tuple[int, Any]:
 
 
 async def _localstack_health(gw: Gateway, body: bytes) -> tuple[int, Any]:
+    # LocalStack's POST {"action": "restart"|"kill"} and PUT (state updates) are not acted on:
+    # the same report answers every method.
     registry = gw.env.registry
     return 200, {
         "services": {name: registry.state(name) for name in sorted(NATIVE)},
         "edition": "community",
         "version": __version__,
     }
+
+
+async def _localstack_info(gw: Gateway, body: bytes) -> tuple[int, Any]:
+    import datetime
+    import hashlib
+    import os
+    import platform
+    import socket
+
+    now = datetime.datetime.fromtimestamp(gw.env.clock.now(), datetime.UTC)
+    machine = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:12]
+    return 200, {
+        "version": __version__,
+        "edition": "community",
+        "is_license_activated": False,
+        "session_id": _SESSION_ID,
+        "machine_id": f"gen_{machine}",
+        "system": platform.system().lower(),
+        "is_docker": os.path.exists("/.dockerenv"),
+        "server_time_utc": now.replace(tzinfo=None).isoformat(timespec="seconds"),
+        "uptime": int(time.monotonic() - _STARTED),
+    }
+
+
+async def _localstack_init(gw: Gateway, body: bytes) -> tuple[int, Any]:
+    from overcast.gateway.compat import init_hooks
+    from overcast.init_hooks import STAGES
+
+    hooks = init_hooks(gw)
+    path = SCOPE.get()["path"].rstrip("/")
+    if path == "/_localstack/init":
+        return 200, hooks.describe()
+    stage = path.rsplit("/", 1)[-1].upper()
+    if stage not in STAGES:
+        return 404, {"error": f"unknown stage {stage!r}; stages: {', '.join(STAGES)}"}
+    return 200, hooks.describe_stage(stage)
+
+
+async def _moto_reset_auth(gw: Gateway, body: bytes) -> tuple[int, Any]:
+    """moto's shape; Overcast enforces IAM by ``--iam-mode``, not by a count of free requests,
+    so the value is remembered and handed back, nothing more (docs/compatibility.md)."""
+    global _no_auth_count
+    try:
+        count = float(body.decode() or "inf")
+    except (UnicodeDecodeError, ValueError):
+        return 400, {"Error": "Expected the number of initial requests without auth"}
+    previous, _no_auth_count = _no_auth_count, count
+    return 200, {"status": "ok", "PREVIOUS_INITIAL_NO_AUTH_ACTION_COUNT": str(previous)}
+
+
+_no_auth_count = float("inf")
+
+
+async def _moto_need_post(gw: Gateway, body: bytes) -> tuple[int, Any]:
+    auth = SCOPE.get()["path"].rstrip("/").endswith("reset-auth")
+    return 400, {"Error": "Need to POST to reset Moto" + (" Auth" if auth else "")}
+
+
+async def _sqs_peek(gw: Gateway, body: bytes) -> HttpResponse:
+    from overcast.gateway.sqs_messages import sqs_messages
+
+    return sqs_messages(gw, SCOPE.get(), QUERY.get(), body)
 
 
 async def _reset(gw: Gateway, body: bytes) -> tuple[int, Any]:
@@ -125,20 +200,46 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", "/_overcast/sns/SimpleNotificationService.pem"): _sns_certificate,
     ("GET", "/_overcast/iam/decisions"): decisions_endpoint,
     **{(m, "/_localstack/health"): _localstack_health for m in ("GET", "HEAD", "POST", "PUT")},
+    ("GET", "/_localstack/info"): _localstack_info,
+    ("GET", "/_localstack/init"): _localstack_init,
+    ("POST", "/moto-api/reset-auth"): _moto_reset_auth,
+    ("GET", "/moto-api/reset"): _moto_need_post,
+    ("GET", "/moto-api/reset-auth"): _moto_need_post,
+    **{(m, "/_aws/sqs/messages"): _sqs_peek for m in ("GET", "POST")},
 }
+
+# Paths with a variable part: (method, prefix) -> handler.
+PREFIX_ROUTES: dict[tuple[str, str], Handler] = {
+    ("GET", "/_localstack/init/"): _localstack_init,
+    ("GET", "/_aws/sqs/messages/"): _sqs_peek,
+}
+
+
+def _route(method: str, path: str) -> Handler | None:
+    handler = ROUTES.get((method, path))
+    if handler is None:
+        for (m, prefix), candidate in PREFIX_ROUTES.items():
+            if m == method and path.startswith(prefix):
+                return candidate
+    return handler
 
 
 async def handle(gw: Gateway, scope: Scope, receive: Receive, send: Send) -> None:
     method = scope["method"]
     path = scope.get("path", "/").rstrip("/") or "/"
-    handler = ROUTES.get((method, path))
+    handler = _route(method, path)
     body = await read_body(receive)
     if handler is None:
         known = any(p == path for _, p in ROUTES)
         response = _json(405 if known else 404, {"error": f"no endpoint {method} {path}"})
     else:
         QUERY.set(scope.get("query_string", b"").decode("latin-1"))
-        status, payload = await handler(gw, body)
+        SCOPE.set(scope)
+        result = await handler(gw, body)
+        if isinstance(result, HttpResponse):
+            await send_response(send, result, head=method == "HEAD")
+            return
+        status, payload = result
         if handler is _sns_certificate:  # the PEM itself, not JSON
             response = HttpResponse(
                 status=status,
