@@ -282,7 +282,17 @@ class Parser:
             return Parenthesized(inner)
         token = stream.current
         if token.kind == "name" and token.text in CONDITION_FUNCTIONS and stream.peek().is_op("("):
-            return self.parse_condition_function()
+            function = self.parse_condition_function()
+            following = stream.current
+            if (following.kind == "op" and following.text in COMPARATORS) or any(
+                following.is_keyword(word) for word in ("BETWEEN", "IN")
+            ):
+                raise invalid(
+                    self.kind,
+                    "The function is not allowed to be used this way in an expression; "
+                    f"function: {token.text}",
+                )
+            return function
         called = token.kind == "name" and stream.peek().is_op("(")
         left = self.parse_operand()
         current = stream.current
