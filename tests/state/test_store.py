@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -126,6 +127,85 @@ def test_group_commit_isolates_failures(store: Store) -> None:
     assert sum(isinstance(r, int) for r in results) == 50
     assert "bad" not in names(store) and len(names(store)) == 50
     assert "bad" not in seen and len(seen) == 50
+
+
+def test_write_grouped_shares_one_transaction_and_isolates_failures(store: Store) -> None:
+    store.migrate("t", SCHEMA)
+    seen: list[str] = []
+    commits: list[int] = []
+    conn_ids: set[int] = set()
+
+    def failing(conn: sqlite3.Connection) -> None:
+        insert("bad")(conn)
+        store.after_commit(conn, lambda: seen.append("bad"))
+        raise KeyError("nope")
+
+    def good(name: str):
+        def fn(conn: sqlite3.Connection) -> int:
+            conn_ids.add(id(conn))
+            # Nothing of this turn is committed yet: every fn sees the same open transaction.
+            assert conn.in_transaction
+            store.after_commit(conn, lambda: seen.append(name))
+            return insert(name)(conn)
+
+        return fn
+
+    async def main() -> list[object]:
+        jobs = [store.write_grouped(good(f"g{i}")) for i in range(20)]
+        jobs.insert(10, store.write_grouped(failing))
+        out = await asyncio.gather(*jobs, return_exceptions=True)
+        commits.append(len(names(store)))
+        # A later turn is a new transaction that sees the earlier commit.
+        out.append(await store.write_grouped(good("later")))
+        return out
+
+    results = asyncio.run(main())
+    assert isinstance(results[10], KeyError)
+    assert sum(isinstance(r, int) for r in results) == 21
+    assert commits == [20]
+    assert "bad" not in names(store) and len(names(store)) == 21
+    assert "bad" not in seen and len(seen) == 21
+    assert len(conn_ids) == 1
+
+
+def test_write_grouped_skips_cancelled_callers(store: Store) -> None:
+    store.migrate("t", SCHEMA)
+
+    async def main() -> None:
+        kept = asyncio.ensure_future(store.write_grouped(insert("kept")))
+        dropped = asyncio.ensure_future(store.write_grouped(insert("dropped")))
+        await asyncio.sleep(0)  # both queued
+        dropped.cancel()
+        await kept
+
+    asyncio.run(main())
+    assert names(store) == ["kept"]
+
+
+def test_checkpoints_run_in_the_background(disk_dir: Path) -> None:
+    from overcast.state import store as store_module
+
+    store = Store.open(disk_dir)
+    try:
+        store.migrate("t", SCHEMA)
+        for i in range(store_module.CHECKPOINT_EVERY + 10):
+            store.write(insert(f"n{i}"))
+        wal = disk_dir / "overcast.db-wal"
+        deadline = time.monotonic() + 5
+        # The checkpointer copies the WAL into the database; no commit did it (autocheckpoint
+        # is off), so the database file grows only through the background thread.
+        while time.monotonic() < deadline and (disk_dir / "overcast.db").stat().st_size < 8192:
+            time.sleep(0.05)
+        assert (disk_dir / "overcast.db").stat().st_size >= 8192
+        assert wal.exists()
+        assert store._wconn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    finally:
+        store.close()
+    reopened = Store.open(disk_dir)
+    try:
+        assert len(names(reopened)) == store_module.CHECKPOINT_EVERY + 10
+    finally:
+        reopened.close()
 
 
 def test_writes_from_threads(store: Store) -> None:

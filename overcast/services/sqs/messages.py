@@ -154,7 +154,7 @@ class Messages(DeadLetters, SqsBase):
         store.add_counts(conn, queue.id, len(messages) - delayed, 0, delayed)
         self._notify_after_commit(conn, queue.id)
 
-    def send_message(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+    async def send_message(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         now = self.env.clock.now()
 
         def write(conn: sqlite3.Connection) -> dict[str, Any]:
@@ -164,9 +164,11 @@ class Messages(DeadLetters, SqsBase):
                 self._insert(conn, queue, [message])
             return result
 
-        return self.env.store.write(write)
+        return await self.env.store.write_grouped(write)
 
-    def send_message_batch(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+    async def send_message_batch(
+        self, ctx: RequestContext, request: dict[str, Any]
+    ) -> dict[str, Any]:
         entries = request.get("Entries") or []
         validation.check_batch(entries, "SendMessageBatch")
         now = self.env.clock.now()
@@ -195,7 +197,7 @@ class Messages(DeadLetters, SqsBase):
             self._insert(conn, queue, rows)
             return {"Successful": ok, "Failed": failed}
 
-        return self.env.store.write(write)
+        return await self.env.store.write_grouped(write)
 
     # -- receiving --------------------------------------------------------------------------
 
@@ -217,7 +219,7 @@ class Messages(DeadLetters, SqsBase):
         deadline: float | None = None
         while True:
             now = clock.now()
-            queue, got = self.env.store.write(
+            queue, got = await self.env.store.write_grouped(
                 lambda c, n=now: self._receive_once(ctx, c, url, count, visibility, n)
             )
             if got:
@@ -287,15 +289,17 @@ class Messages(DeadLetters, SqsBase):
         if state is not None:
             store.add_counts(conn, queue.id, *store.count_delta([state]))
 
-    def delete_message(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+    async def delete_message(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         def write(conn: sqlite3.Connection) -> None:
             queue = self._queue(ctx, conn, request["QueueUrl"], "DeleteMessage")
             self._delete(conn, queue, request["ReceiptHandle"])
 
-        self.env.store.write(write)
+        await self.env.store.write_grouped(write)
         return {}
 
-    def delete_message_batch(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+    async def delete_message_batch(
+        self, ctx: RequestContext, request: dict[str, Any]
+    ) -> dict[str, Any]:
         entries = request.get("Entries") or []
         validation.check_batch(entries, "DeleteMessageBatch")
 
@@ -311,7 +315,7 @@ class Messages(DeadLetters, SqsBase):
                     ok.append({"Id": entry["Id"]})
             return {"Successful": ok, "Failed": failed}
 
-        return self.env.store.write(write)
+        return await self.env.store.write_grouped(write)
 
     # -- visibility -------------------------------------------------------------------------
 
