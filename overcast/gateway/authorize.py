@@ -79,6 +79,16 @@ def _parse(document: str, resource_policy: bool) -> Policy | None:
         return None
 
 
+@lru_cache(maxsize=1)
+def _allow_all() -> Policy:
+    from overcast.iam.policy import Policy
+
+    return Policy.parse(
+        '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}',
+        resource_policy=False,
+    )
+
+
 def _named(name: str, document: str | None, *, resource: bool = False) -> NamedPolicy | None:
     from overcast.iam.evaluation import NamedPolicy
 
@@ -103,7 +113,7 @@ class Authorizer:
 
     def policies(self, principal: PrincipalInfo) -> Policies:
         """Identity policies, boundary and session policies, parsed once per IAM generation."""
-        from overcast.iam.evaluation import Policies
+        from overcast.iam.evaluation import NamedPolicy, Policies
         from overcast.services.iam import storage
 
         session = principal.session
@@ -115,7 +125,10 @@ class Authorizer:
         record = self.directory.principal(principal.source_arn)
         identity: list[NamedPolicy] = []
         boundary = None
-        if record is not None:
+        if principal.source_arn.endswith(":root"):
+            # A root's federated users: the root may do anything, their session policy limits.
+            identity.append(NamedPolicy(principal.source_arn, _allow_all()))
+        elif record is not None:
             for index, document in enumerate(record.policies):
                 named = _named(f"{record.arn} policy #{index + 1}", document)
                 if named is not None:
