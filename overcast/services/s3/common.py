@@ -93,6 +93,13 @@ class S3Base(Provider):
         """Whether a bucket policy or ACL lets a non-owner do ``action``; access.py overrides."""
         return False
 
+    def _resource_policy(self, ctx: RequestContext, arn: str) -> tuple[str, str | None] | None:
+        """The bucket's owner and policy, evaluated with the caller's identity policies by the
+        gateway's IAM authorize step (None: no such bucket)."""
+        name = arn.split(":::", 1)[-1].split("/", 1)[0]
+        bucket = self._store.read(lambda conn: store.get_bucket(conn, name))
+        return None if bucket is None else (bucket.account_id, bucket.config.get("policy"))
+
     def _access(
         self,
         ctx: RequestContext,

@@ -109,6 +109,12 @@ class SnsBase(Provider):
                 f"{topic.arn} because no resource-based policy allows the SNS:{action} action"
             )
 
+    def _resource_policy(self, ctx: RequestContext, arn: str) -> tuple[str, str | None] | None:
+        """The topic's account and policy, evaluated with the caller's identity policies by the
+        gateway's IAM authorize step (None: no such topic)."""
+        topic = self.env.store.read(lambda conn: store.get_topic(conn, arn))
+        return None if topic is None else (topic.account_id, topic.attrs.get("Policy"))
+
     def _subscription(self, conn: sqlite3.Connection, arn: str) -> Subscription:
         if split_arn(arn) is None or arn.count(":") != 6:
             raise invalid("SubscriptionArn")

@@ -97,6 +97,13 @@ class SqsBase(Provider):
                 "resource-based policy allows the sqs:" + action + " action"
             )
 
+    def _resource_policy(self, ctx: RequestContext, arn: str) -> tuple[str, str | None] | None:
+        """The queue's account and policy, evaluated with the caller's identity policies by the
+        gateway's IAM authorize step (None: no such queue)."""
+        parsed = split_queue_arn(arn)
+        queue = self.env.store.read(lambda conn: self._queue_by_arn(conn, arn)) if parsed else None
+        return None if queue is None or parsed is None else (parsed[1], queue.attrs.get("Policy"))
+
     def _queue_by_arn(self, conn: sqlite3.Connection, arn: str) -> Queue | None:
         parsed = split_queue_arn(arn)
         if parsed is None:
