@@ -104,5 +104,5 @@ class TokenStream:
         start = self.tokens[i - 1].start if i > 0 else token.start
         after = self.tokens[i + 1] if i + 1 < len(self.tokens) else token
         end = after.end if after.kind != "eof" else token.end
-        near = self.text[start:end].rstrip()
+        near = self.text[start:end]
         return invalid(self.kind, f'Syntax error; token: "{token.text}", near: "{near}"')
