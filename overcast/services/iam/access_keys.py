@@ -158,6 +158,7 @@ class AccessKeys(IamBase):
                 "CreateDate": self._now(),
                 "PasswordResetRequired": reset,
                 "PasswordHash": hash_password(password),
+                "PasswordLastChanged": self._now(),
             }
             if not storage.insert(conn, ctx.account_id, storage.LOGIN_PROFILE, name, doc):
                 raise EntityAlreadyExists(
@@ -188,6 +189,7 @@ class AccessKeys(IamBase):
             if request.get("Password"):
                 check_password(conn, ctx.account_id, request["Password"])
                 doc["PasswordHash"] = hash_password(request["Password"])
+                doc["PasswordLastChanged"] = self._now()
             if request.get("PasswordResetRequired") is not None:
                 doc["PasswordResetRequired"] = bool(request["PasswordResetRequired"])
             storage.put(conn, ctx.account_id, storage.LOGIN_PROFILE, name, doc)
@@ -216,6 +218,7 @@ class AccessKeys(IamBase):
                 raise InvalidInput("The old password was incorrect.")
             check_password(conn, ctx.account_id, request["NewPassword"])
             doc["PasswordHash"] = hash_password(request["NewPassword"])
+            doc["PasswordLastChanged"] = self._now()
             doc["PasswordResetRequired"] = False
             storage.put(conn, ctx.account_id, storage.LOGIN_PROFILE, name, doc)
 
