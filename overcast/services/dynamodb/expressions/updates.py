@@ -37,6 +37,7 @@ from overcast.services.dynamodb.expressions.operands import (
 )
 from overcast.services.dynamodb.expressions.parser import Parser, value_type
 from overcast.services.dynamodb.expressions.paths import DocPath, Value, check_overlaps, resolve
+from overcast.services.dynamodb.expressions.projection import Projection
 
 SECTIONS = ("SET", "REMOVE", "ADD", "DELETE")
 UPDATE_FUNCTIONS = {"if_not_exists": 2, "list_append": 2}
@@ -56,6 +57,12 @@ class Update:
 
     def __init__(self, actions: list[Action]) -> None:
         self.actions = actions
+
+    @property
+    def projection(self) -> Projection:
+        """The written paths as a projection: ReturnValues UPDATED_OLD/UPDATED_NEW cut the old
+        or new item with it."""
+        return Projection([action.path for action in self.actions])
 
     @property
     def paths(self) -> set[str]:
