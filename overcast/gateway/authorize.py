@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 import weakref
 from collections import deque
 from datetime import UTC, datetime
@@ -278,7 +277,7 @@ class Authorizer:
         action = denied.action if denied is not None else found[0].action
         self.decisions.append(
             {
-                "time": time.time(),
+                "time": _iso(self.env.clock.now()),
                 "principal": principal.arn,
                 "action": action,
                 "actions": sorted({c.action for c in found}),
@@ -353,6 +352,10 @@ class Authorizer:
             "You are not authorized to perform this operation. "
             f"Encoded authorization failure message: {encoded}"
         )
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 _PRINCIPAL_TYPES = {
