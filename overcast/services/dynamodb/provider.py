@@ -1,17 +1,22 @@
-"""DynamoDB's provider: composes the operation mixins of this package."""
+"""DynamoDB's provider: composes the operation mixins of this package.
+
+The core groups (tables, items, query/scan, batch, transactions) share ``DynamoBase``
+(``self.catalog``, table lookup); the other parts (streams, TTL, backups, PartiQL, global tables,
+exports) are mixins placed first so their hooks (``_record_change``...) are found.
+"""
 
 from __future__ import annotations
 
-from overcast.services.base import Provider
 from overcast.services.dynamodb.backups import BackupOps
 from overcast.services.dynamodb.exports import ExportOps
 from overcast.services.dynamodb.global_tables import GlobalTableOps
 from overcast.services.dynamodb.partiql import PartiqlOps
 from overcast.services.dynamodb.streams import StreamOps
+from overcast.services.dynamodb.tables import TableOps
 from overcast.services.dynamodb.ttl import TtlOps
 
 
 class DynamoDBProvider(
-    StreamOps, TtlOps, BackupOps, PartiqlOps, GlobalTableOps, ExportOps, Provider
+    StreamOps, TtlOps, BackupOps, PartiqlOps, GlobalTableOps, ExportOps, TableOps
 ):
     service = "dynamodb"

@@ -1,0 +1,81 @@
+"""What every DynamoDB operation group shares: the table catalog and table lookup by name/ARN."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from overcast.errors import ValidationException
+from overcast.gateway.context import RequestContext
+from overcast.ids import arn
+from overcast.services.base import Provider, ServiceEnv
+from overcast.services.dynamodb import capacity
+from overcast.services.dynamodb.errors import ResourceNotFoundException
+from overcast.services.dynamodb.models import ACTIVE, CREATING, UPDATING, Table
+from overcast.services.dynamodb.storage import Catalog
+
+_NAME = re.compile(r"^[a-zA-Z0-9_.-]+$")
+
+
+def check_table_name(name: str, member: str = "tableName") -> None:
+    """AWS's pattern check on a table name (the gateway does not check patterns)."""
+    if not _NAME.match(name):
+        raise ValidationException(
+            f"1 validation error detected: Value '{name}' at '{member}' failed to satisfy "
+            "constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+"
+        )
+
+
+def table_arn(ctx: RequestContext, name: str) -> str:
+    return arn("dynamodb", ctx.region, ctx.account_id, f"table/{name}", ctx.partition)
+
+
+class DynamoBase(Provider):
+    """The provider's base: ``self.catalog`` and helpers to find tables."""
+
+    def __init__(self, env: ServiceEnv) -> None:
+        super().__init__(env)
+        self.catalog = Catalog.of(env.store)
+        self.throttle = capacity.Throttle(env)
+
+    def _name(self, ctx: RequestContext, name: str) -> str:
+        """A TableName parameter, which may be the table's ARN; checked."""
+        if name.startswith("arn:"):
+            parts = name.split(":", 5)
+            if (
+                len(parts) != 6
+                or not parts[5].startswith("table/")
+                or parts[3] != ctx.region
+                or parts[4] != ctx.account_id
+            ):
+                raise ResourceNotFoundException(
+                    f"Requested resource not found: Table: {name} not found"
+                )
+            name = parts[5][len("table/") :]
+        if len(name) < 3 or len(name) > 255:
+            raise ValidationException(
+                "TableName must be at least 3 characters long and at most 255 characters long"
+            )
+        check_table_name(name)
+        return name
+
+    def _table(self, ctx: RequestContext, name: str, *, describe: bool = False) -> Table:
+        """The table (cached, read-only), or ResourceNotFoundException in AWS's two wordings
+        (DescribeTable names the table; item operations do not)."""
+        table = self.catalog.get(ctx.account_id, ctx.region, self._name(ctx, name))
+        if table is None:
+            if describe:
+                raise ResourceNotFoundException(
+                    f"Requested resource not found: Table: {self._name(ctx, name)} not found"
+                )
+            raise ResourceNotFoundException()
+        return table
+
+    def _describe(self, table: Table) -> dict[str, Any]:
+        counts = self.env.store.read(lambda conn: self.catalog.counts(conn, table))
+        desc = table.describe(counts)
+        # Work is done synchronously: after the response that said CREATING/UPDATING, the
+        # table is ACTIVE (boto3's waiters pass on their first poll).
+        if table.status in (CREATING, UPDATING):
+            desc["TableStatus"] = ACTIVE
+        return desc

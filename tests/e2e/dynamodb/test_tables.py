@@ -1,0 +1,233 @@
+"""DynamoDB tables through boto3: create/describe/update/delete/list, validation, tags."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+Client = Callable[..., Any]
+
+
+def _name(prefix: str = "t") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def _create(ddb: Any, name: str, **extra: Any) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "TableName": name,
+        "KeySchema": [
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        "AttributeDefinitions": [
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "N"},
+        ],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    params.update(extra)
+    return ddb.create_table(**params)["TableDescription"]
+
+
+def _error(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
+    err = exc.value.response["Error"]
+    return err["Code"], err["Message"]
+
+
+def test_create_describe_waiters_and_delete(client: Client) -> None:
+    ddb = client("dynamodb")
+    name = _name()
+    desc = _create(ddb, name, Tags=[{"Key": "team", "Value": "core"}])
+    assert desc["TableStatus"] == "CREATING"
+    assert desc["TableArn"].endswith(f":table/{name}")
+    assert desc["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    ddb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1})
+    table = ddb.describe_table(TableName=name)["Table"]
+    assert table["TableStatus"] == "ACTIVE"
+    assert table["ItemCount"] == 0 and table["TableSizeBytes"] == 0
+    assert table["KeySchema"][1] == {"AttributeName": "sk", "KeyType": "RANGE"}
+    # The ARN works wherever a table name does.
+    assert ddb.describe_table(TableName=table["TableArn"])["Table"]["TableName"] == name
+    tags = ddb.list_tags_of_resource(ResourceArn=table["TableArn"])["Tags"]
+    assert tags == [{"Key": "team", "Value": "core"}]
+    with pytest.raises(ClientError) as exc:
+        _create(ddb, name)
+    assert _error(exc) == ("ResourceInUseException", f"Table already exists: {name}")
+    deleted = ddb.delete_table(TableName=name)["TableDescription"]
+    assert deleted["TableStatus"] == "DELETING"
+    ddb.get_waiter("table_not_exists").wait(TableName=name, WaiterConfig={"Delay": 1})
+    with pytest.raises(ClientError) as exc:
+        ddb.describe_table(TableName=name)
+    assert _error(exc) == (
+        "ResourceNotFoundException",
+        f"Requested resource not found: Table: {name} not found",
+    )
+
+
+def test_provisioned_billing_and_update(client: Client) -> None:
+    ddb = client("dynamodb")
+    name = _name()
+    desc = _create(
+        ddb,
+        name,
+        BillingMode="PROVISIONED",
+        ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 3},
+    )
+    assert desc["ProvisionedThroughput"]["ReadCapacityUnits"] == 5
+    with pytest.raises(ClientError) as exc:
+        ddb.update_table(
+            TableName=name,
+            ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 3},
+        )
+    assert "will not change" in _error(exc)[1]
+    out = ddb.update_table(
+        TableName=name, ProvisionedThroughput={"ReadCapacityUnits": 10, "WriteCapacityUnits": 3}
+    )["TableDescription"]
+    assert out["TableStatus"] == "UPDATING"
+    assert out["ProvisionedThroughput"]["ReadCapacityUnits"] == 10
+    assert "LastIncreaseDateTime" in out["ProvisionedThroughput"]
+    ddb.update_table(TableName=name, BillingMode="PAY_PER_REQUEST")
+    table = ddb.describe_table(TableName=name)["Table"]
+    assert table["TableStatus"] == "ACTIVE"
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert "LastUpdateToPayPerRequestDateTime" in table["BillingModeSummary"]
+    with pytest.raises(ClientError) as exc:
+        ddb.update_table(TableName=name)
+    assert _error(exc)[0] == "ValidationException"
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        (
+            {"BillingMode": "PROVISIONED"},
+            "No provisioned throughput specified for the table",
+        ),
+        (
+            {"ProvisionedThroughput": {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1}},
+            "One or more parameter values were invalid: Neither ReadCapacityUnits nor "
+            "WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST",
+        ),
+        (
+            {"AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}]},
+            "One or more parameter values were invalid: Some index key attributes are not "
+            "defined in AttributeDefinitions. Keys: [pk, sk], AttributeDefinitions: [pk]",
+        ),
+        (
+            {
+                "AttributeDefinitions": [
+                    {"AttributeName": "pk", "AttributeType": "S"},
+                    {"AttributeName": "sk", "AttributeType": "N"},
+                    {"AttributeName": "extra", "AttributeType": "S"},
+                ]
+            },
+            "One or more parameter values were invalid: Number of attributes in KeySchema does "
+            "not exactly match number of attributes defined in AttributeDefinitions",
+        ),
+        (
+            {
+                "KeySchema": [
+                    {"AttributeName": "sk", "KeyType": "RANGE"},
+                    {"AttributeName": "pk", "KeyType": "HASH"},
+                ]
+            },
+            "Invalid KeySchema: The first KeySchemaElement is not a HASH key type",
+        ),
+        (
+            {"TableName": "bad name!"},
+            "1 validation error detected: Value 'bad name!' at 'tableName' failed to satisfy "
+            "constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+",
+        ),
+    ],
+)
+def test_create_table_validation(client: Client, params: dict[str, Any], message: str) -> None:
+    ddb = client("dynamodb")
+    if params.get("BillingMode") == "PROVISIONED":
+        params = {**params}
+    with pytest.raises(ClientError) as exc:
+        _create(ddb, params.pop("TableName", _name()), **params)
+    assert _error(exc) == ("ValidationException", message)
+
+
+def test_local_index_needs_range_key(client: Client) -> None:
+    ddb = client("dynamodb")
+    with pytest.raises(ClientError) as exc:
+        ddb.create_table(
+            TableName=_name(),
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "x", "AttributeType": "S"},
+            ],
+            LocalSecondaryIndexes=[
+                {
+                    "IndexName": "lsi",
+                    "KeySchema": [
+                        {"AttributeName": "pk", "KeyType": "HASH"},
+                        {"AttributeName": "x", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    assert "does not have a range key" in _error(exc)[1]
+
+
+def test_list_tables_paginates(client: Client) -> None:
+    ddb = client("dynamodb", region="eu-west-3")
+    names = sorted(_name("list") for _ in range(5))
+    for name in names:
+        _create(ddb, name)
+    first = ddb.list_tables(Limit=2)
+    assert len(first["TableNames"]) == 2
+    assert first["LastEvaluatedTableName"] == first["TableNames"][-1]
+    seen = [n for page in ddb.get_paginator("list_tables").paginate() for n in page["TableNames"]]
+    assert [n for n in seen if n in names] == names
+    # Other regions do not see them.
+    other = client("dynamodb", region="eu-west-2").list_tables()["TableNames"]
+    assert not set(names) & set(other)
+
+
+def test_deletion_protection(client: Client) -> None:
+    ddb = client("dynamodb")
+    name = _name()
+    _create(ddb, name, DeletionProtectionEnabled=True)
+    with pytest.raises(ClientError) as exc:
+        ddb.delete_table(TableName=name)
+    assert _error(exc)[0] == "ValidationException"
+    ddb.update_table(TableName=name, DeletionProtectionEnabled=False)
+    ddb.delete_table(TableName=name)
+
+
+def test_tags(client: Client) -> None:
+    ddb = client("dynamodb")
+    name = _name()
+    arn = _create(ddb, name)["TableArn"]
+    ddb.tag_resource(ResourceArn=arn, Tags=[{"Key": "a", "Value": "1"}, {"Key": "b", "Value": "2"}])
+    ddb.untag_resource(ResourceArn=arn, TagKeys=["a"])
+    assert ddb.list_tags_of_resource(ResourceArn=arn)["Tags"] == [{"Key": "b", "Value": "2"}]
+    with pytest.raises(ClientError) as exc:
+        ddb.list_tags_of_resource(ResourceArn=arn + "-missing")
+    assert _error(exc)[0] == "ResourceNotFoundException"
+
+
+def test_table_class_stream_and_limits(client: Client) -> None:
+    ddb = client("dynamodb")
+    name = _name()
+    desc = _create(
+        ddb,
+        name,
+        TableClass="STANDARD_INFREQUENT_ACCESS",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )
+    assert desc["TableClassSummary"]["TableClass"] == "STANDARD_INFREQUENT_ACCESS"
+    assert desc["LatestStreamArn"] == f"{desc['TableArn']}/stream/{desc['LatestStreamLabel']}"
+    assert desc["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
+    limits = ddb.describe_limits()
+    assert limits["TableMaxReadCapacityUnits"] == 40000
+    assert ddb.describe_endpoints()["Endpoints"][0]["CachePeriodInMinutes"] == 1440
