@@ -71,6 +71,7 @@ class Objects(ObjectCopy, ObjectDelete, ObjectTagging, ObjectBase):
         name, key = request["Bucket"], request["Key"]
         plan, received, storage_class, tags = prepared
         stream = request.get("Body")
+        committed: list[bool] = []
         try:
             checksums = plan.finish(received.checksums, stream)
             meta = meta_of(request)
@@ -102,11 +103,14 @@ class Objects(ObjectCopy, ObjectDelete, ObjectTagging, ObjectBase):
                 self._check_write(conn, bucket, key, request)
                 obj.meta["owner"] = object_owner(bucket, ctx.account_id, request.get("ACL"))
                 store.put_version(conn, self._store, bucket, obj)
+                self._store.after_commit(conn, lambda: committed.append(True))
                 return bucket
 
-            bucket = self._store.write(commit)
+            # Grouped with the other writes of this loop turn (one COMMIT for all of them).
+            bucket = await self._store.write_grouped(commit)
         except BaseException:
-            bodies.discard(self._store, received)
+            if not committed:  # cancelled after the commit: the object owns the blob now
+                bodies.discard(self._store, received)
             raise
         if not obj.segments:
             bodies.discard(self._store, received)  # an empty body needs no blob
