@@ -279,7 +279,8 @@ def _serve_uvicorn(
 class _SniffingListener:
     """Accepts on a bound socket and serves each connection as HTTP or HTTPS by its first byte.
 
-    Stands in for the ``asyncio.Server`` uvicorn keeps (it only calls ``close()``).
+    Stands in for the ``asyncio.Server`` uvicorn keeps (it calls ``close()`` and
+    ``wait_closed()``).
     """
 
     def __init__(
@@ -299,6 +300,10 @@ class _SniffingListener:
         self._task.cancel()
         for task in self._pending:
             task.cancel()
+
+    async def wait_closed(self) -> None:
+        """Until accepting stopped (served connections are uvicorn's to wait for)."""
+        await asyncio.gather(self._task, *self._pending, return_exceptions=True)
 
     async def _accept_loop(self) -> None:
         loop = self._loop
