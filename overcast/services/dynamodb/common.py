@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 from typing import Any
 
 from overcast.errors import ValidationException
@@ -12,7 +13,7 @@ from overcast.services.base import Provider, ServiceEnv
 from overcast.services.dynamodb import capacity
 from overcast.services.dynamodb.errors import ResourceNotFoundException
 from overcast.services.dynamodb.models import ACTIVE, CREATING, UPDATING, Table
-from overcast.services.dynamodb.storage import Catalog
+from overcast.services.dynamodb.storage import Catalog, Item
 
 _NAME = re.compile(r"^[a-zA-Z0-9_.-]+$")
 
@@ -70,6 +71,36 @@ class DynamoBase(Provider):
                 )
             raise ResourceNotFoundException()
         return table
+
+    # -- hooks of the other parts (streams.py, global_tables.py), placed before this class ---
+
+    def _record_change(
+        self,
+        conn: sqlite3.Connection,
+        table: Table,
+        old: Item | None,
+        new: Item | None,
+        *,
+        user_identity: dict[str, Any] | None = None,
+    ) -> None:
+        """Every item write calls this inside its transaction (streams, PITR, replication)."""
+
+    def _sync_stream(self, conn: sqlite3.Connection, table: Table) -> object:
+        """After saving a table whose StreamSpecification changed."""
+        return None
+
+    def _table_deleted(self, conn: sqlite3.Connection, table: Table) -> None:
+        """DeleteTable, before the table's rows go."""
+
+    def _replica_updates(
+        self,
+        ctx: RequestContext,
+        conn: sqlite3.Connection,
+        table: Table,
+        updates: list[dict[str, Any]],
+    ) -> None:
+        """UpdateTable's ReplicaUpdates (global tables)."""
+        raise ValidationException("ReplicaUpdates are not supported")
 
     def _describe(self, table: Table) -> dict[str, Any]:
         counts = self.env.store.read(lambda conn: self.catalog.counts(conn, table))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from overcast.errors import ValidationException
@@ -28,6 +27,7 @@ from overcast.services.dynamodb.models import (
     Index,
     Table,
 )
+from overcast.services.dynamodb.streams import new_stream_label
 
 _INVALID = "One or more parameter values were invalid: "
 _MAX_TAGS = 50
@@ -48,10 +48,6 @@ def _stream(spec: dict[str, Any] | None) -> dict[str, Any] | None:
             f"{_INVALID}StreamViewType is required when StreamEnabled is true"
         )
     return {"StreamEnabled": True, "StreamViewType": spec["StreamViewType"]}
-
-
-def _stream_label(now: float) -> str:
-    return datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
 
 
 def _sse(ctx: RequestContext, spec: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -112,7 +108,10 @@ class TableOps(DynamoBase):
         def write(conn: sqlite3.Connection) -> Table:
             if self.catalog.load(conn, ctx.account_id, ctx.region, name) is not None:
                 raise ResourceInUseException(f"Table already exists: {name}")
-            return self.catalog.insert(conn, table)
+            self.catalog.insert(conn, table)
+            if table.stream is not None:
+                self._sync_stream(conn, table)
+            return table
 
         table = self.env.store.write(write)
         desc = table.describe()
@@ -158,7 +157,7 @@ class TableOps(DynamoBase):
             stream=_stream(request.get("StreamSpecification")),
         )
         if table.stream is not None:
-            table.stream_label = _stream_label(now)
+            table.stream_label = new_stream_label(now)
         lsis = request.get("LocalSecondaryIndexes") or []
         gsis = request.get("GlobalSecondaryIndexes") or []
         if lsis and range_key is None:
@@ -263,10 +262,11 @@ class TableOps(DynamoBase):
                 table.deletion_protection = bool(request["DeletionProtectionEnabled"])
             if request.get("OnDemandThroughput"):
                 table.on_demand = dict(request["OnDemandThroughput"])
-            replica_updates = getattr(self, "_replica_updates", None)
-            if request.get("ReplicaUpdates") and replica_updates is not None:
-                replica_updates(ctx, conn, table, request["ReplicaUpdates"])
+            if request.get("ReplicaUpdates"):
+                self._replica_updates(ctx, conn, table, request["ReplicaUpdates"])
             self.catalog.save(conn, table)
+            if "StreamSpecification" in request:
+                self._sync_stream(conn, table)
             return table
 
         table = self.env.store.write(write)
@@ -426,7 +426,7 @@ class TableOps(DynamoBase):
                     f"Table already has an enabled stream: TableName: {table.name}"
                 )
             table.stream = stream
-            table.stream_label = _stream_label(now)
+            table.stream_label = new_stream_label(now)
         else:
             if not table.stream_enabled:
                 raise ValidationException(
@@ -453,6 +453,7 @@ class TableOps(DynamoBase):
                 raise ResourceNotFoundException(
                     f"Requested resource not found: Table: {name} not found"
                 )
+            self._table_deleted(conn, current)
             self.catalog.delete(conn, current)
 
         # Deleting a large table's items takes a while: off the event loop.
