@@ -140,7 +140,10 @@ def test_evaluation(text, expected):
         ),
         ("((n = :n5))", "The expression has redundant parentheses;"),
         ("BegIns_WiTh(s, :hel)", "Invalid function name; function: BegIns_WiTh"),
-        ("if_not_exists(s, :hel) = :x", "Invalid function name; function: if_not_exists"),
+        (
+            "if_not_exists(s, :hel) = :x",
+            "The function is not allowed in a condition expression; function: if_not_exists",
+        ),
         (
             "size(s)",
             "The function is not allowed to be used this way in an expression; function: size",
@@ -176,7 +179,7 @@ def test_evaluation(text, expected):
         ),
         (
             "attribute_type(s, :bad_type)",
-            "Invalid attribute type name found in type: STRING, "
+            "Invalid attribute type name found; type: STRING, "
             "valid types: {B,NULL,SS,BOOL,L,BS,N,NS,S,M}",
         ),
         (
@@ -186,7 +189,8 @@ def test_evaluation(text, expected):
         ),
         (
             "n BETWEEN :n9 AND :n3",
-            "The BETWEEN operator requires upper bound >= lower bound; "
+            "The BETWEEN operator requires upper bound to be greater than or equal to lower "
+            "bound; "
             "lower bound operand: AttributeValue: {N:9}, upper bound operand: "
             "AttributeValue: {N:3}",
         ),
@@ -270,3 +274,44 @@ def test_unknown_attribute_type_literal_is_fine_for_existing_types():
     for kind in ("S", "N", "B", "SS", "NS", "BS", "BOOL", "NULL", "L", "M"):
         values = {":t": {"S": kind}}
         parse_condition("attribute_type(n, :t)", None, values, Usage())
+
+
+def test_names_and_reserved_words_are_reported_before_placeholders():
+    # The undefined value comes first in the text, the reserved word wins.
+    assert error_of("n = :nope AND status = :x") == (
+        "Invalid ConditionExpression: Attribute name is a reserved keyword; "
+        "reserved keyword: status"
+    )
+    assert error_of("n = :nope AND #x = :x") == (
+        "Invalid ConditionExpression: An expression attribute value used in expression is not "
+        "defined; attribute value: :nope"
+    )
+
+
+def test_list_index_range_and_size_of_values():
+    assert error_of("l[2147483648] = :x") == (
+        "Invalid ConditionExpression: List index is not within the allowable range; "
+        "index: [2147483648]"
+    )
+    assert holds("size(:hello) = :n5")
+    assert error_of("size(:n3) = :n3") == (
+        "Invalid ConditionExpression: Incorrect operand type for operator or function; "
+        "operator or function: size, operand type: N"
+    )
+
+
+def test_in_operand_limit_message():
+    values = {f":v{i}": {"N": str(i)} for i in range(101)}
+    text = "n IN (" + ", ".join(f":v{i}" for i in range(101)) + ")"
+    assert error_of(text, values=values) == (
+        "Invalid ConditionExpression: The IN operator is provided with too many operands; "
+        "number of operands: 101"
+    )
+
+
+def test_operator_count_limit():
+    text = " OR ".join(["n < :n3"] * 301)
+    assert error_of(text) == (
+        "Invalid ConditionExpression: The expression contains too many operators; "
+        "operator count: 301"
+    )

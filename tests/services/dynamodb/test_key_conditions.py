@@ -100,9 +100,9 @@ def test_hash_only_and_matching():
         ),
         (
             "pk = :p AND sk BETWEEN :z AND :a",
-            "Invalid KeyConditionExpression: The BETWEEN operator requires upper bound >= lower "
-            "bound; lower bound operand: AttributeValue: {S:z}, upper bound operand: "
-            "AttributeValue: {S:a}",
+            "Invalid KeyConditionExpression: The BETWEEN operator requires upper bound to be "
+            "greater than or equal to lower bound; lower bound operand: AttributeValue: {S:z}, "
+            "upper bound operand: AttributeValue: {S:a}",
         ),
         (
             "status = :p",

@@ -151,7 +151,11 @@ def test_run_time_type_errors():
             "Incorrect operand type for operator or function; operator or function: "
             "list_append, operand type: S",
         ),
-        ("SET a = size(l)", "Invalid function name; function: size"),
+        (
+            "SET a = size(l)",
+            "The function is not allowed in an update expression; function: size",
+        ),
+        ("SET a = nope(l)", "Invalid function name; function: nope"),
         (
             "SET a = if_not_exists(:s, :s)",
             "Operator or function requires a document path; operator or function: if_not_exists",

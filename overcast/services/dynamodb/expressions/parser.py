@@ -21,7 +21,6 @@ whole expression has parsed.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping
 from typing import Any
 
@@ -67,6 +66,8 @@ CONDITION_FUNCTIONS = {
 }
 ATTRIBUTE_TYPES = ("B", "NULL", "SS", "BOOL", "L", "BS", "N", "NS", "S", "M")
 ORDERED_TYPES = ("S", "N", "B")
+SIZED_TYPES = ("S", "B", "SS", "NS", "BS", "L", "M")
+UPDATE_FUNCTIONS = {"if_not_exists": 2, "list_append": 2}
 #: Parentheses nest at most this deep (keeps recursion far from Python's limit).
 MAX_PARENTHESES = 100
 
@@ -94,27 +95,43 @@ class Parser:
         self.names = names or {}
         self.values = values or {}
         self.usage = usage
-        self.deferred: ValidationException | None = None
+        # Semantic errors found while parsing: (stage, order, error). DynamoDB reports names,
+        # functions and reserved words (stage 1) before placeholders (2) and operands (3).
+        self.deferred: list[tuple[int, int, ValidationException]] = []
         self.operators = 0
         self.depth = 0
 
     # --- errors ---------------------------------------------------------------------------------
 
-    def defer(self, detail: str) -> None:
+    def defer(self, detail: str, stage: int = 3) -> None:
         """Remember a semantic error; the first one is raised once parsing succeeded."""
-        if self.deferred is None:
-            self.deferred = invalid(self.kind, detail)
+        self.deferred.append((stage, len(self.deferred), invalid(self.kind, detail)))
+
+    def first_deferred(self, *stages: int) -> ValidationException | None:
+        found = [entry for entry in self.deferred if entry[0] in stages]
+        return min(found, key=lambda entry: (entry[0], entry[1]))[2] if found else None
+
+    def raise_deferred(self, *stages: int) -> None:
+        error = self.first_deferred(*stages)
+        if error is not None:
+            raise error
 
     def finish(self) -> None:
+        """The end of the expression: trailing tokens are a syntax error, then the errors kept."""
         if self.stream.current.kind != "eof":
             raise self.stream.syntax_error()
-        if self.deferred is not None:
-            raise self.deferred
+        self.raise_deferred(1)
+        # Outside updates, undefined names and the operand checks come in the order written.
+        found = [entry for entry in self.deferred if entry[0] in (2, 3)]
+        if found:
+            raise min(found, key=lambda entry: entry[1])[2]
 
     def count_operator(self) -> None:
         self.operators += 1
         if self.operators == MAX_OPERATORS + 1:
-            self.defer(f"The expression contains too many operators; operators: {self.operators}")
+            self.defer(
+                f"The expression contains too many operators; operator count: {self.operators}"
+            )
 
     # --- placeholders, paths and operands -------------------------------------------------------
 
@@ -125,12 +142,15 @@ class Parser:
             if token.text not in self.names:
                 self.defer(
                     "An expression attribute name used in the document path is not defined; "
-                    f"attribute name: {token.text}"
+                    f"attribute name: {token.text}",
+                    stage=2,
                 )
                 return token.text
             return self.names[token.text]
         if is_reserved(token.text):
-            self.defer(f"Attribute name is a reserved keyword; reserved keyword: {token.text}")
+            self.defer(
+                f"Attribute name is a reserved keyword; reserved keyword: {token.text}", stage=1
+            )
         return token.text
 
     def value_of(self, token: Token) -> Value:
@@ -166,7 +186,12 @@ class Parser:
                 stream.advance()
                 if stream.current.kind != "number":
                     raise stream.syntax_error()
-                steps.append(int(stream.advance().text))
+                digits = stream.advance().text
+                if len(digits) > 10 or int(digits) > 2**31 - 1:
+                    self.defer(
+                        f"List index is not within the allowable range; index: [{digits}]", stage=1
+                    )
+                steps.append(int(digits))
                 stream.expect_op("]")
             else:
                 break
@@ -197,27 +222,35 @@ class Parser:
         raise stream.syntax_error()
 
     def parse_function_operand(self) -> Operand:
+        """A function where an operand belongs: only ``size`` is one."""
         name = self.stream.advance().text
         self.count_operator()
         args = self.parse_arguments()
         if name == "size":
             self.check_arity(name, args, 1)
-            self.require_path(name, args[0])
+            self.check_literal_type(name, args[0], SIZED_TYPES)
             return SizeOperand(args[0])
         if name in CONDITION_FUNCTIONS:
             self.defer(
                 "The function is not allowed to be used this way in an expression; "
-                f"function: {name}"
+                f"function: {name}",
+                stage=1,
+            )
+        elif name in UPDATE_FUNCTIONS:
+            self.defer(
+                f"The function is not allowed in a condition expression; function: {name}",
+                stage=1,
             )
         else:
-            self.defer(f"Invalid function name; function: {name}")
+            self.defer(f"Invalid function name; function: {name}", stage=1)
         return args[0]
 
-    def check_arity(self, name: str, args: list[Operand], count: int) -> None:
+    def check_arity(self, name: str, args: list[Operand], count: int, stage: int = 1) -> None:
         if len(args) != count:
             self.defer(
                 "Incorrect number of operands for operator or function; "
-                f"operator or function: {name}, number of operands: {len(args)}"
+                f"operator or function: {name}, number of operands: {len(args)}",
+                stage=stage,
             )
 
     def require_path(self, name: str, operand: Operand) -> None:
@@ -278,7 +311,7 @@ class Parser:
             self.depth -= 1
             stream.expect_op(")")
             if isinstance(inner, Parenthesized):
-                self.defer("The expression has redundant parentheses;")
+                self.defer("The expression has redundant parentheses;", stage=1)
             return Parenthesized(inner)
         token = stream.current
         if token.kind == "name" and token.text in CONDITION_FUNCTIONS and stream.peek().is_op("("):
@@ -311,8 +344,9 @@ class Parser:
                 self.kind,
                 "The function is not allowed to be used this way in an expression; function: size",
             )
-        if called and self.deferred is not None:
-            raise self.deferred  # an unknown function standing alone: name it, not the syntax
+        if called:
+            # A function standing alone is well-formed: report what is wrong with the function.
+            self.raise_deferred(1)
         raise stream.syntax_error()
 
     def comparison(self, op: str, left: Operand, right: Operand) -> Condition:
@@ -342,7 +376,8 @@ class Parser:
                     )
                 elif av.compare(lo, hi) > 0:
                     self.defer(
-                        f"The BETWEEN operator requires upper bound >= lower bound; {bounds}"
+                        "The BETWEEN operator requires upper bound to be greater than or equal "
+                        f"to lower bound; {bounds}"
                     )
         return Between(operand, low, high)
 
@@ -350,8 +385,8 @@ class Parser:
         self.count_operator()
         if len(choices) > MAX_IN_OPERANDS:
             self.defer(
-                "Too many operands for operator or function; "
-                f"operator or function: IN, number of operands: {len(choices)}"
+                "The IN operator is provided with too many operands; "
+                f"number of operands: {len(choices)}"
             )
         self.check_distinct("IN", operand, choices)
         return In(operand, tuple(choices))
@@ -371,14 +406,13 @@ class Parser:
             type_name = given.value.get("S") if isinstance(given, ValueOperand) else None
             if type_name is not None and type_name not in ATTRIBUTE_TYPES:
                 self.defer(
-                    f"Invalid attribute type name found in type: {type_name}, "
+                    f"Invalid attribute type name found; type: {type_name}, "
                     "valid types: {B,NULL,SS,BOOL,L,BS,N,NS,S,M}"
                 )
         if name == "begins_with":
             self.check_literal_type(name, args[0], ("S", "B"))
             self.check_literal_type(name, args[1], ("S", "B"))
-        if name in ("begins_with", "contains"):
-            self.check_distinct(name, args[0], args[1:])
+        self.check_distinct(name, args[0], args[1:])
         return Function(name, tuple(args))
 
 
@@ -386,5 +420,6 @@ def _show(value: Value) -> str:
     kind = value_type(value)
     body = value[kind]
     if kind == "B":
-        body = base64.b64encode(body).decode()
+        # DynamoDB prints a binary bound as the Java buffer that holds it.
+        return f"B:java.nio.HeapByteBuffer[pos=0 lim={len(body)} cap={len(body)}]"
     return f"{kind}:{body}"

@@ -35,12 +35,16 @@ from overcast.services.dynamodb.expressions.operands import (
     PathOperand,
     ValueOperand,
 )
-from overcast.services.dynamodb.expressions.parser import Parser, value_type
+from overcast.services.dynamodb.expressions.parser import (
+    CONDITION_FUNCTIONS,
+    UPDATE_FUNCTIONS,
+    Parser,
+    value_type,
+)
 from overcast.services.dynamodb.expressions.paths import DocPath, Value, check_overlaps, resolve
 from overcast.services.dynamodb.expressions.projection import Projection
 
 SECTIONS = ("SET", "REMOVE", "ADD", "DELETE")
-UPDATE_FUNCTIONS = {"if_not_exists": 2, "list_append": 2}
 INVALID_PATH = "The document path provided in the update expression is invalid for update"
 Item = dict[str, Value]
 
@@ -197,7 +201,8 @@ class UpdateParser(Parser):
             stream.advance()
             if section in seen:
                 self.defer(
-                    f'The "{section}" section can only be used once in an update expression;'
+                    f'The "{section}" section can only be used once in an update expression;',
+                    stage=1,
                 )
             seen.add(section)
             actions.append(self.parse_action(section))
@@ -205,8 +210,12 @@ class UpdateParser(Parser):
                 actions.append(self.parse_action(section))
             if stream.current.kind == "eof":
                 break
-        self.finish()
+        # DynamoDB's order: names and functions, undefined #names, overlapping paths, then the
+        # values and their types.
+        self.raise_deferred(1)
+        self.raise_deferred(2)
         check_overlaps(self.kind, [action.path for action in actions])
+        self.raise_deferred(3)
         return Update(actions)
 
     def parse_action(self, section: str) -> Action:
@@ -251,13 +260,20 @@ class UpdateParser(Parser):
             args = self.parse_arguments()
             name = token.text
             if name not in UPDATE_FUNCTIONS:
-                self.defer(f"Invalid function name; function: {name}")
+                known = name == "size" or name in CONDITION_FUNCTIONS
+                self.defer(
+                    f"The function is not allowed in an update expression; function: {name}"
+                    if known
+                    else f"Invalid function name; function: {name}",
+                    stage=1,
+                )
                 return args[0]
-            self.check_arity(name, args, 2)
+            self.check_arity(name, args, 2, stage=3)
             if len(args) != 2:
                 return args[0]
             if name == "if_not_exists":
                 self.require_path(name, args[0])
+                self.check_distinct(name, args[0], args[1:])
                 first = args[0] if isinstance(args[0], PathOperand) else PathOperand(("",))
                 return IfNotExists(first, args[1])
             self.check_literal_type(name, args[0], ("L",))
