@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from overcast.services.dynamodb.errors import ValidationException
-from overcast.services.dynamodb.expressions import Usage, check_unused, parse_condition
+from overcast.services.dynamodb.expressions import (
+    Usage,
+    check_unused,
+    parse_condition,
+    validate_attribute_maps,
+)
 
 ITEM = {
     "pk": {"S": "user#1"},
@@ -315,3 +320,46 @@ def test_operator_count_limit():
         "Invalid ConditionExpression: The expression contains too many operators; "
         "operator count: 301"
     )
+
+
+@pytest.mark.parametrize(
+    ("names", "values", "expressions", "message"),
+    [
+        (
+            {"s": "x"},
+            None,
+            True,
+            'ExpressionAttributeNames contains invalid key: Syntax error; key: "s"',
+        ),
+        (
+            {"#s": ""},
+            None,
+            True,
+            "ExpressionAttributeNames contains invalid value: Empty attribute name for key #s",
+        ),
+        (
+            None,
+            {"v": {"S": "x"}},
+            True,
+            'ExpressionAttributeValues contains invalid key: Syntax error; key: "v"',
+        ),
+        ({}, None, True, "ExpressionAttributeNames must not be empty"),
+        (None, {}, True, "ExpressionAttributeValues must not be empty"),
+        (
+            {"#s": "x"},
+            None,
+            False,
+            "ExpressionAttributeNames can only be specified when using expressions",
+        ),
+        (
+            None,
+            {":v": {"S": "x"}},
+            False,
+            "ExpressionAttributeValues can only be specified when using expressions",
+        ),
+    ],
+)
+def test_attribute_map_validation(names, values, expressions, message):
+    with pytest.raises(ValidationException) as caught:
+        validate_attribute_maps(names, values, expressions=expressions)
+    assert caught.value.error_message == message

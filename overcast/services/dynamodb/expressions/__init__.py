@@ -118,10 +118,12 @@ def validate_attribute_maps(names: Any, values: Any, *, expressions: bool = True
             )
         if not names:
             raise ValidationException("ExpressionAttributeNames must not be empty")
-        for key in names:
-            if not _NAME_KEY.fullmatch(key):
+        for key, name in names.items():
+            _check_key("ExpressionAttributeNames", key, _NAME_KEY)
+            if name == "":
                 raise ValidationException(
-                    f'ExpressionAttributeNames contains invalid key: Syntax error; key: "{key}"'
+                    f"ExpressionAttributeNames contains invalid value: Empty attribute name "
+                    f"for key {key}"
                 )
     if values is not None:
         if not expressions:
@@ -131,10 +133,7 @@ def validate_attribute_maps(names: Any, values: Any, *, expressions: bool = True
         if not values:
             raise ValidationException("ExpressionAttributeValues must not be empty")
         for key, value in values.items():
-            if not _VALUE_KEY.fullmatch(key):
-                raise ValidationException(
-                    f'ExpressionAttributeValues contains invalid key: Syntax error; key: "{key}"'
-                )
+            _check_key("ExpressionAttributeValues", key, _VALUE_KEY)
             try:
                 av.validate_value(value)
             except ValidationException as error:
@@ -142,3 +141,14 @@ def validate_attribute_maps(names: Any, values: Any, *, expressions: bool = True
                     f"ExpressionAttributeValues contains invalid value: {error.error_message} "
                     f"for key {key}"
                 ) from None
+
+
+def _check_key(member: str, key: str, pattern: re.Pattern[str]) -> None:
+    size = len(key.encode("utf-8"))
+    if size > 255:
+        raise ValidationException(
+            f"{member} contains invalid key: The expression attribute map contains a key that "
+            f"is too long; size of key: {size}"
+        )
+    if not pattern.fullmatch(key):
+        raise ValidationException(f'{member} contains invalid key: Syntax error; key: "{key}"')
