@@ -1,0 +1,88 @@
+"""Virtual MFA devices: seeds and QR codes, enabling with two consecutive TOTP codes computed on
+the server's clock, resync, deactivation and deletion."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from overcast.services.iam.totp import code_at, step_of
+from overcast.testing import ServerProcess
+from tests.e2e.iam.conftest import advance, clock_now, error
+
+
+def codes(server: ServerProcess, seed: str) -> tuple[str, str]:
+    """Two consecutive codes as an authenticator app shows them now."""
+    step = step_of(clock_now(server))
+    return code_at(seed, step - 1), code_at(seed, step)
+
+
+def test_virtual_mfa_lifecycle(iam: Any, server: ServerProcess, name: Callable[..., str]) -> None:
+    user, device = name("mu"), name("dev")
+    iam.create_user(UserName=user)
+    created = iam.create_virtual_mfa_device(
+        VirtualMFADeviceName=device, Tags=[{"Key": "k", "Value": "v"}]
+    )["VirtualMFADevice"]
+    serial = created["SerialNumber"]
+    assert serial == f"arn:aws:iam::000000000000:mfa/{device}"
+    seed = created["Base32StringSeed"].decode()
+    assert len(seed) == 32 and seed.isalnum()
+    assert created["QRCodePNG"].startswith(b"\x89PNG\r\n\x1a\n")
+    unassigned = iam.list_virtual_mfa_devices(AssignmentStatus="Unassigned")["VirtualMFADevices"]
+    assert serial in {d["SerialNumber"] for d in unassigned}
+
+    with pytest.raises(ClientError) as info:
+        iam.enable_mfa_device(UserName=user, SerialNumber=serial,
+                              AuthenticationCode1="000000", AuthenticationCode2="000001")  # fmt: skip
+    assert error(info) == (
+        "InvalidAuthenticationCode",
+        "Authentication code for device is not valid.",
+        403,
+    )
+    first, second = codes(server, seed)
+    with pytest.raises(ClientError) as info:  # not consecutive: the same code twice
+        iam.enable_mfa_device(UserName=user, SerialNumber=serial,
+                              AuthenticationCode1=second, AuthenticationCode2=second)  # fmt: skip
+    assert error(info)[0] == "InvalidAuthenticationCode"
+    iam.enable_mfa_device(UserName=user, SerialNumber=serial,
+                          AuthenticationCode1=first, AuthenticationCode2=second)  # fmt: skip
+    devices = iam.list_mfa_devices(UserName=user)["MFADevices"]
+    assert [d["SerialNumber"] for d in devices] == [serial]
+    assigned = iam.list_virtual_mfa_devices(AssignmentStatus="Assigned")["VirtualMFADevices"]
+    mine = next(d for d in assigned if d["SerialNumber"] == serial)
+    assert mine["User"]["UserName"] == user
+    assert iam.get_mfa_device(SerialNumber=serial)["UserName"] == user
+    assert iam.list_mfa_device_tags(SerialNumber=serial)["Tags"] == [{"Key": "k", "Value": "v"}]
+
+    # Codes follow the shared clock: an hour later, the old codes no longer resync.
+    advance(server, 3600)
+    with pytest.raises(ClientError):
+        iam.resync_mfa_device(UserName=user, SerialNumber=serial,
+                              AuthenticationCode1=first, AuthenticationCode2=second)  # fmt: skip
+    new_first, new_second = codes(server, seed)
+    iam.resync_mfa_device(UserName=user, SerialNumber=serial,
+                          AuthenticationCode1=new_first, AuthenticationCode2=new_second)  # fmt: skip
+
+    with pytest.raises(ClientError) as info:
+        iam.delete_virtual_mfa_device(SerialNumber=serial)
+    assert error(info)[0] == "DeleteConflict"
+    with pytest.raises(ClientError) as info:
+        iam.delete_user(UserName=user)
+    assert error(info)[0] == "DeleteConflict"
+    iam.deactivate_mfa_device(UserName=user, SerialNumber=serial)
+    assert iam.list_mfa_devices(UserName=user)["MFADevices"] == []
+    iam.delete_virtual_mfa_device(SerialNumber=serial)
+    with pytest.raises(ClientError) as info:
+        iam.get_mfa_device(SerialNumber=serial)
+    assert error(info)[0] == "NoSuchEntity"
+
+
+def test_duplicate_device_name(iam: Any, name: Callable[..., str]) -> None:
+    device = name("dup")
+    iam.create_virtual_mfa_device(VirtualMFADeviceName=device)
+    with pytest.raises(ClientError) as info:
+        iam.create_virtual_mfa_device(VirtualMFADeviceName=device)
+    assert error(info)[0] == "EntityAlreadyExists"
