@@ -72,8 +72,8 @@ def test_account_summary_and_authorization_details() -> None:
         page = iam.get_account_authorization_details(MaxItems=2)
         assert page["IsTruncated"] is True
         rest = iam.get_account_authorization_details(Marker=page["Marker"])
-        total = sum(len(page[k]) + len(rest[k]) for k in
-                    ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies"))  # fmt: skip
+        lists = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
+        total = sum(len(page[k]) + len(rest[k]) for k in lists)
         assert total == 5
 
 
@@ -103,9 +103,9 @@ def test_simulate_with_boundary(iam: Any, name: Callable[..., str]) -> None:
     role = name("simr")
     iam.create_role(RoleName=role, AssumeRolePolicyDocument=TRUST_EC2,
                     PermissionsBoundary="arn:aws:iam::aws:policy/AmazonSQSFullAccess")  # fmt: skip
-    iam.put_role_policy(RoleName=role, PolicyName="all", PolicyDocument=json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": ["s3:*", "sqs:*"], "Resource": "*"}]}))  # fmt: skip
+    everything = {"Effect": "Allow", "Action": ["s3:*", "sqs:*"], "Resource": "*"}
+    document = json.dumps({"Version": "2012-10-17", "Statement": [everything]})
+    iam.put_role_policy(RoleName=role, PolicyName="all", PolicyDocument=document)
     results = iam.simulate_principal_policy(
         PolicySourceArn=f"arn:aws:iam::000000000000:role/{role}",
         ActionNames=["s3:ListBucket", "sqs:SendMessage"],
@@ -130,8 +130,9 @@ def test_simulate_custom_policy_with_context(iam: Any) -> None:
                 {"ContextKeyName": "aws:SourceIp", "ContextKeyValues": [ip], "ContextKeyType": "ip"}
             ]
         )
-        return iam.simulate_custom_policy(PolicyInputList=[policy], ActionNames=["s3:GetObject"],
-                                          ContextEntries=entries)["EvaluationResults"][0]  # fmt: skip
+        return iam.simulate_custom_policy(
+            PolicyInputList=[policy], ActionNames=["s3:GetObject"], ContextEntries=entries
+        )["EvaluationResults"][0]
 
     assert decide("10.1.2.3")["EvalDecision"] == "allowed"
     assert decide("192.168.0.1")["EvalDecision"] == "implicitDeny"

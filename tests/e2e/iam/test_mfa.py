@@ -20,6 +20,12 @@ def codes(server: ServerProcess, seed: str) -> tuple[str, str]:
     return code_at(seed, step - 1), code_at(seed, step)
 
 
+def enable(iam: Any, user: str, serial: str, first: str, second: str) -> None:
+    iam.enable_mfa_device(
+        UserName=user, SerialNumber=serial, AuthenticationCode1=first, AuthenticationCode2=second
+    )
+
+
 def test_virtual_mfa_lifecycle(iam: Any, server: ServerProcess, name: Callable[..., str]) -> None:
     user, device = name("mu"), name("dev")
     iam.create_user(UserName=user)
@@ -35,8 +41,7 @@ def test_virtual_mfa_lifecycle(iam: Any, server: ServerProcess, name: Callable[.
     assert serial in {d["SerialNumber"] for d in unassigned}
 
     with pytest.raises(ClientError) as info:
-        iam.enable_mfa_device(UserName=user, SerialNumber=serial,
-                              AuthenticationCode1="000000", AuthenticationCode2="000001")  # fmt: skip
+        enable(iam, user, serial, "000000", "000001")
     assert error(info) == (
         "InvalidAuthenticationCode",
         "Authentication code for device is not valid.",
@@ -44,11 +49,9 @@ def test_virtual_mfa_lifecycle(iam: Any, server: ServerProcess, name: Callable[.
     )
     first, second = codes(server, seed)
     with pytest.raises(ClientError) as info:  # not consecutive: the same code twice
-        iam.enable_mfa_device(UserName=user, SerialNumber=serial,
-                              AuthenticationCode1=second, AuthenticationCode2=second)  # fmt: skip
+        enable(iam, user, serial, second, second)
     assert error(info)[0] == "InvalidAuthenticationCode"
-    iam.enable_mfa_device(UserName=user, SerialNumber=serial,
-                          AuthenticationCode1=first, AuthenticationCode2=second)  # fmt: skip
+    enable(iam, user, serial, first, second)
     devices = iam.list_mfa_devices(UserName=user)["MFADevices"]
     assert [d["SerialNumber"] for d in devices] == [serial]
     assigned = iam.list_virtual_mfa_devices(AssignmentStatus="Assigned")["VirtualMFADevices"]
@@ -63,8 +66,10 @@ def test_virtual_mfa_lifecycle(iam: Any, server: ServerProcess, name: Callable[.
         iam.resync_mfa_device(UserName=user, SerialNumber=serial,
                               AuthenticationCode1=first, AuthenticationCode2=second)  # fmt: skip
     new_first, new_second = codes(server, seed)
-    iam.resync_mfa_device(UserName=user, SerialNumber=serial,
-                          AuthenticationCode1=new_first, AuthenticationCode2=new_second)  # fmt: skip
+    iam.resync_mfa_device(
+        UserName=user, SerialNumber=serial,
+        AuthenticationCode1=new_first, AuthenticationCode2=new_second,
+    )  # fmt: skip
 
     with pytest.raises(ClientError) as info:
         iam.delete_virtual_mfa_device(SerialNumber=serial)
