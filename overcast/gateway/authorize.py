@@ -75,6 +75,12 @@ def _parse(document: str, resource_policy: bool) -> Policy | None:
     try:
         return Policy.parse(document, resource_policy=resource_policy)
     except PolicyError:
+        pass
+    if not resource_policy:
+        return None
+    try:  # a role's trust policy (sts:AssumeRole's resource policy) names no Resource
+        return Policy.parse(document, trust_policy=True)
+    except PolicyError:
         return None
 
 

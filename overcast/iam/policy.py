@@ -190,11 +190,18 @@ class Policy:
     id: str | None = None
 
     @classmethod
-    def parse(cls, document: str | Mapping[str, Any], *, resource_policy: bool = True) -> Policy:
+    def parse(
+        cls,
+        document: str | Mapping[str, Any],
+        *,
+        resource_policy: bool = True,
+        trust_policy: bool = False,
+    ) -> Policy:
         """Parse and validate a policy; ``PolicyError`` carries AWS's message.
 
         ``resource_policy``: statements must name a ``Principal`` (bucket, queue, key policies);
-        otherwise they must not (identity policies).
+        otherwise they must not (identity policies). ``trust_policy``: a role's trust policy,
+        a resource policy whose statements name no ``Resource`` (the role is the resource).
         """
         doc = _load(document) if isinstance(document, str) else document
         if not isinstance(doc, Mapping):
@@ -211,7 +218,7 @@ class Policy:
         items = raw if isinstance(raw, list) else [raw]
         if not items:
             raise PolicyError("Could not parse the policy: Statement is empty!")
-        statements = tuple(_statement(s, resource_policy) for s in items)
+        statements = tuple(_statement(s, resource_policy, trust_policy) for s in items)
         policy_id = doc.get("Id")
         return cls(statements, version, policy_id if isinstance(policy_id, str) else None)
 
@@ -332,7 +339,7 @@ def _valid_principal(kind: str, value: str) -> bool:
     return bool(value)
 
 
-def _statement(raw: Any, resource_policy: bool) -> Statement:
+def _statement(raw: Any, resource_policy: bool, trust_policy: bool = False) -> Statement:
     if not isinstance(raw, Mapping):
         raise PolicyError("Syntax errors in policy.")
     for name in raw:
@@ -354,7 +361,10 @@ def _statement(raw: Any, resource_policy: bool) -> Statement:
         raise PolicyError("Missing required field Action")
     if "Action" in raw and "NotAction" in raw:
         raise PolicyError("Syntax errors in policy.")
-    if "Resource" not in raw and "NotResource" not in raw:
+    if trust_policy:
+        if "Resource" in raw or "NotResource" in raw:
+            raise PolicyError("Has prohibited field Resource")
+    elif "Resource" not in raw and "NotResource" not in raw:
         raise PolicyError("Missing required field Resource")
     if "Resource" in raw and "NotResource" in raw:
         raise PolicyError("Syntax errors in policy.")

@@ -113,7 +113,7 @@ def check_trust(
 ) -> None:
     """The role's trust policy must allow every action (sts:AssumeRole, sts:TagSession...)."""
     try:
-        policy = Policy.parse(trust_policy or "", resource_policy=True)
+        policy = Policy.parse(trust_policy or "", trust_policy=True)
     except PolicyError:
         raise AccessDenied(denied_message) from None
     for action in actions:
