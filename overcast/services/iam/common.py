@@ -129,7 +129,7 @@ def page(
     start = 0
     if marker:
         try:
-            after = base64.urlsafe_b64decode(marker.encode()).decode()
+            after = base64.b64decode(marker.encode(), altchars=b"-_", validate=True).decode()
         except (ValueError, UnicodeDecodeError):
             raise InvalidInput("Invalid Marker.") from None
         keys = [key(item) for item in items]
