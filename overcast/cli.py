@@ -209,7 +209,7 @@ def _banner(settings: Settings) -> None:
 
     where = "in memory (ephemeral)" if settings.ephemeral else str(settings.data_dir)
     if settings.log_format == "json":
-        log.warning(
+        log.info(
             "Overcast %s is running",
             __version__,
             extra={
