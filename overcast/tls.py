@@ -1,15 +1,16 @@
 """The local certificate authority and the server certificate for HTTPS on the main port.
 
 On first start a CA (``ca.pem``/``ca.key``) and a server certificate signed by it
-(``server.pem``/``server.key``) are generated with ``cryptography`` and kept in:
+(``server-<digest>.pem``/``.key``, the digest naming the set of host names it covers) are
+generated with ``cryptography`` and kept in:
 
 * ``<data dir>/tls/`` for a server with a data directory;
 * ``<temp dir>/overcast-<uid>/tls/`` for an ephemeral one: state stays in memory, but the CA
   a user told their tools to trust (``AWS_CA_BUNDLE``) survives restarts until the temp dir is
   cleaned (usually a reboot), and ``overcast cert --ephemeral`` finds it without a server.
 
-The CA is kept for ten years; the server certificate is re-issued (same CA) when it nears its end
-or when the names it must cover change (``--host``, ``OVERCAST_HOST``). Generation happens under
+The CA is kept for ten years; the server certificate is re-issued (same CA) when it nears its end,
+and another one is issued for other names (``--host``, ``OVERCAST_HOST``). Generation happens under
 an exclusive file lock, so servers starting together never pair a certificate with another CA.
 
 The server certificate names every host shape the gateway routes (``gateway.routing``): local
@@ -73,16 +74,16 @@ def ca_certificate_path(settings: Settings) -> Path:
 def ensure_certificates(settings: Settings) -> tuple[Path, Path, Path]:
     """``(server cert, server key, CA cert)``, generating whatever is missing or stale."""
     folder = tls_dir(settings)
-    cert, key, ca = folder / "server.pem", folder / "server.key", folder / "ca.pem"
-    names_file = folder / "names.txt"
-    wanted = _names_fingerprint(settings)
-    if _current(cert, key, ca, names_file, wanted):
+    # One certificate per set of names: servers with other names (an external host) that share
+    # the folder (ephemeral ones) never swap a certificate under each other's feet.
+    stem = f"server-{_names_digest(settings)}"
+    cert, key, ca = folder / f"{stem}.pem", folder / f"{stem}.key", folder / "ca.pem"
+    if _current(cert, key, ca):
         return cert, key, ca
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     with _locked(folder / ".lock"):
-        if not _current(cert, key, ca, names_file, wanted):  # another process may have done it
-            _generate(folder, settings)
-            _write(names_file, wanted.encode(), private=False)
+        if not _current(cert, key, ca):  # another process may have done it meanwhile
+            _generate(folder, settings, stem)
     return cert, key, ca
 
 
@@ -118,16 +119,19 @@ def _strip_port(host: str) -> str:
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
-def _names_fingerprint(settings: Settings) -> str:
-    return "\n".join([f"v{_NAMES_VERSION}", *sorted(_extra_names(settings))]) + "\n"
+def _names_digest(settings: Settings) -> str:
+    import hashlib
+
+    text = "\n".join([f"v{_NAMES_VERSION}", *sorted(_extra_names(settings))])
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
-def _current(cert: Path, key: Path, ca: Path, names_file: Path, wanted: str) -> bool:
-    """Whether the pair on disk covers today's names and is not near its end. The issue time is
-    the file's mtime (written once, at issue): no certificate parsing, no ``cryptography`` import
-    on the startup path."""
+def _current(cert: Path, key: Path, ca: Path) -> bool:
+    """Whether the pair on disk exists and is not near its end. The issue time is the file's
+    mtime (written once, at issue, after its key): no certificate parsing, no ``cryptography``
+    import on the startup path."""
     try:
-        if names_file.read_text() != wanted or not key.exists() or not ca.exists():
+        if not key.exists() or not ca.exists():
             return False
         issued = cert.stat().st_mtime
     except OSError:
@@ -158,7 +162,7 @@ def _write(path: Path, data: bytes, *, private: bool) -> None:
     os.replace(tmp, path)
 
 
-def _generate(folder: Path, settings: Settings) -> None:
+def _generate(folder: Path, settings: Settings, stem: str) -> None:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -171,9 +175,8 @@ def _generate(folder: Path, settings: Settings) -> None:
         _write(ca_cert_path, ca_cert.public_bytes(serialization.Encoding.PEM), private=False)
     key = ec.generate_private_key(ec.SECP256R1())
     cert = _issue_server(key, ca_cert, ca_key, settings)
-    _write(folder / "server.key", _key_pem(key), private=True)
-    chain = cert.public_bytes(serialization.Encoding.PEM)
-    _write(folder / "server.pem", chain, private=False)
+    _write(folder / f"{stem}.key", _key_pem(key), private=True)
+    _write(folder / f"{stem}.pem", cert.public_bytes(serialization.Encoding.PEM), private=False)
 
 
 def _key_pem(key: object) -> bytes:
