@@ -26,6 +26,15 @@ from overcast.settings import Settings, default_data_dir
 log = logging.getLogger("overcast")
 
 _BOOL_OPTIONS = {"ephemeral", "tls", "moto_compat", "dynamodb_enforce_throughput"}
+_METAVARS = {
+    "listen": "HOST:PORT",
+    "data_dir": "DIR",
+    "account": "ACCOUNT_ID",
+    "credentials": "KEY:SECRET[:ACCOUNT]",
+    "external_host": "HOST[:PORT]",
+    "init_dirs": "DIR",
+    "dynamodb_error_probability": "P",
+}
 _CHOICES = {
     "log_level": ("debug", "info", "warning", "error"),
     "log_format": ("text", "json"),
@@ -53,7 +62,12 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
             )
         elif option.many:
             group.add_argument(
-                option.cli_flag, dest=option.name, action="append", default=None, help=help_text
+                option.cli_flag,
+                dest=option.name,
+                action="append",
+                default=None,
+                metavar=_METAVARS.get(option.name),
+                help=help_text,
             )
         else:
             group.add_argument(
@@ -61,10 +75,15 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
                 dest=option.name,
                 choices=_CHOICES.get(option.name),
                 default=None,
+                metavar=_METAVARS.get(option.name),
                 help=help_text,
             )
     group.add_argument(
-        "--config", type=Path, default=None, help="read this TOML file instead of ./overcast.toml"
+        "--config",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="read this TOML file instead of ./overcast.toml",
     )
     group.add_argument(
         "--no-config", action="store_true", help="read no config file (flags and environment only)"
