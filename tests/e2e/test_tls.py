@@ -167,11 +167,12 @@ def test_certificates_are_generated_once_and_kept(tmp_path: Path) -> None:
     assert (cert.read_bytes(), ca.read_bytes()) == first
     # A new external host name re-issues the server certificate from the same CA.
     renamed = Settings(data_dir=tmp_path, external_host="overcast.test:4566")
-    cert2, _, ca2 = ensure_certificates(renamed)
+    cert2, key2, ca2 = ensure_certificates(renamed)
     assert ca2.read_bytes() == first[1]
     assert cert2.read_bytes() != first[0]
     server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server.load_cert_chain(cert2, key)  # the key matches the re-issued certificate
+    server.load_cert_chain(cert2, key2)  # the key matches the new certificate
+    assert cert2 != cert and cert.exists()  # the first one stays, for servers using it
 
 
 def test_ephemeral_servers_keep_their_ca_in_a_per_user_temp_folder() -> None:
