@@ -189,3 +189,30 @@ def test_tflocal_provider_override_points_every_endpoint_at_the_server(
             aws_secret_access_key="test",
         )
         getattr(real, call)()
+
+
+# ---------------------------------------------------------------------------------------------
+# rclone (Debian's package; .ci/run installs it)
+
+RCLONE = """\
+rclone config create overcast s3 provider=Other endpoint=http://localhost:4566 \\
+  access_key_id=test secret_access_key=test force_path_style=true
+rclone lsd overcast:"""
+
+
+def test_rclone(server: ServerProcess, aws_env: dict, tmp_path: Path) -> None:
+    if shutil.which("rclone") is None:
+        pytest.skip("rclone is not installed (apt-get install rclone)")
+    server.client("s3").create_bucket(Bucket="listed-by-rclone")
+    env = {k: v for k, v in aws_env.items() if not k.startswith("AWS_")}
+    env["RCLONE_CONFIG"] = str(tmp_path / "rclone.conf")
+    result = shell(on(server, documented(RCLONE)), env)
+    assert result.returncode == 0, result.stderr
+    assert "listed-by-rclone" in result.stdout
+    copy = shell(
+        "echo hello from rclone | rclone rcat overcast:listed-by-rclone/hello.txt && "
+        "rclone cat overcast:listed-by-rclone/hello.txt",
+        env,
+    )
+    assert copy.returncode == 0, copy.stderr
+    assert copy.stdout.strip() == "hello from rclone"
