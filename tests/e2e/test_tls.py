@@ -188,3 +188,12 @@ def _connection_to(port: int, name: str, context: ssl.SSLContext) -> http.client
     raw = socket.create_connection(("127.0.0.1", port), timeout=10)
     conn.sock = context.wrap_socket(raw, server_hostname=name)
     return conn
+
+
+@pytest.mark.parametrize("name", ["hypercorn", "granian"])
+def test_other_servers_serve_http_and_say_tls_needs_uvicorn(tmp_path: Path, name: str) -> None:
+    log = tmp_path / "overcast.log"
+    with ServerProcess(extra_args=["--server", name], log_file=log) as proc:
+        assert proc.client("sts").get_caller_identity()["Account"] == "000000000000"
+        assert proc.client("sqs").list_queues()["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert "HTTPS on the same port needs --server uvicorn" in log.read_text()
