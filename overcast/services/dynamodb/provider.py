@@ -10,6 +10,7 @@ from __future__ import annotations
 from overcast.services.dynamodb.backups import BackupOps
 from overcast.services.dynamodb.exports import ExportOps
 from overcast.services.dynamodb.global_tables import GlobalTableOps
+from overcast.services.dynamodb.items import ItemOps
 from overcast.services.dynamodb.partiql import PartiqlOps
 from overcast.services.dynamodb.streams import StreamOps
 from overcast.services.dynamodb.tables import TableOps
@@ -17,6 +18,6 @@ from overcast.services.dynamodb.ttl import TtlOps
 
 
 class DynamoDBProvider(
-    StreamOps, TtlOps, BackupOps, PartiqlOps, GlobalTableOps, ExportOps, TableOps
+    StreamOps, TtlOps, BackupOps, PartiqlOps, GlobalTableOps, ExportOps, TableOps, ItemOps
 ):
     service = "dynamodb"
