@@ -496,6 +496,8 @@ def resolve(
             if key not in BY_NAME:
                 where = f"[{table}] of {file_path}" if table else str(file_path)
                 raise ConfigError(f"{where}: unknown setting {key!r}")
+            if key in ("data_dir", "init_dirs"):  # relative to the file, not to the caller
+                raw = _relative_to(file_path.parent, raw)
             apply(key, raw, f"file {file_path}")
 
     ls_values, ls_notes = _localstack(environ)
@@ -534,6 +536,15 @@ def resolve(
         notes=notes,
         file=file_path,
     )
+
+
+def _relative_to(folder: Path, raw: Any) -> Any:
+    """A path (or list of paths) from a config file, relative ones taken from its folder."""
+    if isinstance(raw, list):
+        return [_relative_to(folder, item) for item in raw]
+    if isinstance(raw, str) and raw.strip() and not Path(raw).expanduser().is_absolute():
+        return str(folder / raw)
+    return raw
 
 
 def _settings(values: Mapping[str, Any]) -> Settings:

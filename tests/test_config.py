@@ -105,7 +105,7 @@ def test_pyproject_tool_table_when_there_is_no_overcast_toml(tmp_path: Path) -> 
     config = settings_of(tmp_path)
     assert config.settings.port == 4600
     assert config.settings.extra_listeners == (("127.0.0.1", 4601),)
-    assert config.settings.init_dirs == (Path("hooks"),)
+    assert config.settings.init_dirs == (tmp_path / "hooks",)  # relative to the file
     # moto's account comes with moto compatibility unless an account was chosen
     assert config.settings.default_account == "123456789012"
     assert config.sources["account"] == "default (moto_compat)"
@@ -251,3 +251,11 @@ def test_isolated_environ_drops_server_configuration() -> None:
         {"OVERCAST_PORT": "1", "PERSISTENCE": "1", "AWS_DEFAULT_REGION": "x", "PATH": "/bin"}
     )
     assert env == {"PATH": "/bin"}
+
+
+def test_relative_paths_in_a_file_are_relative_to_that_file(tmp_path: Path) -> None:
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "overcast.toml").write_text('data_dir = "state"\ninit_dirs = ["/abs"]\n')
+    config = settings_of(tmp_path, OVERCAST_CONFIG=str(tmp_path / "conf" / "overcast.toml"))
+    assert config.settings.data_dir == tmp_path / "conf" / "state"
+    assert config.settings.init_dirs == (Path("/abs"),)
