@@ -183,7 +183,7 @@ class ServerCertificates(IamBase):
         self, ctx: RequestContext, request: dict[str, Any]
     ) -> dict[str, Any]:
         tags = request["Tags"]
-        self._edit(ctx, request["ServerCertificateName"],
+        self._edit_certificate(ctx, request["ServerCertificateName"],
                    lambda d: d.update(Tags=merge_tags(d["Tags"], tags)))  # fmt: skip
         return {}
 
@@ -191,7 +191,7 @@ class ServerCertificates(IamBase):
         self, ctx: RequestContext, request: dict[str, Any]
     ) -> dict[str, Any]:
         keys = request["TagKeys"]
-        self._edit(ctx, request["ServerCertificateName"],
+        self._edit_certificate(ctx, request["ServerCertificateName"],
                    lambda d: d.update(Tags=remove_tags(d["Tags"], keys)))  # fmt: skip
         return {}
 
@@ -201,7 +201,9 @@ class ServerCertificates(IamBase):
         name = request["ServerCertificateName"]
         return tags_page(self._read(lambda conn: _get(conn, ctx, name)), request)
 
-    def _edit(self, ctx: RequestContext, name: str, change: Callable[[Doc], Any]) -> None:
+    def _edit_certificate(
+        self, ctx: RequestContext, name: str, change: Callable[[Doc], Any]
+    ) -> None:
         def write(conn: sqlite3.Connection) -> None:
             doc = _get(conn, ctx, name)
             change(doc)

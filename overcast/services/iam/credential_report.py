@@ -80,7 +80,16 @@ def build_report(conn: sqlite3.Connection, account: str, now: float) -> str:
         ]  # fmt: skip
         row += _key_columns(keys[0] if keys else None)
         row += _key_columns(keys[1] if len(keys) > 1 else None)
-        row += ["false", NA, "false", NA]
+        certs = [c for c in storage.all_of(conn, account, "signing-cert")
+                 if c["UserName"].lower() == name.lower()]  # fmt: skip
+        for cert in [*certs, None, None][:2]:
+            if cert is None:
+                row += ["false", NA]
+            else:
+                row += [
+                    "true" if cert["Status"] == "Active" else "false",
+                    _time(cert["UploadDate"]),
+                ]
         writer.writerow(row)
     return out.getvalue()
 

@@ -205,6 +205,24 @@ class Directory:
             lambda conn: storage.record_key_use(conn, access_key_id, now, service, region)
         )
 
+    def record_role_used(self, account_id: str, name: str, region: str) -> None:
+        """RoleLastUsed (GetRole) after a session of the role was created; buffered likewise."""
+        now = self.env.clock.now()
+        key = f"role:{account_id}:{name.lower()}"
+        last = self._key_writes.get(key)
+        if last is not None and last[2] == region and now - last[0] < _LAST_USED_EVERY:
+            return
+        self._key_writes[key] = (now, "", region)
+
+        def write(conn: sqlite3.Connection) -> None:
+            doc = storage.get(conn, account_id, storage.ROLE, name)
+            if doc is not None:
+                doc["RoleLastUsed"] = {"LastUsedDate": now, "Region": region}
+                storage.put(conn, account_id, storage.ROLE, name, doc)
+
+        storage.migrate(self._store)
+        self._store.write(write)  # not a directory change: no generation bump
+
     # -- principals ----------------------------------------------------------------------------
 
     def user(self, account_id: str, name: str) -> PrincipalRecord | None:

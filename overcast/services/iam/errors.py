@@ -59,6 +59,22 @@ class KeyPairMismatch(ServiceError):
     status = 400
 
 
+class DuplicateCertificate(ServiceError):
+    status = 409
+
+
+class DuplicateSSHPublicKey(ServiceError):
+    status = 400
+
+
+class InvalidPublicKey(ServiceError):
+    status = 400
+
+
+class NotSupportedService(ServiceError):
+    status = 404
+
+
 class CredentialReportNotPresent(ServiceError):
     code = "ReportNotPresent"
     status = 410

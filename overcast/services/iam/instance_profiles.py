@@ -157,7 +157,7 @@ class InstanceProfiles(IamBase):
                 )
             doc["RoleNames"].append(found["RoleName"])
 
-        self._edit(ctx, name, change)
+        self._edit_profile(ctx, name, change)
         return {}
 
     def remove_role_from_instance_profile(
@@ -172,12 +172,12 @@ class InstanceProfiles(IamBase):
                 raise NoSuchEntity(f"The role with name {role} cannot be found.")
             doc["RoleNames"] = kept
 
-        self._edit(ctx, name, change)
+        self._edit_profile(ctx, name, change)
         return {}
 
     def tag_instance_profile(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         tags = request["Tags"]
-        self._edit(ctx, request["InstanceProfileName"],
+        self._edit_profile(ctx, request["InstanceProfileName"],
                    lambda _c, d: d.update(Tags=merge_tags(d["Tags"], tags)))  # fmt: skip
         return {}
 
@@ -185,7 +185,7 @@ class InstanceProfiles(IamBase):
         self, ctx: RequestContext, request: dict[str, Any]
     ) -> dict[str, Any]:
         keys = request["TagKeys"]
-        self._edit(ctx, request["InstanceProfileName"],
+        self._edit_profile(ctx, request["InstanceProfileName"],
                    lambda _c, d: d.update(Tags=remove_tags(d["Tags"], keys)))  # fmt: skip
         return {}
 
@@ -195,7 +195,7 @@ class InstanceProfiles(IamBase):
         name = request["InstanceProfileName"]
         return tags_page(self._read(lambda c: _profile(c, ctx, name)), request)
 
-    def _edit(
+    def _edit_profile(
         self, ctx: RequestContext, name: str, change: Callable[[sqlite3.Connection, Doc], Any]
     ) -> None:
         def write(conn: sqlite3.Connection) -> None:

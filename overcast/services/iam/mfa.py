@@ -234,14 +234,14 @@ class MfaDevices(IamBase):
 
     def tag_mfa_device(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         tags = request["Tags"]
-        self._edit(
+        self._edit_device(
             ctx, request["SerialNumber"], lambda d: d.update(Tags=merge_tags(d["Tags"], tags))
         )
         return {}
 
     def untag_mfa_device(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         keys = request["TagKeys"]
-        self._edit(
+        self._edit_device(
             ctx, request["SerialNumber"], lambda d: d.update(Tags=remove_tags(d["Tags"], keys))
         )
         return {}
@@ -250,7 +250,7 @@ class MfaDevices(IamBase):
         serial = request["SerialNumber"]
         return tags_page(self._read(lambda conn: _device(conn, ctx, serial)), request)
 
-    def _edit(self, ctx: RequestContext, serial: str, change: Callable[[Doc], Any]) -> None:
+    def _edit_device(self, ctx: RequestContext, serial: str, change: Callable[[Doc], Any]) -> None:
         def write(conn: sqlite3.Connection) -> None:
             doc = _device(conn, ctx, serial)
             change(doc)

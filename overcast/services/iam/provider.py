@@ -16,6 +16,7 @@ from overcast.services.iam.mfa import MfaDevices
 from overcast.services.iam.policies import Policies
 from overcast.services.iam.roles import Roles
 from overcast.services.iam.simulation import Simulation
+from overcast.services.iam.user_credentials import UserCredentials
 from overcast.services.iam.users import Users
 
 
@@ -33,6 +34,7 @@ class IamProvider(
     Account,
     CredentialReport,
     Simulation,
+    UserCredentials,
 ):
     service = "iam"
 

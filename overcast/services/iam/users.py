@@ -22,6 +22,13 @@ from overcast.services.iam.common import (
 )
 from overcast.services.iam.errors import DeleteConflict, EntityAlreadyExists
 from overcast.services.iam.policies import check_boundary
+from overcast.services.iam.user_credentials import (
+    KINDS,
+    SERVICE_CREDENTIAL,
+    SIGNING_CERT,
+    SSH_KEY,
+    owned_by,
+)
 
 Doc = dict[str, Any]
 
@@ -45,6 +52,12 @@ def _delete_conflict(conn: sqlite3.Connection, account: str, name: str, doc: Doc
     devices = storage.all_of(conn, account, storage.MFA)
     if any(d.get("UserName", "").lower() == name.lower() for d in devices):
         return "Cannot delete entity, must delete MFA device first."
+    if owned_by(conn, account, SIGNING_CERT, name):
+        return "Cannot delete entity, must delete signing certificates first."
+    if owned_by(conn, account, SSH_KEY, name):
+        return "Cannot delete entity, must delete SSH public keys first."
+    if owned_by(conn, account, SERVICE_CREDENTIAL, name):
+        return "Cannot delete entity, must delete service specific credentials first."
     return None
 
 
@@ -119,10 +132,11 @@ class Users(IamBase):
             if new_name and new_name.lower() != name.lower():
                 if storage.get(conn, account, storage.USER, new_name) is not None:
                     raise EntityAlreadyExists(f"User with name {new_name} already exists.")
-                _rename_user_relations(conn, account, name, new_name)
+                storage.rename_entity(conn, account, storage.USER, name, new_name)
             doc["UserName"] = target
             doc["Path"] = new_path or doc["Path"]
             doc["Arn"] = iam_arn(ctx, "user", doc["Path"], target)
+            _rename_user_relations(conn, account, name, target, doc["Arn"])
             storage.delete(conn, account, storage.USER, name)
             storage.put(conn, account, storage.USER, target, doc)
 
@@ -195,14 +209,32 @@ def _set_tags(doc: Doc, tags: list[Doc]) -> None:
     doc["Tags"] = merge_tags(doc.get("Tags") or [], tags)
 
 
-def _rename_user_relations(conn: sqlite3.Connection, account: str, old: str, new: str) -> None:
-    """Move everything keyed by the user's name (groups, attachments, keys, login profile)."""
-    for key in storage.keys_of(conn, account, old):
+def _rename_user_relations(
+    conn: sqlite3.Connection, account: str, old: str, new: str, arn: str
+) -> None:
+    """Carry the new name and ARN to what names the user (keys, login profile, credentials)."""
+    for key in storage.keys_of(conn, account, new):
         key["UserName"] = new
         storage.update_key(conn, key)
-    storage.rename_entity(conn, account, storage.USER, old, new)
     profile = storage.get(conn, account, storage.LOGIN_PROFILE, old)
     if profile is not None:
         storage.delete(conn, account, storage.LOGIN_PROFILE, old)
         profile["UserName"] = new
         storage.put(conn, account, storage.LOGIN_PROFILE, new, profile)
+    for kind in (*KINDS, storage.MFA):
+        for doc in storage.all_of(conn, account, kind):
+            if str(doc.get("UserName", "")).lower() != old.lower():
+                continue
+            doc["UserName"] = new
+            if kind == storage.MFA:
+                doc["UserArn"] = arn
+                storage.put(conn, account, kind, doc["Name"], doc)
+            else:
+                storage.put(conn, account, kind, _credential_id(doc), doc)
+
+
+def _credential_id(doc: Doc) -> str:
+    for member in ("CertificateId", "SSHPublicKeyId", "ServiceSpecificCredentialId"):
+        if member in doc:
+            return str(doc[member])
+    raise KeyError("credential without an id")

@@ -86,6 +86,10 @@ def test_saml_provider(iam: Any, name: Callable[..., str]) -> None:
     assert got["ValidUntil"].year == 2031
     listed = {p["Arn"] for p in iam.list_saml_providers()["SAMLProviderList"]}
     assert arn in listed
+    iam.tag_saml_provider(SAMLProviderArn=arn, Tags=[{"Key": "a", "Value": "1"}])
+    assert iam.list_saml_provider_tags(SAMLProviderArn=arn)["Tags"] == [{"Key": "a", "Value": "1"}]
+    iam.untag_saml_provider(SAMLProviderArn=arn, TagKeys=["a"])
+    assert iam.list_saml_provider_tags(SAMLProviderArn=arn)["Tags"] == []
     with pytest.raises(ClientError) as info:
         iam.create_saml_provider(Name=name("bad"), SAMLMetadataDocument="x" * 1000)
     assert error(info)[0] == "InvalidInput"
@@ -113,6 +117,11 @@ def test_server_certificates(iam: Any, name: Callable[..., str]) -> None:
         for m in iam.list_server_certificates(PathPrefix="/lb/")["ServerCertificateMetadataList"]
     ]
     assert cert_name in names
+    iam.tag_server_certificate(ServerCertificateName=cert_name, Tags=[{"Key": "a", "Value": "1"}])
+    tags = iam.list_server_certificate_tags(ServerCertificateName=cert_name)["Tags"]
+    assert tags == [{"Key": "a", "Value": "1"}]
+    iam.untag_server_certificate(ServerCertificateName=cert_name, TagKeys=["a"])
+    assert iam.list_server_certificate_tags(ServerCertificateName=cert_name)["Tags"] == []
     iam.update_server_certificate(ServerCertificateName=cert_name, NewPath="/moved/")
     moved = iam.get_server_certificate(ServerCertificateName=cert_name)["ServerCertificate"]
     assert moved["ServerCertificateMetadata"]["Path"] == "/moved/"

@@ -59,6 +59,9 @@ def test_virtual_mfa_lifecycle(iam: Any, server: ServerProcess, name: Callable[.
     assert mine["User"]["UserName"] == user
     assert iam.get_mfa_device(SerialNumber=serial)["UserName"] == user
     assert iam.list_mfa_device_tags(SerialNumber=serial)["Tags"] == [{"Key": "k", "Value": "v"}]
+    iam.tag_mfa_device(SerialNumber=serial, Tags=[{"Key": "k2", "Value": "v2"}])
+    iam.untag_mfa_device(SerialNumber=serial, TagKeys=["k"])
+    assert iam.list_mfa_device_tags(SerialNumber=serial)["Tags"] == [{"Key": "k2", "Value": "v2"}]
 
     # Codes follow the shared clock: an hour later, the old codes no longer resync.
     advance(server, 3600)

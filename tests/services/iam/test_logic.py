@@ -103,3 +103,19 @@ def test_catalogue() -> None:
         is not None
     )
     assert catalogue.get("arn:aws:iam::aws:policy/Nope") is None
+
+
+def test_mixins_do_not_shadow_each_others_helpers() -> None:
+    """The provider is a union of mixins: a private helper defined twice would silently call the
+    wrong one for every mixin but the first in the MRO."""
+    from overcast.services.iam.common import IamBase
+    from overcast.services.iam.provider import IamProvider
+
+    seen: dict[str, str] = {}
+    for cls in IamProvider.__mro__:
+        if not issubclass(cls, IamBase) or cls in (IamBase, IamProvider):
+            continue
+        for attr in vars(cls):
+            if attr.startswith("_") and not attr.startswith("__"):
+                assert attr not in seen, f"{attr} in both {seen[attr]} and {cls.__name__}"
+                seen[attr] = cls.__name__
