@@ -103,20 +103,16 @@ def server_context(settings: Settings) -> ssl.SSLContext:
 
 def _extra_names(settings: Settings) -> list[str]:
     """Names beyond the fixed list: the listen host and the external host, when they are names."""
+    from overcast.gateway.routing import host_without_port
+
     names: list[str] = []
     for host in (settings.host, *(h for h, _ in settings.extra_listeners), settings.external_host):
         if not host:
             continue
-        name = _strip_port(host)
+        name = host_without_port(host)
         if name and name not in ("0.0.0.0", "::") and name not in names:
             names.append(name)
     return names
-
-
-def _strip_port(host: str) -> str:
-    if host.startswith("["):
-        return host[1 : host.find("]")] if "]" in host else host
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
 def _names_digest(settings: Settings) -> str:

@@ -191,7 +191,7 @@ def _s3_label_index(parts: list[str]) -> int | None:
     return None
 
 
-def _is_ip(name: str) -> bool:
+def is_ip(name: str) -> bool:
     if not name or not (name[0].isdigit() or ":" in name):
         return False  # a cheap test first: ipaddress costs an import on the startup path
     import ipaddress
@@ -212,7 +212,7 @@ def s3_bucket_from_host(host: str) -> str | None:
     ``localhost`` and IP addresses do not.
     """
     name = host_without_port(host)
-    if _is_ip(name):
+    if is_ip(name):
         return None
     labels = _split_domain(name)
     if not labels:

@@ -15,6 +15,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
+from overcast.gateway.routing import host_without_port, is_ip
+
 if TYPE_CHECKING:
     from overcast.gateway.context import RequestContext
 
@@ -62,7 +64,7 @@ def s3_url(ctx: RequestContext, bucket: str, key: str = "") -> str:
         return f"{scheme}://{host}/{bucket}/{path}"
     host = external_host(ctx)
     name = _name(host)
-    if virtual and not _is_ip(name) and name != "localhost":
+    if virtual and not is_ip(name) and name != "localhost":
         s3 = host if name.startswith("s3.") else f"s3.{host}"
         return f"{scheme}://{bucket}.{s3}/{path}"
     return f"{scheme}://{host}/{bucket}/{path}"
@@ -78,22 +80,10 @@ def s3_bucket_location(ctx: RequestContext, bucket: str) -> str:
 
 def _name(host: str) -> str:
     """The host without its port, lower case."""
-    if host.startswith("["):
-        return host[1 : host.find("]")].lower() if "]" in host else host.lower()
-    return (host.rsplit(":", 1)[0] if host.count(":") == 1 else host).lower()
+    return host_without_port(host).lower()
 
 
 def _has_port(host: str) -> bool:
     if host.startswith("["):
         return "]:" in host
     return host.count(":") == 1
-
-
-def _is_ip(name: str) -> bool:
-    import ipaddress
-
-    try:
-        ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    return True
