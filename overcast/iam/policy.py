@@ -219,6 +219,8 @@ class Policy:
         if not items:
             raise PolicyError("Could not parse the policy: Statement is empty!")
         statements = tuple(_statement(s, resource_policy, trust_policy) for s in items)
+        if not resource_policy:
+            _check_identity_policy(statements)
         policy_id = doc.get("Id")
         return cls(statements, version, policy_id if isinstance(policy_id, str) else None)
 
@@ -386,3 +388,42 @@ def _statement(raw: Any, resource_policy: bool, trust_policy: bool = False) -> S
         not_resources=_strings(raw["NotResource"]) if "NotResource" in raw else (),
         conditions=conditions,
     )
+
+
+_SID = re.compile(r"[0-9A-Za-z]*")
+_VENDOR = re.compile(r"[a-zA-Z0-9-]+")
+
+
+def _check_identity_policy(statements: tuple[Statement, ...]) -> None:
+    """IAM's own checks of identity policies (CreatePolicy, PutUserPolicy...), with its messages."""
+    sids: set[str] = set()
+    for statement in statements:
+        if statement.sid is not None:
+            if not _SID.fullmatch(statement.sid):
+                raise PolicyError(
+                    "Statement IDs (SID) must be alpha-numeric. Check that your input satisfies "
+                    "the regular expression [0-9A-Za-z]*"
+                )
+            if statement.sid and statement.sid in sids:
+                raise PolicyError("Statement IDs (SID) in a single policy must be unique.")
+            sids.add(statement.sid)
+        for action in statement.actions or statement.not_actions:
+            if action == "*":
+                continue
+            vendor, colon, _ = action.partition(":")
+            if not colon or not vendor:
+                raise PolicyError(
+                    "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc."
+                )
+            if not _VENDOR.fullmatch(vendor):
+                raise PolicyError(f"Vendor {vendor} is not valid")
+        for resource in statement.resources or statement.not_resources:
+            if resource == "*":
+                continue
+            parts = resource.split(":", 5)
+            if len(parts) < 6 or parts[0] != "arn":
+                raise PolicyError(f'Resource {resource} must be in ARN format or "*".')
+            if "*" in parts[2] or "?" in parts[2]:
+                raise PolicyError(
+                    "Resource vendor must be fully qualified and cannot contain regexes."
+                )
