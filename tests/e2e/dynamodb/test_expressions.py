@@ -51,7 +51,7 @@ def table(ddb: Any) -> Iterator[str]:
             "sk": {"S": "c"},
             "n": {"N": "-3"},
             "l": {"L": [{"S": "l0"}, {"N": "7"}]},
-            "m": {"M": {"inner": {"M": {"deep": {"S": "d"}}}, "k": {"S": "v"}}},
+            "m": {"M": {"child": {"M": {"deep": {"S": "d"}}}, "k": {"S": "v"}}},
         },
         {"sk": {"S": "d"}, "flag": {"BOOL": True}, "nothing": {"NULL": True}, "ns": {"NS": ["4"]}},
     ]
@@ -104,7 +104,7 @@ def _filtered(ddb: Any, table: str, expression: str, **kwargs: Any) -> list[str]
         ("n IN (:x, :y)", {":x": {"N": "-3"}, ":y": {"N": "1"}}, ["a", "c"]),
         ("attribute_exists(l)", {}, ["c"]),
         ("attribute_not_exists(n)", {}, ["d"]),
-        ("attribute_exists(m.inner.deep)", {}, ["c"]),
+        ("attribute_exists(m.child.deep)", {}, ["c"]),
         ("attribute_exists(l[1])", {}, ["c"]),
         ("attribute_type(ss, :t)", {":t": {"S": "SS"}}, ["a"]),
         ("attribute_type(nothing, :t)", {":t": {"S": "NULL"}}, ["d"]),
@@ -213,6 +213,7 @@ def test_update_expression_actions(ddb: Any, table: str) -> None:
             "list": {"L": [{"S": "x"}, {"S": "y"}, {"S": "z"}]},
             "doc": {"M": {"old": {"S": "o"}}},
             "gone": {"S": "bye"},
+            "dropped": {"SS": ["a", "b"]},
         },
     )
     result = ddb.update_item(
@@ -221,7 +222,7 @@ def test_update_expression_actions(ddb: Any, table: str) -> None:
         UpdateExpression=(
             "SET #c = #c + :inc, price = if_not_exists(price, :zero) - :inc, "
             "#l = list_append(#l, :more), doc.added = :s "
-            "REMOVE gone, #l[0] ADD tags :newtags, visits :inc DELETE tags :a"
+            "REMOVE gone ADD tags :newtags, visits :inc DELETE dropped :a"
         ),
         ExpressionAttributeNames={"#c": "count", "#l": "list"},
         ExpressionAttributeValues={
@@ -236,19 +237,22 @@ def test_update_expression_actions(ddb: Any, table: str) -> None:
     )["Attributes"]
     assert result["count"] == {"N": "11.5"}
     assert result["price"] == {"N": "-1.5"}
-    assert result["list"] == {"L": [{"S": "y"}, {"S": "z"}, {"S": "w"}]}
+    assert result["list"] == {"L": [{"S": "x"}, {"S": "y"}, {"S": "z"}, {"S": "w"}]}
     assert result["doc"] == {"M": {"old": {"S": "o"}, "added": {"S": "new"}}}
     assert "gone" not in result
-    assert sorted(result["tags"]["SS"]) == ["b", "c"]
+    assert sorted(result["tags"]["SS"]) == ["a", "b", "c"]
+    assert result["dropped"] == {"SS": ["b"]}
     assert result["visits"] == {"N": "1.5"}
     ddb.update_item(
         TableName=table,
         Key=key,
-        UpdateExpression="DELETE tags :all",
-        ExpressionAttributeValues={":all": {"SS": ["b", "c"]}},
+        UpdateExpression="DELETE tags :all REMOVE #l[0], #l[2]",
+        ExpressionAttributeNames={"#l": "list"},
+        ExpressionAttributeValues={":all": {"SS": ["a", "b", "c"]}},
     )
     item = ddb.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"]
     assert "tags" not in item
+    assert item["list"] == {"L": [{"S": "y"}, {"S": "w"}]}
 
 
 def test_update_numbers_keep_38_digits(ddb: Any, table: str) -> None:
@@ -293,7 +297,7 @@ def test_update_runtime_type_errors(ddb: Any, table: str) -> None:
             ddb.update_item,
             TableName=table,
             Key=key,
-            UpdateExpression="SET missing.x = :one",
+            UpdateExpression="SET nosuch.x = :one",
             ExpressionAttributeValues={":one": {"N": "1"}},
         )
         == "The document path provided in the update expression is invalid for update"
@@ -307,11 +311,11 @@ def test_projection_expression_nested_paths_and_indexes(ddb: Any, table: str) ->
     item = ddb.get_item(
         TableName=table,
         Key={"pk": {"S": "p"}, "sk": {"S": "c"}},
-        ProjectionExpression="#m.inner.deep, l[1], sk, absent",
+        ProjectionExpression="#m.child.deep, l[1], sk, absent",
         ExpressionAttributeNames={"#m": "m"},
     )["Item"]
     assert item == {
-        "m": {"M": {"inner": {"M": {"deep": {"S": "d"}}}}},
+        "m": {"M": {"child": {"M": {"deep": {"S": "d"}}}}},
         "l": {"L": [{"N": "7"}]},
         "sk": {"S": "c"},
     }
