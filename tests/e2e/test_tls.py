@@ -4,8 +4,12 @@ detection, and ``--no-tls``."""
 from __future__ import annotations
 
 import http.client
+import json
+import os
+import shutil
 import socket
 import ssl
+import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -197,3 +201,66 @@ def test_other_servers_serve_http_and_say_tls_needs_uvicorn(tmp_path: Path, name
         assert proc.client("sts").get_caller_identity()["Account"] == "000000000000"
         assert proc.client("sqs").list_queues()["ResponseMetadata"]["HTTPStatusCode"] == 200
     assert "HTTPS on the same port needs --server uvicorn" in log.read_text()
+
+
+NODE_SCRIPT = """
+const https = require("https");
+const urls = process.argv.slice(2);
+let left = urls.length;
+for (const url of urls) {
+  https.get(url, (res) => {
+    let body = "";
+    res.on("data", (c) => (body += c));
+    res.on("end", () => {
+      console.log(res.statusCode, res.headers["x-localstack"], JSON.parse(body).edition);
+      if (--left === 0) process.exit(0);
+    });
+  }).on("error", (e) => { console.error(e.code || e.message); process.exit(1); });
+}
+"""
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_node_trusts_the_ca_through_node_extra_ca_certs(
+    tls_server: ServerProcess, tmp_path: Path
+) -> None:
+    script = tmp_path / "get.js"
+    script.write_text(NODE_SCRIPT)
+    urls = [f"https://{h}:{tls_server.port}/_localstack/health" for h in ("localhost", "127.0.0.1")]
+    env = {**os.environ, "NODE_EXTRA_CA_CERTS": str(_ca(tls_server))}
+    done = subprocess.run(
+        ["node", str(script), *urls], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["200 true community"] * 2
+    # Without the CA, Node refuses the certificate: the trust really comes from the variable.
+    env.pop("NODE_EXTRA_CA_CERTS")
+    refused = subprocess.run(
+        ["node", str(script), urls[0]], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert refused.returncode == 1
+
+
+@pytest.mark.skipif(shutil.which("aws") is None, reason="the AWS CLI is not installed")
+def test_aws_cli_with_aws_ca_bundle(tls_server: ServerProcess) -> None:
+    env = {
+        **os.environ,
+        "AWS_CA_BUNDLE": str(_ca(tls_server)),
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    command = [
+        "aws",
+        "--endpoint-url",
+        f"https://localhost:{tls_server.port}",
+        "sqs",
+        "create-queue",
+        "--queue-name",
+        "from-cli",
+        "--output",
+        "json",
+    ]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["QueueUrl"].startswith(f"https://localhost:{tls_server.port}/")
