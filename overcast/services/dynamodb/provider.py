@@ -12,12 +12,13 @@ from overcast.services.dynamodb.exports import ExportOps
 from overcast.services.dynamodb.global_tables import GlobalTableOps
 from overcast.services.dynamodb.items import ItemOps
 from overcast.services.dynamodb.partiql import PartiqlOps
+from overcast.services.dynamodb.query import QueryOps
 from overcast.services.dynamodb.streams import StreamOps
 from overcast.services.dynamodb.tables import TableOps
 from overcast.services.dynamodb.ttl import TtlOps
 
 
 class DynamoDBProvider(
-    StreamOps, TtlOps, BackupOps, PartiqlOps, GlobalTableOps, ExportOps, TableOps, ItemOps
+    StreamOps, TtlOps, BackupOps, PartiqlOps, GlobalTableOps, ExportOps, TableOps, ItemOps, QueryOps
 ):
     service = "dynamodb"

@@ -1,0 +1,317 @@
+"""Query and Scan: key conditions to sort-key ranges, Limit and the 1 MB page (both counted
+before the filter, as AWS does), Select, projections, parallel-scan segments, and pagination.
+
+Pages are read lazily from a cursor on a reader thread (``Store.aread``), so a scan of a large
+table never holds more than one page in memory.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from overcast.errors import ValidationException
+from overcast.gateway.context import RequestContext
+from overcast.services.dynamodb import capacity, legacy, params, storage, values
+from overcast.services.dynamodb.common import DynamoBase
+from overcast.services.dynamodb.expressions import (
+    Condition,
+    KeyCondition,
+    Projection,
+    parse_key_condition,
+)
+from overcast.services.dynamodb.models import Index, Table
+
+Item = dict[str, Any]
+PAGE_BYTES = 1024 * 1024
+_INVALID = "One or more parameter values were invalid: "
+_SELECTS = ("ALL_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES", "SPECIFIC_ATTRIBUTES", "COUNT")
+
+
+def successor(prefix: bytes) -> bytes | None:
+    """The smallest byte string above every string that starts with ``prefix``."""
+    trimmed = prefix.rstrip(b"\xff")
+    if not trimmed:
+        return None
+    return trimmed[:-1] + bytes([trimmed[-1] + 1])
+
+
+def key_bounds(key: KeyCondition) -> dict[str, Any]:
+    """``storage.query`` bounds for the key condition's sort-key part."""
+    rc = key.range
+    if rc is None:
+        return {}
+    encoded = [storage.sort_bytes(v) for v in rc.values]
+    if rc.op == "=":
+        return {"low": encoded[0], "high": encoded[0]}
+    if rc.op == "<":
+        return {"high": encoded[0], "high_inclusive": False}
+    if rc.op == "<=":
+        return {"high": encoded[0]}
+    if rc.op == ">":
+        return {"low": encoded[0], "low_inclusive": False}
+    if rc.op == ">=":
+        return {"low": encoded[0]}
+    if rc.op == "BETWEEN":
+        return {"low": encoded[0], "high": encoded[1]}
+    # begins_with
+    return {"low": encoded[0], "high": successor(encoded[0]), "high_inclusive": False}
+
+
+@dataclass
+class Page:
+    items: list[Item] = field(default_factory=list)
+    count: int = 0
+    scanned: int = 0
+    scanned_bytes: int = 0
+    last_key: Item | None = None
+
+
+@dataclass
+class Reader:
+    """What to read and how to shape it, common to Query and Scan."""
+
+    table: Table
+    index: Index | None
+    select: str
+    projection: Projection | None
+    filter: Condition | None
+    limit: int | None
+    consistent: bool
+    fetch_from_table: bool  # LSI reads needing attributes the index does not project
+
+    def page(self, conn: sqlite3.Connection, rows: Iterator[storage.Row]) -> Page:
+        page = Page()
+        last: Item | None = None
+        for item, size in rows:
+            if self.limit is not None and page.scanned >= self.limit:
+                break
+            if page.scanned_bytes >= PAGE_BYTES:
+                break
+            page.scanned += 1
+            page.scanned_bytes += size
+            last = item
+            if self.fetch_from_table:
+                full = storage.get_item(conn, self.table, item)
+                if full is None:
+                    continue
+                item = full
+            if self.filter is not None and not self.filter.evaluate(item):
+                continue
+            page.count += 1
+            if self.select != "COUNT":
+                page.items.append(self.projection.apply(item) if self.projection else item)
+        else:
+            last = None  # the source ran out: no more pages
+        if last is not None:
+            page.last_key = self.key_of(last)
+        return page
+
+    def key_of(self, item: Item) -> Item:
+        key = self.table.key_of(item)
+        if self.index is not None:
+            for name in self.index.key_names:
+                key[name] = item[name]
+        return key
+
+
+class QueryOps(DynamoBase):
+    def _reader(self, table: Table, request: dict[str, Any], exprs: params.Expressions) -> Reader:
+        index: Index | None = None
+        index_name = request.get("IndexName")
+        if index_name is not None:
+            index = table.index(index_name)
+            if index is None:
+                raise ValidationException(
+                    f"The table does not have the specified index: {index_name}"
+                )
+        consistent = bool(request.get("ConsistentRead"))
+        if consistent and index is not None and not index.local:
+            raise ValidationException(
+                "Consistent reads are not supported on global secondary indexes"
+            )
+        select = request.get("Select")
+        projection = exprs.projection()
+        if select is not None and select not in _SELECTS:
+            raise ValidationException(
+                f"1 validation error detected: Value '{select}' at 'select' failed to satisfy "
+                "constraint: Member must satisfy enum value set: [SPECIFIC_ATTRIBUTES, COUNT, "
+                "ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES]"
+            )
+        if projection is not None:
+            if select not in (None, "SPECIFIC_ATTRIBUTES"):
+                member = (
+                    "ProjectionExpression"
+                    if request.get("ProjectionExpression") is not None
+                    else "AttributesToGet"
+                )
+                raise ValidationException(
+                    f"{_INVALID}Cannot specify the {member} when choosing to get {select}"
+                )
+            select = "SPECIFIC_ATTRIBUTES"
+        elif select == "SPECIFIC_ATTRIBUTES":
+            raise ValidationException(
+                f"{_INVALID}Must specify the AttributesToGet or ProjectionExpression when "
+                "choosing to get SPECIFIC_ATTRIBUTES"
+            )
+        if select is None:
+            select = "ALL_ATTRIBUTES" if index is None else "ALL_PROJECTED_ATTRIBUTES"
+        if select == "ALL_PROJECTED_ATTRIBUTES" and index is None:
+            raise ValidationException(
+                f"{_INVALID}Select type ALL_PROJECTED_ATTRIBUTES is supported only when querying "
+                "an index"
+            )
+        fetch = False
+        if index is not None:
+            projected = index.projects(table)
+            if select == "ALL_ATTRIBUTES" and projected is not None:
+                if not index.local:
+                    raise ValidationException(
+                        f"{_INVALID}Select type ALL_ATTRIBUTES is not supported for global "
+                        f"secondary index {index.name} because its projection type is not ALL"
+                    )
+                fetch = True
+            if select == "SPECIFIC_ATTRIBUTES" and projected is not None and index.local:
+                assert projection is not None
+                fetch = not projection.attributes <= projected
+        limit = request.get("Limit")
+        return Reader(
+            table=table,
+            index=index,
+            select=select,
+            projection=projection,
+            filter=None,
+            limit=int(limit) if limit is not None else None,
+            consistent=consistent,
+            fetch_from_table=fetch,
+        )
+
+    def _start_key(self, reader: Reader, request: dict[str, Any]) -> Item | None:
+        start = request.get("ExclusiveStartKey")
+        if start is None:
+            return None
+        names = set(reader.table.key_names)
+        if reader.index is not None:
+            names.update(reader.index.key_names)
+        types = {d["AttributeName"]: d["AttributeType"] for d in reader.table.attribute_definitions}
+        if set(start) != names or any(
+            next(iter(start[n]), None) != types.get(n) for n in names if isinstance(start[n], dict)
+        ):
+            raise ValidationException(
+                "The provided starting key is invalid: The provided key element does not match "
+                "the schema"
+            )
+        values.validate_item(start)
+        return values.normalize_item(start)
+
+    def _page_output(self, reader: Reader, page: Page, request: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {"Count": page.count, "ScannedCount": page.scanned}
+        if reader.select != "COUNT":
+            out["Items"] = page.items
+        if page.last_key is not None:
+            out["LastEvaluatedKey"] = page.last_key
+        mode = request.get("ReturnConsumedCapacity")
+        if mode in ("TOTAL", "INDEXES"):
+            consumed = capacity.Consumed(reader.table, read=True)
+            units = capacity.read_units(page.scanned_bytes, consistent=reader.consistent)
+            if reader.index is None:
+                consumed.on_table = units
+            else:
+                consumed.add_index(reader.index.name, units)
+            rendered = consumed.render(mode) or {}
+            rendered["TableName"] = request["TableName"]
+            if reader.index is not None and mode == "INDEXES":
+                rendered.pop("Table", None)
+            out["ConsumedCapacity"] = rendered
+        return out
+
+    # -- operations -----------------------------------------------------------------------------
+
+    async def query(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        table = self._table(ctx, request["TableName"])
+        exprs = params.Expressions(request)
+        reader = self._reader(table, request, exprs)
+        target: Table | Index = reader.index or table
+        schema = {
+            "hash_key": target.hash_key,
+            "range_key": target.range_key,
+            "hash_type": target.hash_type,
+            "range_type": target.range_type,
+        }
+        if request.get("KeyConditionExpression") is not None:
+            key = parse_key_condition(
+                request["KeyConditionExpression"], exprs.names, exprs.values, exprs.usage, **schema
+            )
+        elif request.get("KeyConditions") is not None:
+            key = legacy.key_conditions(request["KeyConditions"], **schema)
+        else:
+            raise ValidationException(
+                "Either the KeyConditions or KeyConditionExpression parameter must be specified "
+                "in the request."
+            )
+        reader.filter = exprs.filter("QueryFilter")
+        exprs.done()
+        start = self._start_key(reader, request)
+        if start is not None and not values.equals(start[target.hash_key], key.hash_value):
+            raise ValidationException(
+                "The provided starting key is outside query boundaries based on provided conditions"
+            )
+        forward = request.get("ScanIndexForward", True) is not False
+        bounds = key_bounds(key)
+        self.throttle.check(table, read=True)
+
+        def read(conn: sqlite3.Connection) -> Page:
+            rows = storage.query(
+                conn,
+                table,
+                reader.index,
+                key.hash_value,
+                forward=forward,
+                start=start,
+                **bounds,
+            )
+            return reader.page(conn, rows)
+
+        page = await self.env.store.aread(read)
+        return self._page_output(reader, page, request)
+
+    async def scan(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        table = self._table(ctx, request["TableName"])
+        segment, total = request.get("Segment"), request.get("TotalSegments")
+        if segment is not None and total is None:
+            raise ValidationException(
+                "The TotalSegments parameter is required but was not present in the request "
+                "when Segment parameter is present"
+            )
+        if total is not None and segment is None:
+            raise ValidationException(
+                "The Segment parameter is required but was not present in the request when "
+                "parameter TotalSegments is present"
+            )
+        if segment is not None and total is not None and segment >= total:
+            raise ValidationException(
+                "The Segment parameter is zero-based and must be less than parameter "
+                f"TotalSegments: Segment: {segment} is not less than TotalSegments: {total}"
+            )
+        exprs = params.Expressions(request)
+        reader = self._reader(table, request, exprs)
+        reader.filter = exprs.filter("ScanFilter")
+        exprs.done()
+        start = self._start_key(reader, request)
+        self.throttle.check(table, read=True)
+
+        def read(conn: sqlite3.Connection) -> Page:
+            rows = storage.scan(
+                conn,
+                table,
+                reader.index,
+                segment=segment or 0,
+                total_segments=total or 1,
+                start=start,
+            )
+            return reader.page(conn, rows)
+
+        page = await self.env.store.aread(read)
+        return self._page_output(reader, page, request)
