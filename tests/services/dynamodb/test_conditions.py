@@ -363,3 +363,15 @@ def test_attribute_map_validation(names, values, expressions, message):
     with pytest.raises(ValidationException) as caught:
         validate_attribute_maps(names, values, expressions=expressions)
     assert caught.value.error_message == message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "NOT " * 900 + "n = :n5",
+        "(" * 900 + "n = :n5" + ")" * 900,
+        "size(" * 500 + "s" + ")" * 500 + " = :n5",
+    ],
+)
+def test_deep_nesting_is_a_validation_error_not_a_crash(text):
+    assert error_of(text).startswith("Invalid ConditionExpression: ")

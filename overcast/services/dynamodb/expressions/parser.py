@@ -68,8 +68,9 @@ ATTRIBUTE_TYPES = ("B", "NULL", "SS", "BOOL", "L", "BS", "N", "NS", "S", "M")
 ORDERED_TYPES = ("S", "N", "B")
 SIZED_TYPES = ("S", "B", "SS", "NS", "BS", "L", "M")
 UPDATE_FUNCTIONS = {"if_not_exists": 2, "list_append": 2}
-#: Parentheses nest at most this deep (keeps recursion far from Python's limit).
-MAX_PARENTHESES = 100
+#: Parentheses, NOTs and function calls nest at most this deep: a guard of ours (DynamoDB
+#: publishes no such limit) that keeps recursion far from Python's limit.
+MAX_NESTING = 100
 
 
 def value_type(value: Value) -> str:
@@ -203,11 +204,19 @@ class Parser:
 
     def parse_arguments(self) -> list[Operand]:
         self.stream.expect_op("(")
+        self.enter()
         args = [self.parse_operand()]
         while self.stream.accept_op(","):
             args.append(self.parse_operand())
+        self.depth -= 1
         self.stream.expect_op(")")
         return args
+
+    def enter(self) -> None:
+        """One level deeper into parentheses, NOT or function arguments (bounded recursion)."""
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise invalid(self.kind, "The expression has too many nested levels;")
 
     def parse_operand(self) -> Operand:
         stream = self.stream
@@ -297,16 +306,17 @@ class Parser:
     def parse_not(self) -> Condition:
         if self.stream.accept_keyword("NOT"):
             self.count_operator()
-            return Not(self.parse_not())
+            self.enter()
+            negated = Not(self.parse_not())
+            self.depth -= 1
+            return negated
         return self.parse_primary()
 
     def parse_primary(self) -> Condition:
         stream = self.stream
         if stream.current.is_op("("):
             stream.advance()
-            self.depth += 1
-            if self.depth > MAX_PARENTHESES:
-                raise invalid(self.kind, "The expression has too many nested parentheses;")
+            self.enter()
             inner = self.parse_or()
             self.depth -= 1
             stream.expect_op(")")
