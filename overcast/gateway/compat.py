@@ -151,10 +151,11 @@ async def _execute_api(host: str, receive: Receive, send: Send) -> None:
 def _after_ready(hooks: InitHooks, settings: Settings) -> None:
     """Wait until the endpoint answers, run ``ready.d``, then print ``Ready.`` once."""
     url = settings.endpoint + "/_localstack/health"
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via HTTP_PROXY
     deadline = time.monotonic() + 10.0
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=1.0) as response:
+            with opener.open(url, timeout=1.0) as response:
                 response.read()
             break
         except OSError:

@@ -129,6 +129,12 @@ async def _moto_need_post(gw: Gateway, body: bytes) -> tuple[int, Any]:
     return 400, {"Error": "Need to POST to reset Moto" + (" Auth" if auth else "")}
 
 
+async def _moto_seed(gw: Gateway, body: bytes) -> HttpResponse:
+    """moto seeds its random generator (``?a=42``) for repeatable ids; Overcast's ids are random
+    either way, so this only answers as moto does: 200, empty."""
+    return HttpResponse(status=200, headers=Headers({"content-type": "text/html"}), body=b"")
+
+
 async def _sqs_peek(gw: Gateway, body: bytes) -> HttpResponse:
     from overcast.gateway.sqs_messages import sqs_messages
 
@@ -203,6 +209,7 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", "/_localstack/info"): _localstack_info,
     ("GET", "/_localstack/init"): _localstack_init,
     ("POST", "/moto-api/reset-auth"): _moto_reset_auth,
+    ("POST", "/moto-api/seed"): _moto_seed,
     ("GET", "/moto-api/reset"): _moto_need_post,
     ("GET", "/moto-api/reset-auth"): _moto_need_post,
     **{(m, "/_aws/sqs/messages"): _sqs_peek for m in ("GET", "POST")},

@@ -112,6 +112,9 @@ def test_reset_and_reset_auth(moto: tuple[ServerProcess, int]) -> None:
         {"status": "ok", "PREVIOUS_INITIAL_NO_AUTH_ACTION_COUNT": "4.0"},
     )
     assert _post(proc.endpoint, "/moto-api/reset-auth", b"lots")[0] == 400
+    seed = urllib.request.Request(proc.endpoint + "/moto-api/seed?a=42", data=b"", method="POST")
+    with urllib.request.urlopen(seed, timeout=10) as response:
+        assert (response.status, response.read()) == (200, b"")
 
 
 def test_without_moto_compat_the_header_is_ignored(server: ServerProcess) -> None:
