@@ -97,7 +97,9 @@ class Outcome:
         """AWS's explanation clause for a denial ("because no identity-based policy allows the
         s3:GetObject action", "with an explicit deny in a resource-based policy")."""
         if self.reason is Reason.EXPLICIT_DENY and self.statement is not None:
-            return f"with an explicit deny in a {self.statement.kind.value}"
+            kind = self.statement.kind.value
+            article = "an" if kind[0] in "aeiou" else "a"
+            return f"with an explicit deny in {article} {kind}"
         return f"because {self.reason.value} the {action} action"
 
 

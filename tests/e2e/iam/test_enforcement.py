@@ -95,7 +95,7 @@ def test_explicit_deny_wins_over_allow(server: ServerProcess, bucket: str) -> No
     s3.put_object(Bucket=bucket, Key="public/c.txt", Body=b"c")
     with pytest.raises(ClientError) as exc:
         s3.delete_object(Bucket=bucket, Key="public/c.txt")
-    assert "with an explicit deny in a identity-based policy" in error_message(exc) or (
+    assert "with an explicit deny in an identity-based policy" in error_message(exc) or (
         "explicit deny" in error_message(exc)
     )
 
