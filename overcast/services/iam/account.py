@@ -166,7 +166,9 @@ class Account(IamBase):
                 "AccountAccessKeysPresent": 0,
                 "AccountSigningCertificatesPresent": 0,
             }
-            return {**summary, **QUOTAS}
+            sts = storage.get(conn, account, storage.ACCOUNT, "sts-preferences") or {}
+            token_version = 2 if sts.get("Version") == "v2Token" else 1
+            return {**summary, **QUOTAS, "GlobalEndpointTokenVersion": token_version}
 
         return {"SummaryMap": self._read(read)}
 

@@ -13,6 +13,7 @@ from overcast.services.iam.groups import Groups
 from overcast.services.iam.identity_providers import IdentityProviders
 from overcast.services.iam.instance_profiles import InstanceProfiles
 from overcast.services.iam.mfa import MfaDevices
+from overcast.services.iam.misc import Misc
 from overcast.services.iam.policies import Policies
 from overcast.services.iam.roles import Roles
 from overcast.services.iam.simulation import Simulation
@@ -35,6 +36,7 @@ class IamProvider(
     CredentialReport,
     Simulation,
     UserCredentials,
+    Misc,
 ):
     service = "iam"
 

@@ -190,3 +190,36 @@ def test_state_survives_restart_and_crash(disk_server: ServerProcess) -> None:
     assert [k["AccessKeyId"] for k in keys] == [key["AccessKeyId"]]
     attached = iam.list_attached_role_policies(RoleName="durable-role")["AttachedPolicies"]
     assert [p["PolicyName"] for p in attached] == ["ReadOnlyAccess"]
+
+
+def test_policies_granting_service_access(iam: Any, name: Callable[..., str]) -> None:
+    user, group = name("gs"), name("gsg")
+    iam.create_user(UserName=user)
+    iam.create_group(GroupName=group)
+    iam.add_user_to_group(GroupName=group, UserName=user)
+    iam.put_user_policy(UserName=user, PolicyName="s3read", PolicyDocument=ALLOW_S3_READ)
+    iam.attach_group_policy(GroupName=group,
+                            PolicyArn="arn:aws:iam::aws:policy/AmazonSQSFullAccess")  # fmt: skip
+    arn = f"arn:aws:iam::000000000000:user/{user}"
+    answer = iam.list_policies_granting_service_access(Arn=arn, ServiceNamespaces=["s3", "sqs"])
+    by_namespace = {
+        a["ServiceNamespace"]: a["Policies"] for a in answer["PoliciesGrantingServiceAccess"]
+    }
+    assert by_namespace["s3"] == [{"PolicyName": "s3read", "PolicyType": "INLINE"}]
+    assert by_namespace["sqs"] == [{
+        "PolicyName": "AmazonSQSFullAccess", "PolicyType": "MANAGED",
+        "PolicyArn": "arn:aws:iam::aws:policy/AmazonSQSFullAccess",
+        "EntityType": "GROUP", "EntityName": group,
+    }]  # fmt: skip
+    job = iam.generate_service_last_accessed_details(Arn=arn)["JobId"]
+    details = iam.get_service_last_accessed_details(JobId=job)
+    assert details["JobStatus"] == "COMPLETED"
+    assert {s["ServiceNamespace"] for s in details["ServicesLastAccessed"]} == {"s3", "sqs"}
+
+
+def test_sts_preferences_in_summary() -> None:
+    with ServerProcess() as own:
+        iam = own.client("iam")
+        assert iam.get_account_summary()["SummaryMap"]["GlobalEndpointTokenVersion"] == 1
+        iam.set_security_token_service_preferences(GlobalEndpointTokenVersion="v2Token")
+        assert iam.get_account_summary()["SummaryMap"]["GlobalEndpointTokenVersion"] == 2
