@@ -209,7 +209,7 @@ class BackupOps:
         summary = {
             "SourceBackupArn": backup.arn,
             "SourceTableArn": source.arn,
-            "RestoreDateTime": _time(backup.created),
+            "RestoreDateTime": backup.created,
         }
         return await self._restore(
             ctx, source, request, summary, lambda c: bstore.backup_items(c, backup.arn)
@@ -370,7 +370,7 @@ class BackupOps:
             raise ValidationException(
                 "Either RestoreDateTime or UseLatestRestorableTime must be specified"
             )
-        summary = {"SourceTableArn": source.arn, "RestoreDateTime": _time(when)}
+        summary = {"SourceTableArn": source.arn, "RestoreDateTime": when}
         uid = source.table_id
         return await self._restore(
             ctx, source, request, summary, lambda c: bstore.items_at(c, uid, when)

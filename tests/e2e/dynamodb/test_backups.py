@@ -115,7 +115,7 @@ def test_restore_with_index_override(client: Client) -> None:
     ddb = client("dynamodb")
     name = _table(ddb)
     ddb.put_item(TableName=name, Item={"pk": {"S": "a"}, "g": {"S": "x"}})
-    arn = ddb.create_backup(TableName=name, BackupName="b1")["BackupDetails"]["BackupArn"]
+    arn = ddb.create_backup(TableName=name, BackupName="b11")["BackupDetails"]["BackupArn"]
     target = _name("noidx")
     ddb.restore_table_from_backup(
         TargetTableName=target, BackupArn=arn, GlobalSecondaryIndexOverride=[]
