@@ -1,7 +1,521 @@
-"""DynamoDB: exports (operations mixed into DynamoDBProvider)."""
+"""DynamoDB: exports to S3 (ExportTableToPointInTime) and imports from S3 (ImportTable).
+
+Both run asynchronously, as on AWS: the call answers IN_PROGRESS and a task started right after
+does the work, then marks the job COMPLETED (or FAILED with S3's error code). An export reads the
+table as of ExportTime from the point-in-time history (PITR must be enabled, as AWS requires);
+an import creates the table at once (CREATING) and loads the items. S3 objects are written and
+read through the S3 provider's own operations, acting as the root of the caller's account, so
+bucket existence, ownership and policies apply. Jobs are documents in the ``exports`` and
+``imports`` collections; a job interrupted by a restart is run again when the provider loads.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import inspect
+import json
+import logging
+import os
+import sqlite3
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from overcast import ids
+from overcast.errors import ServiceError
+from overcast.gateway.auth.authenticator import Identity
+from overcast.gateway.context import RequestContext
+from overcast.protocol.http import BufferedBody, Headers, HttpRequest
+from overcast.services.dynamodb import backups_store as bstore
+from overcast.services.dynamodb import export_formats as fmt
+from overcast.services.dynamodb import storage, values
+from overcast.services.dynamodb.backups import pitr_setting
+from overcast.services.dynamodb.errors import (
+    ExportNotFoundException,
+    ImportNotFoundException,
+    InvalidExportTimeException,
+    PointInTimeRecoveryUnavailableException,
+    ResourceInUseException,
+    TableNotFoundException,
+    ValidationException,
+)
+from overcast.services.dynamodb.models import ACTIVE, CREATING
+
+if TYPE_CHECKING:
+    from overcast.services.base import ServiceEnv
+    from overcast.services.dynamodb.models import Table
+    from overcast.services.dynamodb.storage import Catalog
+
+log = logging.getLogger("overcast.dynamodb.exports")
+
+ITEMS_PER_FILE = 10_000
+PAGE = 25
+
+
+def _time(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+def _iso(epoch: float) -> str:
+    return _time(epoch).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _page(docs: list[dict[str, Any]], token: str | None, size: int) -> tuple[list, str | None]:
+    start = int(token) if token and token.isdigit() else 0
+    chunk = docs[start : start + size]
+    return chunk, str(start + size) if start + size < len(docs) else None
+
 
 class ExportOps:
-    """Operations and hooks of this part of DynamoDB; see provider.py."""
+    """Exports and imports (composed in provider.py)."""
+
+    env: ServiceEnv
+    catalog: Catalog
+
+    def __init__(self, env: ServiceEnv) -> None:
+        super().__init__(env)  # type: ignore[call-arg]
+        self._exports = env.store.collection("dynamodb", "exports")
+        self._imports = env.store.collection("dynamodb", "imports")
+        self._jobs: set[asyncio.Task[None]] = set()
+        with contextlib.suppress(RuntimeError):  # no loop: resumed on the next start
+            self._resume_jobs()
+
+    # -- S3 through its provider ---------------------------------------------------------------
+
+    def _s3_ctx(self, account_id: str, region: str, headers: dict[str, str] | None = None) -> Any:
+        identity = Identity(
+            account_id=account_id,
+            principal_arn=f"arn:aws:iam::{account_id}:root",
+            access_key="dynamodb.amazonaws.com",
+            region=region,
+            method="internal",
+            verified=True,
+        )
+        request = HttpRequest("PUT", "/", headers=Headers(headers or {}))
+        return RequestContext(
+            request=request,
+            request_id=ids.request_id(),
+            env=self.env,
+            started=time.perf_counter(),
+            identity=identity,
+            region=region,
+        )
+
+    async def _s3(self, account_id: str, operation: str, request: dict[str, Any]) -> Any:
+        s3 = self.env.registry.provider("s3")
+        assert s3 is not None
+        where = getattr(s3, "get_bucket_location")(  # noqa: B009 - an operation by name
+            self._s3_ctx(account_id, "us-east-1"), {"Bucket": request["Bucket"]}
+        )
+        region = where.get("LocationConstraint") or "us-east-1"
+        headers = {}
+        if "ContentLength" in request:
+            headers["content-length"] = str(request["ContentLength"])
+        result = getattr(s3, operation)(self._s3_ctx(account_id, region, headers), request)
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+
+    async def _put(self, account_id: str, bucket: str, key: str, data: bytes) -> str:
+        out = await self._s3(
+            account_id,
+            "put_object",
+            {
+                "Bucket": bucket,
+                "Key": key,
+                "Body": BufferedBody(data),
+                "ContentLength": len(data),
+            },
+        )
+        return str(out.get("ETag", "")).strip('"')
+
+    async def _get(self, account_id: str, bucket: str, key: str) -> bytes:
+        out = await self._s3(account_id, "get_object", {"Bucket": bucket, "Key": key})
+        body = out.get("Body", b"")
+        if isinstance(body, bytes | bytearray):
+            return bytes(body)
+        chunks = [chunk async for chunk in body]
+        return b"".join(chunks)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._jobs.add(task)
+        task.add_done_callback(self._jobs.discard)
+
+    def _resume_jobs(self) -> None:
+        asyncio.get_running_loop()  # RuntimeError when not serving
+        for account_id, region, arn, doc in self._exports.scan():
+            if doc["ExportStatus"] == "IN_PROGRESS":
+                self._spawn(self._run_export(account_id, region, arn))
+        for account_id, region, arn, doc in self._imports.scan():
+            if doc["ImportStatus"] == "IN_PROGRESS":
+                self._spawn(self._run_import(account_id, region, arn))
+
+    # -- exports -------------------------------------------------------------------------------
+
+    async def export_table_to_point_in_time(
+        self, ctx: RequestContext, request: dict[str, Any]
+    ) -> dict[str, Any]:
+        table_arn = request["TableArn"]
+        table = self.env.store.read(lambda c: self.catalog.by_arn(c, table_arn))
+        if table is None or table.account_id != ctx.account_id:
+            raise TableNotFoundException(f"Table not found: {table_arn}")
+        setting = pitr_setting(table)
+        if not setting.get("enabled"):
+            raise PointInTimeRecoveryUnavailableException(
+                f"Point in time recovery is not enabled for table '{table.name}'"
+            )
+        if request.get("ExportType") == "INCREMENTAL_EXPORT":
+            raise ValidationException("Incremental exports are not supported by Overcast")
+        now = self.env.clock.now()
+        when = now
+        if request.get("ExportTime") is not None:
+            given = request["ExportTime"]
+            when = given.timestamp() if isinstance(given, datetime) else float(given)
+            if when < float(setting["since"]) or when > now:
+                raise InvalidExportTimeException(
+                    "ExportTime must be within the point in time recovery window of the table"
+                )
+        export_format = request.get("ExportFormat") or "DYNAMODB_JSON"
+        export_id = f"{int(now * 1000):014d}-{os.urandom(4).hex()}"
+        arn = f"{table.arn}/export/{export_id}"
+        token = request.get("ClientToken")
+        if token:
+            for _, doc in self._exports.all(ctx.account_id, ctx.region):
+                if doc.get("ClientToken") == token and doc["TableArn"] == table.arn:
+                    return {"ExportDescription": doc}
+        doc: dict[str, Any] = {
+            "ExportArn": arn,
+            "ExportStatus": "IN_PROGRESS",
+            "StartTime": now,
+            "TableArn": table.arn,
+            "TableId": table.table_id,
+            "ExportTime": when,
+            "S3Bucket": request["S3Bucket"],
+            "S3SseAlgorithm": request.get("S3SseAlgorithm") or "AES256",
+            "ExportFormat": export_format,
+            "ExportType": "FULL_EXPORT",
+        }
+        for member in ("ClientToken", "S3BucketOwner", "S3Prefix", "S3SseKmsKeyId"):
+            if request.get(member):
+                doc[member] = request[member]
+        self._exports.put(ctx.account_id, ctx.region, arn, doc)
+        self._spawn(self._run_export(ctx.account_id, ctx.region, arn))
+        return {"ExportDescription": _export_description(doc)}
+
+    async def _run_export(self, account_id: str, region: str, arn: str) -> None:
+        doc = self._exports.get(account_id, region, arn)
+        if doc is None:
+            return
+        try:
+            await self._write_export(account_id, region, doc)
+        except ServiceError as exc:
+            doc.update(
+                ExportStatus="FAILED", FailureCode=exc.error_code, FailureMessage=exc.error_message
+            )
+        except Exception as exc:  # never leave a job IN_PROGRESS forever
+            log.exception("export %s failed", arn)
+            doc.update(ExportStatus="FAILED", FailureCode="InternalError", FailureMessage=str(exc))
+        doc["EndTime"] = self.env.clock.now()
+        self._exports.put(account_id, region, arn, doc)
+
+    async def _write_export(self, account_id: str, region: str, doc: dict[str, Any]) -> None:
+        when = float(doc["ExportTime"])
+
+        def snapshot(conn: sqlite3.Connection) -> list[tuple[dict[str, Any], int]]:
+            table = self.catalog.by_arn(conn, doc["TableArn"])
+            if (
+                table is not None
+                and table.table_id == doc["TableId"]
+                and when >= (self.env.clock.now() - 1.0)
+            ):
+                return list(storage.scan(conn, table))  # as of now: the table itself
+            rows = []
+            for text in bstore.items_at(conn, doc["TableId"], when):
+                item = storage.decode_item(text)
+                rows.append((item, values.item_size(item)))
+            return rows
+
+        rows = (
+            await self.env.store.aread(snapshot)
+            if hasattr(self.env.store, "aread")
+            else self.env.store.read(snapshot)
+        )
+        bucket = doc["S3Bucket"]
+        export_id = doc["ExportArn"].rsplit("/", 1)[1]
+        prefix = f"{doc['S3Prefix'].rstrip('/')}/" if doc.get("S3Prefix") else ""
+        base = f"{prefix}AWSDynamoDB/{export_id}"
+        kind = doc["ExportFormat"]
+        suffix = "ion.gz" if kind == "ION" else "json.gz"
+        await self._put(account_id, bucket, f"{base}/_started", b"")
+        manifest_lines = []
+        for start in range(0, max(len(rows), 1), ITEMS_PER_FILE):
+            chunk = [item for item, _ in rows[start : start + ITEMS_PER_FILE]]
+            if not chunk and rows:
+                break
+            data = fmt.data_file(chunk, kind)
+            key = f"{base}/data/{os.urandom(13).hex()[:26]}.{suffix}"
+            etag = await self._put(account_id, bucket, key, data)
+            manifest_lines.append(
+                {
+                    "itemCount": len(chunk),
+                    "md5Checksum": fmt.md5_b64(data),
+                    "etag": etag,
+                    "dataFileS3Key": key,
+                }
+            )
+        files = "".join(json.dumps(line) + "\n" for line in manifest_lines).encode()
+        files_key = f"{base}/manifest-files.json"
+        await self._put(account_id, bucket, files_key, files)
+        await self._put(
+            account_id, bucket, f"{base}/manifest-files.md5", fmt.md5_hex(files).encode()
+        )
+        size = sum(s for _, s in rows)
+        end = self.env.clock.now()
+        summary = {
+            "version": "2020-06-30",
+            "exportArn": doc["ExportArn"],
+            "startTime": _iso(doc["StartTime"]),
+            "endTime": _iso(end),
+            "tableArn": doc["TableArn"],
+            "tableId": doc["TableId"],
+            "exportTime": _iso(when),
+            "s3Bucket": bucket,
+            "s3Prefix": doc.get("S3Prefix"),
+            "s3SseAlgorithm": doc["S3SseAlgorithm"],
+            "s3SseKmsKeyId": doc.get("S3SseKmsKeyId"),
+            "manifestFilesS3Key": files_key,
+            "billedSizeBytes": size,
+            "itemCount": len(rows),
+            "outputFormat": kind,
+            "exportType": "FULL_EXPORT",
+        }
+        text = json.dumps(summary).encode()
+        await self._put(account_id, bucket, f"{base}/manifest-summary.json", text)
+        await self._put(
+            account_id, bucket, f"{base}/manifest-summary.md5", fmt.md5_hex(text).encode()
+        )
+        doc.update(
+            ExportStatus="COMPLETED",
+            ExportManifest=f"{base}/manifest-summary.json",
+            ItemCount=len(rows),
+            BilledSizeBytes=size,
+        )
+
+    def describe_export(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        doc = self._exports.get(ctx.account_id, ctx.region, request["ExportArn"])
+        if doc is None:
+            raise ExportNotFoundException(f"Export not found: {request['ExportArn']}")
+        return {"ExportDescription": _export_description(doc)}
+
+    def list_exports(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        docs = [doc for _, doc in self._exports.all(ctx.account_id, ctx.region)]
+        if request.get("TableArn"):
+            docs = [d for d in docs if d["TableArn"] == request["TableArn"]]
+        docs.sort(key=lambda d: (d["StartTime"], d["ExportArn"]))
+        chunk, token = _page(docs, request.get("NextToken"), request.get("MaxResults") or PAGE)
+        out: dict[str, Any] = {
+            "ExportSummaries": [
+                {
+                    "ExportArn": d["ExportArn"],
+                    "ExportStatus": d["ExportStatus"],
+                    "ExportType": d["ExportType"],
+                }
+                for d in chunk
+            ]
+        }
+        if token:
+            out["NextToken"] = token
+        return out
+
+    # -- imports -------------------------------------------------------------------------------
+
+    async def import_table(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        params = request["TableCreationParameters"]
+        name = params["TableName"]
+        input_format = request["InputFormat"]
+        if input_format == "ION":
+            raise ValidationException("ION input is not supported by Overcast")
+        token = request.get("ClientToken")
+        if token:
+            for _, doc in self._imports.all(ctx.account_id, ctx.region):
+                if doc.get("ClientToken") == token:
+                    return {"ImportTableDescription": _import_description(doc)}
+        table = self._new_table(ctx, name, dict(params))  # type: ignore[attr-defined]
+        table.status = CREATING
+        now = self.env.clock.now()
+
+        def write(conn: sqlite3.Connection) -> Table:
+            if self.catalog.load(conn, ctx.account_id, ctx.region, name) is not None:
+                raise ResourceInUseException(f"Table already exists: {name}")
+            return self.catalog.insert(conn, table)
+
+        table = self.env.store.write(write)
+        import_id = f"{int(now * 1000):014d}-{os.urandom(4).hex()}"
+        arn = f"{table.arn}/import/{import_id}"
+        doc: dict[str, Any] = {
+            "ImportArn": arn,
+            "ImportStatus": "IN_PROGRESS",
+            "TableArn": table.arn,
+            "TableId": table.table_id,
+            "S3BucketSource": request["S3BucketSource"],
+            "ErrorCount": 0,
+            "CloudWatchLogGroupArn": ids.arn(
+                "logs", ctx.region, ctx.account_id, "log-group:/aws-dynamodb/imports:*"
+            ),
+            "InputFormat": input_format,
+            "InputCompressionType": request.get("InputCompressionType") or "NONE",
+            "TableCreationParameters": params,
+            "StartTime": now,
+            "ProcessedSizeBytes": 0,
+            "ProcessedItemCount": 0,
+            "ImportedItemCount": 0,
+        }
+        if request.get("InputFormatOptions"):
+            doc["InputFormatOptions"] = request["InputFormatOptions"]
+        if token:
+            doc["ClientToken"] = token
+        self._imports.put(ctx.account_id, ctx.region, arn, doc)
+        self._spawn(self._run_import(ctx.account_id, ctx.region, arn))
+        return {"ImportTableDescription": _import_description(doc)}
+
+    async def _run_import(self, account_id: str, region: str, arn: str) -> None:
+        doc = self._imports.get(account_id, region, arn)
+        if doc is None:
+            return
+        try:
+            await self._load_import(account_id, region, doc)
+            doc["ImportStatus"] = "COMPLETED"
+        except ServiceError as exc:
+            doc.update(
+                ImportStatus="FAILED", FailureCode=exc.error_code, FailureMessage=exc.error_message
+            )
+        except Exception as exc:
+            log.exception("import %s failed", arn)
+            doc.update(ImportStatus="FAILED", FailureCode="InternalError", FailureMessage=str(exc))
+        doc["EndTime"] = self.env.clock.now()
+        self._imports.put(account_id, region, arn, doc)
+
+    async def _load_import(self, account_id: str, region: str, doc: dict[str, Any]) -> None:
+        source = doc["S3BucketSource"]
+        bucket = source["S3Bucket"]
+        prefix = source.get("S3KeyPrefix") or ""
+        keys: list[str] = []
+        request: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
+        while True:
+            page = await self._s3(account_id, "list_objects_v2", dict(request))
+            keys += [o["Key"] for o in page.get("Contents", [])]
+            if not page.get("IsTruncated"):
+                break
+            request["ContinuationToken"] = page["NextContinuationToken"]
+        keys = [k for k in keys if not _is_manifest(k)]
+        params = doc["TableCreationParameters"]
+        key_names = {k["AttributeName"] for k in params["KeySchema"]}
+        types = {d["AttributeName"]: d["AttributeType"] for d in params["AttributeDefinitions"]}
+        key_types = {k: types[k] for k in key_names if k in types}
+        options = (doc.get("InputFormatOptions") or {}).get("Csv") or {}
+        name = params["TableName"]
+        for key in keys:
+            raw = await self._get(account_id, bucket, key)
+            try:
+                text = fmt.decompress(raw, doc["InputCompressionType"]).decode("utf-8")
+            except (OSError, UnicodeDecodeError, fmt.BadLine):
+                doc["ErrorCount"] += 1
+                continue
+            doc["ProcessedSizeBytes"] += len(raw)
+            if doc["InputFormat"] == "CSV":
+                items = fmt.csv_items(
+                    text, options.get("Delimiter") or ",", options.get("HeaderList"), key_types
+                )
+            else:
+                items = fmt.json_items(text)
+
+            def load(conn: sqlite3.Connection, items: list[Any] = items) -> tuple[int, int, int]:
+                table = self.catalog.load(conn, account_id, region, name)
+                if table is None or table.table_id != doc["TableId"]:
+                    raise TableNotFoundException(f"Table not found: {name}")
+                processed = imported = errors = 0
+                for item in items:
+                    processed += 1
+                    if isinstance(item, fmt.BadLine) or not _valid(item, key_types):
+                        errors += 1
+                        continue
+                    storage.put_item(conn, table, values.normalize_item(item))
+                    imported += 1
+                return processed, imported, errors
+
+            processed, imported, errors = await self.env.store.awrite(load)
+            doc["ProcessedItemCount"] += processed
+            doc["ImportedItemCount"] += imported
+            doc["ErrorCount"] += errors
+
+        def activate(conn: sqlite3.Connection) -> None:
+            table = self.catalog.load(conn, account_id, region, name)
+            if table is not None and table.table_id == doc["TableId"]:
+                table.status = ACTIVE
+                self.catalog.save(conn, table)
+
+        await self.env.store.awrite(activate)
+
+    def describe_import(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        doc = self._imports.get(ctx.account_id, ctx.region, request["ImportArn"])
+        if doc is None:
+            raise ImportNotFoundException(f"Import not found: {request['ImportArn']}")
+        return {"ImportTableDescription": _import_description(doc)}
+
+    def list_imports(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        docs = [doc for _, doc in self._imports.all(ctx.account_id, ctx.region)]
+        if request.get("TableArn"):
+            docs = [d for d in docs if d["TableArn"] == request["TableArn"]]
+        docs.sort(key=lambda d: (d["StartTime"], d["ImportArn"]))
+        chunk, token = _page(docs, request.get("NextToken"), request.get("PageSize") or PAGE)
+        summaries = []
+        for d in chunk:
+            summary = {
+                k: d[k]
+                for k in (
+                    "ImportArn", "ImportStatus", "TableArn", "S3BucketSource",
+                    "CloudWatchLogGroupArn", "InputFormat",
+                )
+                if k in d
+            }  # fmt: skip
+            summary["StartTime"] = _time(d["StartTime"])
+            if "EndTime" in d:
+                summary["EndTime"] = _time(d["EndTime"])
+            summaries.append(summary)
+        out: dict[str, Any] = {"ImportSummaryList": summaries}
+        if token:
+            out["NextToken"] = token
+        return out
+
+
+def _is_manifest(key: str) -> bool:
+    tail = key.rsplit("/", 1)[-1]
+    return tail in ("_started", "manifest-summary.json", "manifest-files.json") or tail.endswith(
+        ".md5"
+    )
+
+
+def _valid(item: dict[str, Any], key_types: dict[str, str]) -> bool:
+    try:
+        values.validate_item(item)
+    except ServiceError:
+        return False
+    return all(name in item and next(iter(item[name])) == kind for name, kind in key_types.items())
+
+
+def _export_description(doc: dict[str, Any]) -> dict[str, Any]:
+    out = dict(doc)
+    for member in ("StartTime", "EndTime", "ExportTime"):
+        if member in out:
+            out[member] = _time(out[member])
+    return out
+
+
+def _import_description(doc: dict[str, Any]) -> dict[str, Any]:
+    out = dict(doc)
+    for member in ("StartTime", "EndTime"):
+        if member in out:
+            out[member] = _time(out[member])
+    return out
