@@ -8,17 +8,27 @@ exports) are mixins placed first so their hooks (``_record_change``...) are foun
 from __future__ import annotations
 
 from overcast.services.dynamodb.backups import BackupOps
+from overcast.services.dynamodb.batch import BatchOps
 from overcast.services.dynamodb.exports import ExportOps
 from overcast.services.dynamodb.global_tables import GlobalTableOps
-from overcast.services.dynamodb.items import ItemOps
 from overcast.services.dynamodb.partiql import PartiqlOps
 from overcast.services.dynamodb.query import QueryOps
 from overcast.services.dynamodb.streams import StreamOps
 from overcast.services.dynamodb.tables import TableOps
+from overcast.services.dynamodb.transactions import TransactionOps
 from overcast.services.dynamodb.ttl import TtlOps
 
 
 class DynamoDBProvider(
-    StreamOps, TtlOps, BackupOps, PartiqlOps, GlobalTableOps, ExportOps, TableOps, ItemOps, QueryOps
+    StreamOps,
+    TtlOps,
+    BackupOps,
+    PartiqlOps,
+    GlobalTableOps,
+    ExportOps,
+    TableOps,
+    QueryOps,
+    BatchOps,
+    TransactionOps,
 ):
     service = "dynamodb"
