@@ -22,13 +22,7 @@ from overcast.services.iam.common import (
 )
 from overcast.services.iam.errors import DeleteConflict, EntityAlreadyExists
 from overcast.services.iam.policies import check_boundary
-from overcast.services.iam.user_credentials import (
-    KINDS,
-    SERVICE_CREDENTIAL,
-    SIGNING_CERT,
-    SSH_KEY,
-    owned_by,
-)
+from overcast.services.iam.user_credentials import KINDS, owned_by
 
 Doc = dict[str, Any]
 
@@ -48,16 +42,13 @@ def _delete_conflict(conn: sqlite3.Connection, account: str, name: str, doc: Doc
     if storage.attached(conn, account, storage.USER, name):
         return "Cannot delete entity, must detach all policies first."
     if storage.groups_of(conn, account, name):
-        return "Cannot delete entity, must remove user from all groups first."
+        return "Cannot delete entity, must remove users from group first."
     devices = storage.all_of(conn, account, storage.MFA)
     if any(d.get("UserName", "").lower() == name.lower() for d in devices):
         return "Cannot delete entity, must delete MFA device first."
-    if owned_by(conn, account, SIGNING_CERT, name):
-        return "Cannot delete entity, must delete signing certificates first."
-    if owned_by(conn, account, SSH_KEY, name):
-        return "Cannot delete entity, must delete SSH public keys first."
-    if owned_by(conn, account, SERVICE_CREDENTIAL, name):
-        return "Cannot delete entity, must delete service specific credentials first."
+    # SSH keys, signing certificates and service credentials: AWS's generic wording.
+    if any(owned_by(conn, account, kind, name) for kind in KINDS):
+        return "Cannot delete entity, must remove referenced objects first."
     return None
 
 
@@ -113,7 +104,10 @@ class Users(IamBase):
     def list_users(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         prefix = request.get("PathPrefix") or "/"
         users = self._read(lambda conn: storage.all_of(conn, ctx.account_id, storage.USER))
-        chosen = [user_view(u) for u in users if u["Path"].startswith(prefix)]
+        # Like AWS, the listing leaves out each user's tags and permissions boundary.
+        chosen = [
+            public(u, "Tags", "PermissionsBoundary") for u in users if u["Path"].startswith(prefix)
+        ]
         return page(chosen, request, lambda u: u["UserName"].lower(), "Users")
 
     def update_user(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:

@@ -64,6 +64,7 @@ def test_list_users_paginates_and_filters_by_path(iam: Any, name: Callable[..., 
     first = iam.list_users(PathPrefix=path, MaxItems=2)
     assert first["IsTruncated"] is True
     assert [u["UserName"] for u in first["Users"]] == users[:2]
+    assert "Tags" not in first["Users"][0]
     second = iam.list_users(PathPrefix=path, MaxItems=2, Marker=first["Marker"])
     assert [u["UserName"] for u in second["Users"]] == users[2:4]
     paginator = iam.get_paginator("list_users")
@@ -107,7 +108,7 @@ def test_delete_user_conflicts(iam: Any, name: Callable[..., str]) -> None:
     iam.add_user_to_group(GroupName=group, UserName=user)
     with pytest.raises(ClientError) as info:
         iam.delete_user(UserName=user)
-    assert error(info)[0] == "DeleteConflict"
+    assert error(info)[1] == "Cannot delete entity, must remove users from group first."
     iam.remove_user_from_group(GroupName=group, UserName=user)
     iam.delete_user(UserName=user)
     with pytest.raises(ClientError):
