@@ -279,8 +279,9 @@ def _serve_uvicorn(
 class _SniffingListener:
     """Accepts on a bound socket and serves each connection as HTTP or HTTPS by its first byte.
 
-    Stands in for the ``asyncio.Server`` uvicorn keeps (it calls ``close()`` and
-    ``wait_closed()``).
+    Callbacks, not coroutines, up to the hand-over (accepting a batch per wake-up, as asyncio's
+    own servers do): the Python-level cost per connection stays small. Stands in for the
+    ``asyncio.Server`` uvicorn keeps (it calls ``close()`` and ``wait_closed()``).
     """
 
     def __init__(
@@ -293,43 +294,82 @@ class _SniffingListener:
         self._factory = protocol_factory
         self._context = context
         self._loop = asyncio.get_running_loop()
-        self._pending: set[asyncio.Task[None]] = set()
-        self._task = self._loop.create_task(self._accept_loop())
+        # connections waiting for their first byte: fd -> (socket, timeout handle)
+        self._waiting: dict[int, tuple[socket.socket, asyncio.TimerHandle]] = {}
+        self._starting: set[asyncio.Task[None]] = set()
+        self._closed = False
+        self._loop.add_reader(sock.fileno(), self._accept)
 
     def close(self) -> None:
-        self._task.cancel()
-        for task in self._pending:
+        if self._closed:
+            return
+        self._closed = True
+        self._loop.remove_reader(self._sock.fileno())
+        for fd, (conn, timer) in list(self._waiting.items()):
+            timer.cancel()
+            self._loop.remove_reader(fd)
+            conn.close()
+        self._waiting.clear()
+        for task in self._starting:
             task.cancel()
 
     async def wait_closed(self) -> None:
-        """Until accepting stopped (served connections are uvicorn's to wait for)."""
-        await asyncio.gather(self._task, *self._pending, return_exceptions=True)
+        """Until the hand-overs in progress ended (served connections are uvicorn's)."""
+        await asyncio.gather(*self._starting, return_exceptions=True)
 
-    async def _accept_loop(self) -> None:
-        loop = self._loop
-        while True:
+    def _accept(self) -> None:
+        for _ in range(_BACKLOG):
             try:
-                conn, _ = await loop.sock_accept(self._sock)
-            except asyncio.CancelledError:
-                raise
-            except OSError as exc:  # EMFILE and the like: wait a little, as asyncio does
+                conn, _ = self._sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:  # EMFILE and the like: pause accepting a little, as asyncio
                 log.warning("accept failed: %s", exc)
-                await asyncio.sleep(0.1)
-                continue
-            task = loop.create_task(self._start(conn))
-            self._pending.add(task)
-            task.add_done_callback(self._pending.discard)
-
-    async def _start(self, conn: socket.socket) -> None:
-        try:
+                self._loop.remove_reader(self._sock.fileno())
+                self._loop.call_later(1.0, self._resume)
+                return
             conn.setblocking(False)
             if conn.family in (socket.AF_INET, socket.AF_INET6):
                 conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            first = await self._peek(conn)
-            if not first:  # closed, or silent past the timeout
-                conn.close()
-                return
-            tls = first[0] == _TLS_HANDSHAKE
+            self._sniff(conn)
+
+    def _resume(self) -> None:
+        if not self._closed:
+            self._loop.add_reader(self._sock.fileno(), self._accept)
+
+    def _sniff(self, conn: socket.socket) -> None:
+        try:
+            first = conn.recv(1, socket.MSG_PEEK)
+        except (BlockingIOError, InterruptedError):  # nothing sent yet: wait for it
+            fd = conn.fileno()
+            timer = self._loop.call_later(_FIRST_BYTE_TIMEOUT_S, self._give_up, fd)
+            self._waiting[fd] = (conn, timer)
+            self._loop.add_reader(fd, self._readable, fd)
+            return
+        except OSError:
+            conn.close()
+            return
+        if not first:  # closed before sending anything
+            conn.close()
+            return
+        task = self._loop.create_task(self._hand_over(conn, first[0] == _TLS_HANDSHAKE))
+        self._starting.add(task)
+        task.add_done_callback(self._starting.discard)
+
+    def _readable(self, fd: int) -> None:
+        conn, timer = self._waiting.pop(fd)
+        timer.cancel()
+        self._loop.remove_reader(fd)
+        self._sniff(conn)
+
+    def _give_up(self, fd: int) -> None:
+        """A connection silent past the timeout is closed."""
+        conn, _ = self._waiting.pop(fd)
+        self._loop.remove_reader(fd)
+        conn.close()
+
+    async def _hand_over(self, conn: socket.socket, tls: bool) -> None:
+        try:
             await self._loop.connect_accepted_socket(
                 self._factory, conn, ssl=self._context if tls else None
             )
@@ -339,31 +379,6 @@ class _SniffingListener:
         except (OSError, ValueError) as exc:  # a failed handshake: the client's problem
             log.debug("connection dropped before HTTP: %s", exc)
             conn.close()
-
-    async def _peek(self, conn: socket.socket) -> bytes:
-        try:
-            return conn.recv(1, socket.MSG_PEEK)
-        except BlockingIOError:
-            pass
-        loop = self._loop
-        readable = loop.create_future()
-        fd = conn.fileno()
-        loop.add_reader(fd, _set_done, readable)
-        try:
-            await asyncio.wait_for(readable, _FIRST_BYTE_TIMEOUT_S)
-        except TimeoutError:
-            return b""
-        finally:
-            loop.remove_reader(fd)
-        try:
-            return conn.recv(1, socket.MSG_PEEK)
-        except (BlockingIOError, InterruptedError):
-            return await self._peek(conn)
-
-
-def _set_done(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
 
 
 # ---------------------------------------------------------------------------------------------
