@@ -147,8 +147,19 @@ def page(
 # --- tags ----------------------------------------------------------------------------------
 
 
+_TAG_KEY = re.compile(r"[\w\s.:/=+\-@]+")  # \p{L}\p{Z}\p{N}_.:/=+\-@ in Python's terms
+_TAG_VALUE = re.compile(r"[\w\s.:/=+\-@]*")
+
+
 def merge_tags(existing: list[Doc], new: list[Doc]) -> list[Doc]:
     """``existing`` with ``new`` added or replacing values of the same key (at most 50)."""
+    for i, tag in enumerate(new, start=1):
+        if not _TAG_KEY.fullmatch(tag["Key"]):
+            raise _pattern_error(tag["Key"], f"tags.{i}.member.key", r"[\p{L}\p{Z}\p{N}_.:/=+\-@]+")
+        if not _TAG_VALUE.fullmatch(tag.get("Value", "")):
+            raise _pattern_error(
+                tag["Value"], f"tags.{i}.member.value", r"[\p{L}\p{Z}\p{N}_.:/=+\-@]*"
+            )
     keys = [t["Key"] for t in new]
     if len(set(keys)) != len(keys):
         raise InvalidInput(

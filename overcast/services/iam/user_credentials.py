@@ -270,7 +270,10 @@ class UserCredentials(IamBase):
                 if service is None or d["ServiceName"] == service
             ]
 
-        return {"ServiceSpecificCredentials": self._read(read)}
+        return page(
+            self._read(read), request, lambda c: c["ServiceSpecificCredentialId"],
+            "ServiceSpecificCredentials",
+        )  # fmt: skip
 
     def update_service_specific_credential(
         self, ctx: RequestContext, request: dict[str, Any]

@@ -16,7 +16,12 @@ from overcast.services.iam.common import (
     parse_trust_policy,
     remove_tags,
 )
-from overcast.services.iam.errors import InvalidInput, LimitExceeded, MalformedPolicyDocument
+from overcast.services.iam.errors import (
+    InvalidInput,
+    LimitExceeded,
+    MalformedPolicyDocument,
+    ValidationError,
+)
 
 RFC_SEED = base64.b32encode(b"12345678901234567890").decode()
 
@@ -67,6 +72,9 @@ def test_tags() -> None:
         merge_tags([], [{"Key": "a", "Value": "1"}, {"Key": "a", "Value": "2"}])
     with pytest.raises(LimitExceeded):
         merge_tags([], [{"Key": f"k{i}", "Value": ""} for i in range(51)])
+    with pytest.raises(ValidationError):
+        merge_tags([], [{"Key": "semi;colon", "Value": ""}])
+    assert merge_tags([], [{"Key": "Café costs", "Value": "a/b=c+d@e:f"}])
 
 
 def test_trust_policies() -> None:
