@@ -65,14 +65,15 @@ class InitHooks:
             for stage in STAGES
         }
         self.completed: dict[str, bool] = dict.fromkeys(STAGES, False)
-        self._lock = threading.Lock()
+        # One lock per stage: a stage runs once; a slow ready.d never holds up shutdown.d.
+        self._locks = {stage: threading.Lock() for stage in STAGES}
         found = {s: [str(x.path) for x in scripts] for s, scripts in self.scripts.items()}
         if any(found.values()):
             log.info("init scripts discovered: %s", found)
 
     def run_stage(self, stage: str, timeout: float | None = None) -> None:
         """Run ``stage``'s scripts in order (blocking: call it from a thread)."""
-        with self._lock:
+        with self._locks[stage]:
             if self.completed[stage]:
                 return
             for script in self.scripts[stage]:
