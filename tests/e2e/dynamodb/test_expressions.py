@@ -461,11 +461,11 @@ def test_binary_sort_keys_order_as_unsigned_bytes(ddb: Any) -> None:
         ),
         (
             {
-                "FilterExpression": "n = :v OR " * 400 + "n = :v",
+                "FilterExpression": "n = :v OR " * 450 + "n = :v",
                 "ExpressionAttributeValues": {":v": {"N": "1"}},
             },
             "Invalid FilterExpression: Expression size has exceeded the maximum allowed size; "
-            f"expression size: {len('n = :v OR ' * 400 + 'n = :v')}",
+            f"expression size: {len('n = :v OR ' * 450 + 'n = :v')}",
         ),
     ],
 )
