@@ -102,15 +102,19 @@ def server_context(settings: Settings) -> ssl.SSLContext:
 
 
 def _extra_names(settings: Settings) -> list[str]:
-    """Names beyond the fixed list: the listen host and the external host, when they are names."""
+    """Names beyond the fixed list: the listen hosts and the external host; when listening on
+    every address (0.0.0.0, ::), also this machine's name (other machines and containers)."""
     from overcast.gateway.routing import host_without_port
 
+    hosts = [settings.host, *(h for h, _ in settings.extra_listeners), settings.external_host]
     names: list[str] = []
-    for host in (settings.host, *(h for h, _ in settings.extra_listeners), settings.external_host):
+    for host in hosts:
         if not host:
             continue
         name = host_without_port(host)
-        if name and name not in ("0.0.0.0", "::") and name not in names:
+        if name in ("0.0.0.0", "::", ""):
+            name = _host_label()
+        if name not in names:
             names.append(name)
     return names
 
