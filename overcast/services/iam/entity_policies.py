@@ -21,7 +21,12 @@ from overcast.services.iam.common import (
     parse_identity_policy,
     require,
 )
-from overcast.services.iam.errors import LimitExceeded, NoSuchEntity, UnmodifiableEntity
+from overcast.services.iam.errors import (
+    LimitExceeded,
+    NoSuchEntity,
+    PolicyNotAttachable,
+    UnmodifiableEntity,
+)
 from overcast.services.iam.policies import local_policy, not_attachable, policy_exists
 
 Doc = dict[str, Any]
@@ -110,6 +115,9 @@ class EntityPolicies(IamBase):
             _guard_service_linked(kind, doc)
             if not policy_exists(conn, ctx, arn):
                 raise not_attachable(arn)
+            # AWS's service-role policies are for the service-linked roles AWS creates.
+            if arn.startswith(f"{catalogue.AWS_POLICY_PREFIX}aws-service-role/"):
+                raise PolicyNotAttachable("Cannot attach a Service Role Policy to a Customer Role.")
             if not storage.attach(conn, ctx.account_id, kind, name, arn):
                 return
             if len(storage.attached(conn, ctx.account_id, kind, name)) > MAX_ATTACHED:

@@ -75,6 +75,10 @@ class NotSupportedService(ServiceError):
     status = 404
 
 
+class PolicyNotAttachable(ServiceError):
+    status = 400
+
+
 class CredentialReportNotPresent(ServiceError):
     code = "ReportNotPresent"
     status = 410

@@ -148,6 +148,14 @@ def test_attach_unknown_policy(iam: Any, name: Callable[..., str]) -> None:
         f"Policy {missing} does not exist or is not attachable.",
         404,
     )
+    service_role = "arn:aws:iam::aws:policy/aws-service-role/AutoScalingServiceRolePolicy"
+    with pytest.raises(ClientError) as info:
+        iam.attach_user_policy(UserName=user, PolicyArn=service_role)
+    assert error(info) == (
+        "PolicyNotAttachable",
+        "Cannot attach a Service Role Policy to a Customer Role.",
+        400,
+    )
     with pytest.raises(ClientError) as info:
         iam.attach_user_policy(UserName=user, PolicyArn="arn:aws:s3:::not-a-policy-arn")
     assert error(info) == ("InvalidInput", "ARN arn:aws:s3:::not-a-policy-arn is not valid.", 400)
