@@ -158,6 +158,8 @@ class GlobalTableOps:
         replica.status = ACTIVE
         replica.created = self.env.clock.now()
         self.catalog.insert(conn, replica)
+        if replica.stream_enabled:
+            self._sync_stream(conn, replica)  # type: ignore[attr-defined]
         for item, _ in storage.scan(conn, source):
             storage.apply_change(conn, replica, None, item)
         return replica
@@ -199,6 +201,7 @@ class GlobalTableOps:
                     )
                 replica = self.catalog.load(conn, table.account_id, region, table.name)
                 if replica is not None:
+                    self._table_deleted(conn, replica)  # type: ignore[attr-defined]
                     self.catalog.delete(conn, replica)
                 regions.discard(region)
             elif "Update" in update:

@@ -5,8 +5,8 @@ For core (tables.py / items.py), the calls this module expects:
 * ``self._record_change(conn, table, old, new, user_identity=...)`` from every item write, inside
   its transaction (a TTL deletion passes ``user_identity=SERVICE_IDENTITY``).
 * ``self._sync_stream(conn, table)`` after saving a table whose StreamSpecification changed
-  (CreateTable, UpdateTable), with ``table.stream_label`` set by ``new_stream_label(now)`` when
-  a stream is (re-)enabled; and ``self._table_deleted(conn, table)`` from DeleteTable.
+  (CreateTable, UpdateTable), with a new ``table.stream_label`` when a stream is (re-)enabled;
+  and ``self._table_deleted(conn, table)`` from DeleteTable.
 
 What one item change produces, in the writer's transaction: a stream record (when the table has
 an enabled stream), published on the event bus for Lambda event source mappings; a point-in-time
@@ -191,23 +191,6 @@ class StreamOps:
         )
         streams.insert_stream(conn, stream)
         return stream
-
-    def _sync_streams(self, conn: sqlite3.Connection, account_id: str, region: str) -> None:
-        """Reconcile every stream of an account's region with its tables (DynamoDB Streams
-        calls this before reading, so a stream exists as soon as its table says so, and the
-        stream of a deleted or re-created table is retired)."""
-        tables = {
-            t.name: t
-            for t in self.catalog.all(conn)  # type: ignore[attr-defined]
-            if t.account_id == account_id and t.region == region
-        }
-        for stream in streams.list_streams(conn, account_id, region, None, self.env.clock.now()):
-            table = tables.get(stream.table_name)
-            if stream.enabled and (table is None or table.stream_arn != stream.arn):
-                streams.disable_stream(conn, stream.arn, self.env.clock.now())
-        for table in tables.values():
-            if table.stream_enabled:
-                self._sync_stream(conn, table)
 
     def _table_deleted(self, conn: sqlite3.Connection, table: Table) -> None:
         """DeleteTable: the stream is disabled (its records stay readable for 24 hours)."""

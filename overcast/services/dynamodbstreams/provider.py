@@ -80,13 +80,6 @@ class DynamoDBStreamsProvider(Provider):
         super().__init__(env)
         env.store.migrate(store.NAMESPACE, store.MIGRATIONS)
 
-    def _sync(self, ctx: Any) -> None:
-        """Let DynamoDB bring the streams in line with its tables' StreamSpecifications."""
-        ddb = self.env.registry.provider("dynamodb")
-        self.env.store.write(
-            lambda c: ddb._sync_streams(c, ctx.account_id, ctx.region)  # type: ignore[attr-defined]
-        )
-
     def _read_stream(self, conn: sqlite3.Connection, ctx: Any, arn: str) -> Stream:
         s = store.get_stream(conn, arn)
         now = self.env.clock.now()
@@ -102,7 +95,6 @@ class DynamoDBStreamsProvider(Provider):
         return s
 
     def list_streams(self, ctx: Any, request: dict[str, Any]) -> dict[str, Any]:
-        self._sync(ctx)
         limit = request.get("Limit") or 100
         now = self.env.clock.now()
         streams = self.env.store.read(
@@ -126,7 +118,6 @@ class DynamoDBStreamsProvider(Provider):
         return out
 
     def describe_stream(self, ctx: Any, request: dict[str, Any]) -> dict[str, Any]:
-        self._sync(ctx)
         s = self.env.store.read(lambda c: self._read_stream(c, ctx, request["StreamArn"]))
         shards = [shard_of(s)]
         if request.get("ExclusiveStartShardId") == s.shard_id:
@@ -137,7 +128,6 @@ class DynamoDBStreamsProvider(Provider):
         return {"StreamDescription": stream_description(s, shards)}
 
     def get_shard_iterator(self, ctx: Any, request: dict[str, Any]) -> dict[str, Any]:
-        self._sync(ctx)
         kind = request["ShardIteratorType"]
         now = self.env.clock.now()
 

@@ -267,3 +267,15 @@ def test_records_survive_restart(disk_server: ServerProcess) -> None:
     disk_server.start()
     streams = disk_server.client("dynamodbstreams")
     assert [r["eventName"] for r in _records(streams, arn)] == ["INSERT"]
+
+
+def test_deleted_table_stream_stays_readable(client: Client) -> None:
+    ddb, streams = client("dynamodb"), client("dynamodbstreams")
+    name = _table(ddb)
+    arn = ddb.describe_table(TableName=name)["Table"]["LatestStreamArn"]
+    ddb.put_item(TableName=name, Item={"pk": {"S": "a"}, "sk": {"N": "1"}})
+    ddb.delete_table(TableName=name)
+    desc = streams.describe_stream(StreamArn=arn)["StreamDescription"]
+    assert desc["StreamStatus"] == "DISABLED"
+    assert [r["eventName"] for r in _records(streams, arn)] == ["INSERT"]
+    assert [s["StreamArn"] for s in streams.list_streams(TableName=name)["Streams"]] == [arn]
