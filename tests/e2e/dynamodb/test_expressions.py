@@ -385,6 +385,7 @@ def test_key_conditions_on_strings_and_descending(ddb: Any, table: str) -> None:
         return [item["sk"]["S"] for item in items]
 
     assert query("begins_with(sk, :x)", x="b") == ["b"]
+    assert query("((sk = :x))", x="c") == ["c"]
     assert query("sk BETWEEN :x AND :y", x="b", y="c") == ["c", "b"]
     assert query("sk > :x", x="b") == ["d", "c"]
 

@@ -37,6 +37,7 @@ def error_of(text: str, **kwargs) -> str:
         ("pk = :p AND sk >= :a", ">=", ("a",)),
         ("sk BETWEEN :a AND :z AND pk = :p", "BETWEEN", ("a", "z")),
         ("(pk = :p) AND (begins_with(sk, :a))", "begins_with", ("a",)),
+        ("((pk = :p)) AND ((sk = :a))", "=", ("a",)),  # redundancy is allowed here
     ],
 )
 def test_key_conditions(text, op, values):

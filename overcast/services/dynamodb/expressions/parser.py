@@ -320,7 +320,8 @@ class Parser:
             inner = self.parse_or()
             self.depth -= 1
             stream.expect_op(")")
-            if isinstance(inner, Parenthesized):
+            # DynamoDB refuses "((a = :v))" except in key conditions, which it accepts.
+            if isinstance(inner, Parenthesized) and self.kind != "KeyConditionExpression":
                 self.defer("The expression has redundant parentheses;", stage=1)
             return Parenthesized(inner)
         token = stream.current
