@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -138,3 +139,28 @@ def test_credential_report(server: ServerProcess) -> None:
             "access_key_2_last_used_region", "access_key_2_last_used_service",
             "cert_1_active", "cert_1_last_rotated", "cert_2_active", "cert_2_last_rotated",
         ]  # fmt: skip
+
+
+def test_a_user_acting_on_itself(iam: Any, server: ServerProcess, name: Callable[..., str]) -> None:
+    """Operations without UserName act on the calling user (GetUser, access keys, passwords)."""
+    user = name("self")
+    iam.create_user(UserName=user)
+    arn = f"arn:aws:iam::000000000000:user/{user}"
+    iam.put_user_policy(UserName=user, PolicyName="self", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "iam:*", "Resource": arn}],
+    }))  # fmt: skip
+    iam.create_login_profile(UserName=user, Password="first-password-1")
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    me = server.client("iam", aws_access_key_id=key["AccessKeyId"],
+                       aws_secret_access_key=key["SecretAccessKey"])  # fmt: skip
+    assert me.get_user()["User"]["Arn"] == arn
+    listed = me.list_access_keys()["AccessKeyMetadata"]
+    assert [k["AccessKeyId"] for k in listed] == [key["AccessKeyId"]]
+    with pytest.raises(ClientError) as info:
+        me.change_password(OldPassword="wrong-password-1", NewPassword="second-password-2")
+    assert error(info)[0] == "InvalidInput"
+    me.change_password(OldPassword="first-password-1", NewPassword="second-password-2")
+    with pytest.raises(ClientError) as info:
+        iam.change_password(OldPassword="x", NewPassword="y")  # the root is no IAM user
+    assert error(info)[0] == "InvalidUserType"
