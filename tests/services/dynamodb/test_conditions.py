@@ -375,3 +375,8 @@ def test_attribute_map_validation(names, values, expressions, message):
 )
 def test_deep_nesting_is_a_validation_error_not_a_crash(text):
     assert error_of(text).startswith("Invalid ConditionExpression: ")
+
+
+def test_size_of_a_string_counts_utf16_code_units():
+    item = {"s": {"S": "\u00e9\U0001d11e"}}
+    assert parse_condition("size(s) = :n3", None, VALUES, Usage()).evaluate(item)

@@ -44,7 +44,7 @@ class ValueOperand(Operand):
 
 @dataclass(frozen=True)
 class SizeOperand(Operand):
-    """``size(path)``: string length, binary length, or element count."""
+    """``size(path)``: string length (UTF-16 units), binary length, or element count."""
 
     operand: Operand
 
@@ -54,7 +54,10 @@ class SizeOperand(Operand):
             return None
         kind = next(iter(value))
         body = value[kind]
-        if kind in ("S", "B", "SS", "NS", "BS", "L", "M"):
+        if kind == "S":
+            # DynamoDB (a Java service) counts a string's UTF-16 code units.
+            return {"N": str(len(body.encode("utf-16-le")) // 2)}
+        if kind in ("B", "SS", "NS", "BS", "L", "M"):
             return {"N": str(len(body))}
         return None
 
