@@ -177,3 +177,48 @@ def test_hash_key_bytes_are_canonical_and_typed():
     assert av.hash_key_bytes({"N": "1.0"}) == av.hash_key_bytes({"N": "1"})
     assert av.hash_key_bytes({"S": "1"}) != av.hash_key_bytes({"N": "1"})
     assert av.hash_key_bytes({"B": b"1"}) != av.hash_key_bytes({"S": "1"})
+
+
+@pytest.mark.parametrize(
+    ("text", "stored"),
+    [
+        ("+5", "5"),
+        ("+0.0", "0"),
+        ("+1e2", "100"),
+        ("1.5E+3", "1500"),
+        ("+.5", "0.5"),
+        ("5.", "5"),
+        ("1.e5", "100000"),
+        ("00042", "42"),
+        ("+1e-2", "0.01"),
+        ("1.23E10", "12300000000"),
+    ],
+)
+def test_accepted_number_forms(text, stored):
+    assert av.normalize({"N": text}) == {"N": stored}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "+e2",
+        "e2",
+        "1+2",
+        "1.2.3",
+        "++5",
+        "+-5",
+        "+",
+        "-",
+        "1e",
+        "1e+",
+        ".",
+        "0x5",
+        "Infinity",
+        "1_000",
+        " 5",
+        "5 ",
+        "1 5",
+    ],
+)
+def test_rejected_number_forms(text):
+    assert "numeric value" in error_of(av.validate_item, {"a": {"N": text}})
