@@ -115,9 +115,9 @@ def test_sweeper_deletes_expired_items_as_service(server: ServerProcess, client:
 
     arn = ddb.describe_table(TableName=name)["Table"]["LatestStreamArn"]
     shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
-    it = streams.get_shard_iterator(
-        StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
-    )["ShardIterator"]
+    it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")[
+        "ShardIterator"
+    ]
     records = streams.get_records(ShardIterator=it)["Records"]
     removes = [r for r in records if r["eventName"] == "REMOVE"]
     assert len(removes) == 1
@@ -127,3 +127,30 @@ def test_sweeper_deletes_expired_items_as_service(server: ServerProcess, client:
     }
     assert removes[0]["dynamodb"]["Keys"] == {"pk": {"S": "old"}}
     assert all("userIdentity" not in r for r in records if r["eventName"] == "INSERT")
+
+
+def test_sweeper_resumes_after_restart(disk_server: ServerProcess) -> None:
+    ddb = disk_server.client("dynamodb")
+    name = _table(ddb, StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"})
+    ddb.update_time_to_live(
+        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"}
+    )
+    now = _now(disk_server)
+    ddb.put_item(TableName=name, Item={"pk": {"S": "x"}, "exp": {"N": str(int(now) + 30)}})
+    arn = ddb.describe_table(TableName=name)["Table"]["LatestStreamArn"]
+    disk_server.kill()
+    disk_server.start()
+    # Only DynamoDB Streams is called from now on: the sweeper must run without a DynamoDB call.
+    streams = disk_server.client("dynamodbstreams")
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    names: list[str] = []
+    for _ in range(100):
+        _advance(disk_server, 61)
+        it = streams.get_shard_iterator(
+            StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        names = [r["eventName"] for r in streams.get_records(ShardIterator=it)["Records"]]
+        if "REMOVE" in names:
+            break
+        time.sleep(0.05)
+    assert names == ["INSERT", "REMOVE"]
