@@ -33,8 +33,9 @@ NATIVE: dict[str, str] = {
 
 
 # Providers with background work that must resume after a restart (SNS: deliveries and HTTP
-# retries armed on the clock; DynamoDB: the TTL sweeper, export and import jobs). The gateway loads them shortly after startup when their service
-# has state in the store, instead of waiting for their first request.
+# retries armed on the clock; DynamoDB: the TTL sweeper, export and import jobs). The gateway
+# loads them shortly after startup when their service has state in the store, instead of
+# waiting for their first request.
 BACKGROUND: frozenset[str] = frozenset({"sns", "dynamodb"})
 
 
