@@ -215,3 +215,20 @@ def test_projection_names_and_errors():
         with pytest.raises(ValidationException) as caught:
             parse_projection(text, None, Usage())
         assert caught.value.error_message == f"Invalid ProjectionExpression: {message}"
+
+
+def test_projection_merges_paths_under_one_list_element():
+    item = {
+        "l": {
+            "L": [
+                {"M": {"a": {"S": "a0"}, "b": {"S": "b0"}, "c": {"S": "c0"}}},
+                {"M": {"a": {"S": "a1"}}},
+                {"M": {"c": {"S": "c2"}}},
+            ]
+        }
+    }
+    projection = parse_projection("l[0].b, l[2].c, l[0].a, l[1].zz", None, Usage())
+    assert projection.apply(item) == {
+        "l": {"L": [{"M": {"b": {"S": "b0"}, "a": {"S": "a0"}}}, {"M": {"c": {"S": "c2"}}}]}
+    }
+    assert parse_projection("absent", None, Usage()).apply(item) == {}
