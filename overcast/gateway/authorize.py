@@ -27,6 +27,8 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from overcast.iam.matching import LowerKeys
+
 if TYPE_CHECKING:
     from overcast.errors import ServiceError
     from overcast.gateway.app import Gateway
@@ -47,6 +49,7 @@ KEEP = 1000  # decisions remembered for the decisions endpoint
 _ALWAYS_RESOURCE = frozenset({"sqs", "sns"})
 
 _authorizers: weakref.WeakKeyDictionary[Store, Authorizer] = weakref.WeakKeyDictionary()
+_last: Authorizer | None = None  # the one cloud of a server process: no dictionary lookup
 _lock = threading.Lock()
 
 
@@ -60,11 +63,35 @@ def authorize(ctx: RequestContext) -> None:
     authorizer_of(ctx.env).check(ctx, identity.principal)
 
 
+_engine: tuple[Any, Any, Any, Any] | None = None
+
+
+def _load_engine() -> tuple[Any, Any, Any, Any]:
+    """The engine's entry points, imported at the first IAM principal's request (not at startup,
+    not on every request)."""
+    global _engine
+    from overcast.iam.evaluation import authorize as evaluate
+    from overcast.iam.policy import RequestInfo
+    from overcast.iam.requests import Target, checks
+
+    _engine = (evaluate, RequestInfo, Target, checks)
+    return _engine
+
+
 def authorizer_of(env: ServiceEnv) -> Authorizer:
+    last = _last
+    if last is not None and last.env is env:
+        return last
+    return _authorizer_for(env)
+
+
+def _authorizer_for(env: ServiceEnv) -> Authorizer:
+    global _last
     with _lock:
         found = _authorizers.get(env.store)
         if found is None:
             found = _authorizers[env.store] = Authorizer(env)
+        _last = found
         return found
 
 
@@ -111,8 +138,9 @@ class Authorizer:
 
         self.env = env
         self.directory = Directory(env)
-        self.decisions: deque[dict[str, Any]] = deque(maxlen=KEEP)
+        self.decisions: deque[tuple[Any, ...]] = deque(maxlen=KEEP)
         self._policies: dict[tuple[Any, ...], tuple[int, Policies]] = {}
+        self._principals: dict[int, tuple[PrincipalInfo, Principal, dict[str, ContextValue]]] = {}
 
     # --- the policies of a principal ------------------------------------------------------
 
@@ -155,54 +183,44 @@ class Authorizer:
     # --- one request ----------------------------------------------------------------------
 
     def check(self, ctx: RequestContext, principal: PrincipalInfo) -> None:
-        from dataclasses import replace
-
-        from overcast.iam.evaluation import authorize as evaluate
-        from overcast.iam.policy import RequestInfo
-        from overcast.iam.requests import Target, checks
-
+        evaluate, RequestInfo, Target, checks = _engine or _load_engine()
         assert ctx.service is not None and ctx.operation is not None
         service, operation = ctx.service.name, ctx.operation.name
         if principal.kind == "user" and principal.session is None and ctx.identity is not None:
             self.directory.record_key_used(ctx.identity.access_key or "", service, ctx.region)
+        account = ctx.account_id
         target = Target(
-            account=ctx.account_id,
+            account=account,
             region=ctx.region,
             partition=ctx.partition,
             caller_arn=principal.arn,
-            iam_arn=self._iam_arn(ctx.account_id) if service == "iam" else None,
+            iam_arn=self._iam_arn(account) if service == "iam" else None,
         )
         found = checks(service, operation, ctx.params, target)
         if not found:
             return
         policies = self.policies(principal)
-        who = engine_principal(ctx.account_id, principal)
-        base = self.context(ctx, principal)
-        provider = self.env.registry.provider(service)
-        hook = getattr(provider, "_resource_policy", None)
+        who, principal_keys = self._principal_parts(account, principal)
+        base = self._request_keys(ctx, principal, principal_keys)
+        hook = getattr(self.env.registry.provider(service), "_resource_policy", None)
         outcome: Outcome | None = None
         denied: Check | None = None
         for item in found:
-            context = {**base, **item.context} if item.context else base
+            context = base
+            if item.context:
+                context = LowerKeys(base)
+                context.update((k.lower(), v) for k, v in item.context.items())
             request = RequestInfo(item.action, item.resource, who, context)
             outcome = evaluate(request, policies)
             if hook is not None and (not outcome.allowed or service in _ALWAYS_RESOURCE):
-                owned = hook(ctx, item.resource)
-                if owned is not None:
-                    owner, document = owned
-                    resource = _named(f"{item.resource} resource policy", document, resource=True)
-                    with_resource = replace(
-                        policies,
-                        resource=(resource,) if resource is not None else (),
-                        resource_account=None if owner == ctx.account_id else owner,
-                    )
-                    outcome = evaluate(request, with_resource)
+                outcome = self._with_resource_policy(ctx, hook, request, policies) or outcome
             if not outcome.allowed:
                 denied = item
                 break
         assert outcome is not None
         mode = self.env.settings.iam_mode
-        self._record(principal, found, outcome, denied, mode)
+        # Materialized only when the decisions endpoint is read: appending costs next to nothing.
+        self.decisions.append((self.env.clock.now(), principal.arn, found, outcome, denied, mode))
         if denied is None:
             return
         if mode == "audit":
@@ -215,6 +233,27 @@ class Authorizer:
             )
             return
         raise self._error(ctx, principal, denied, outcome, base)
+
+    def _with_resource_policy(
+        self, ctx: RequestContext, hook: Any, request: Any, policies: Policies
+    ) -> Outcome | None:
+        """The decision with the resource's own policy in the evaluation (None: no such
+        resource, the identity decision stands)."""
+        from dataclasses import replace
+
+        from overcast.iam.evaluation import authorize as evaluate
+
+        owned = hook(ctx, request.resource)
+        if owned is None:
+            return None
+        owner, document = owned
+        resource = _named(f"{request.resource} resource policy", document, resource=True)
+        with_resource = replace(
+            policies,
+            resource=(resource,) if resource is not None else (),
+            resource_account=None if owner == ctx.account_id else owner,
+        )
+        return evaluate(request, with_resource)
 
     def _iam_arn(self, account: str) -> Any:
         def resolve(kind: str, name: str) -> str | None:
@@ -230,71 +269,72 @@ class Authorizer:
     def context(self, ctx: RequestContext, principal: PrincipalInfo) -> dict[str, ContextValue]:
         """The global condition keys of the request (IAM User Guide, "AWS global condition
         context keys")."""
-        now = self.env.clock.now()
-        request = ctx.request
+        _, keys = self._principal_parts(ctx.account_id, principal)
+        return self._request_keys(ctx, principal, keys)
+
+    def _principal_parts(
+        self, account: str, principal: PrincipalInfo
+    ) -> tuple[Principal, dict[str, ContextValue]]:
+        """The engine's principal and the principal's condition keys, computed once per
+        credential (credentials keep their ``PrincipalInfo`` object while IAM is unchanged)."""
+        cached = self._principals.get(id(principal))
+        if cached is not None and cached[0] is principal:
+            return cached[1], cached[2]
         session = principal.session
-        context: dict[str, ContextValue] = {
-            "aws:SourceIp": request.client_ip,
-            "aws:SecureTransport": "true" if request.scheme == "https" else "false",
-            "aws:CurrentTime": datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "aws:EpochTime": str(int(now)),
-            "aws:PrincipalAccount": ctx.account_id,
+        keys: dict[str, ContextValue] = {
+            "aws:PrincipalAccount": account,
             "aws:PrincipalArn": principal.source_arn
             if principal.kind == "assumed-role"
             else principal.arn,
             "aws:PrincipalType": _PRINCIPAL_TYPES[principal.kind],
             "aws:userid": principal.user_id,
-            "aws:RequestedRegion": ctx.region,
             "aws:ViaAWSService": "false",
             "aws:PrincipalIsAWSService": "false",
         }
         if principal.kind == "user":
-            context["aws:username"] = principal.name
+            keys["aws:username"] = principal.name
         for key, value in principal.tags.items():
-            context[f"aws:PrincipalTag/{key}"] = value
-        if "user-agent" in request.headers:
-            context["aws:UserAgent"] = request.headers["user-agent"]
+            keys[f"aws:PrincipalTag/{key}"] = value
         if session is not None:
-            context["aws:MultiFactorAuthPresent"] = "true" if session.mfa else "false"
-            if session.mfa and session.mfa_authenticated_at is not None:
-                context["aws:MultiFactorAuthAge"] = str(int(now - session.mfa_authenticated_at))
-            context["aws:TokenIssueTime"] = datetime.fromtimestamp(session.issued_at, UTC).strftime(
-                "%Y-%m-%dT%H:%M:%SZ"
-            )
+            keys["aws:MultiFactorAuthPresent"] = "true" if session.mfa else "false"
+            keys["aws:TokenIssueTime"] = _seconds(session.issued_at)
             if session.source_identity:
-                context["aws:SourceIdentity"] = session.source_identity
+                keys["aws:SourceIdentity"] = session.source_identity
             if session.federated_provider:
-                context["aws:FederatedProvider"] = session.federated_provider
-            for key, value in session.web_identity.items():
-                context[key] = value
+                keys["aws:FederatedProvider"] = session.federated_provider
+            keys.update(session.web_identity)
+        keys = {key.lower(): value for key, value in keys.items()}
+        who = engine_principal(account, principal)
+        if len(self._principals) > 4096:
+            self._principals.clear()
+        self._principals[id(principal)] = (principal, who, keys)
+        return who, keys
+
+    def _request_keys(
+        self, ctx: RequestContext, principal: PrincipalInfo, keys: dict[str, ContextValue]
+    ) -> dict[str, ContextValue]:
+        now = self.env.clock.now()
+        request = ctx.request
+        # Keys lower-cased once (condition keys ignore case): the engine looks them up as is.
+        context = LowerKeys(keys)
+        context["aws:sourceip"] = request.client_ip
+        context["aws:securetransport"] = "true" if request.scheme == "https" else "false"
+        context["aws:currenttime"] = _seconds(now)
+        context["aws:epochtime"] = str(int(now))
+        context["aws:requestedregion"] = ctx.region
+        agent = request.headers.get("user-agent")
+        if agent is not None:
+            context["aws:useragent"] = agent
+        session = principal.session
+        if session is not None and session.mfa and session.mfa_authenticated_at is not None:
+            context["aws:multifactorauthage"] = str(int(now - session.mfa_authenticated_at))
         return context
 
     # --- outcome --------------------------------------------------------------------------
 
-    def _record(
-        self,
-        principal: PrincipalInfo,
-        found: list[Check],
-        outcome: Outcome,
-        denied: Check | None,
-        mode: str,
-    ) -> None:
-        decision = "allow" if denied is None else ("audit-deny" if mode == "audit" else "deny")
-        action = denied.action if denied is not None else found[0].action
-        self.decisions.append(
-            {
-                "time": _iso(self.env.clock.now()),
-                "principal": principal.arn,
-                "action": action,
-                "actions": sorted({c.action for c in found}),
-                "resources": [c.resource for c in found],
-                "decision": decision,
-                "reason": outcome.reason.value,
-                "explanation": None if denied is None else outcome.because(denied.action),
-                "statement": outcome.statement.describe() if outcome.statement else None,
-                "matched": [ref.describe() for ref in outcome.matched],
-            }
-        )
+    def recent(self) -> list[dict[str, Any]]:
+        """The remembered decisions, newest first, as the decisions endpoint shows them."""
+        return [_describe(*entry) for entry in reversed(self.decisions)]
 
     def _error(
         self,
@@ -364,6 +404,39 @@ def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+@lru_cache(maxsize=64)
+def _whole_seconds(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _seconds(epoch: float) -> str:
+    """ISO 8601 to the second (aws:CurrentTime), formatted once per second."""
+    return _whole_seconds(int(epoch))
+
+
+def _describe(
+    when: float,
+    principal: str,
+    found: list[Check],
+    outcome: Outcome,
+    denied: Check | None,
+    mode: str,
+) -> dict[str, Any]:
+    decision = "allow" if denied is None else ("audit-deny" if mode == "audit" else "deny")
+    return {
+        "time": _iso(when),
+        "principal": principal,
+        "action": denied.action if denied is not None else found[0].action,
+        "actions": sorted({c.action for c in found}),
+        "resources": [c.resource for c in found],
+        "decision": decision,
+        "reason": outcome.reason.value,
+        "explanation": None if denied is None else outcome.because(denied.action),
+        "statement": outcome.statement.describe() if outcome.statement else None,
+        "matched": [ref.describe() for ref in outcome.matched],
+    }
+
+
 _PRINCIPAL_TYPES = {
     "user": "User",
     "assumed-role": "AssumedRole",
@@ -399,8 +472,7 @@ async def decisions_endpoint(gw: Gateway, body: bytes) -> tuple[int, Any]:
         limit = int(query.get("limit", ["100"])[0])
     except ValueError:
         return 400, {"error": "limit must be an integer"}
-    items = list(authorizer_of(gw.env).decisions)
-    items.reverse()
+    items = authorizer_of(gw.env).recent()
     principal = query.get("principal", [None])[0]
     if principal:
         items = [d for d in items if d["principal"] == principal]

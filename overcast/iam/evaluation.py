@@ -135,33 +135,38 @@ def _direct_grant(named: NamedPolicy, index: int, who: Principal) -> bool:
 
 def authorize(request: RequestInfo, policies: Policies) -> Outcome:
     """The decision for ``request`` under ``policies`` (see the module docstring)."""
-    kinds: list[tuple[PolicyKind, Sequence[NamedPolicy]]] = [
-        (PolicyKind.SCP, policies.scps or ()),
-        (PolicyKind.RESOURCE, policies.resource),
-        (PolicyKind.IDENTITY, policies.identity),
-        (PolicyKind.BOUNDARY, (policies.boundary,) if policies.boundary else ()),
-        (PolicyKind.SESSION, policies.session or ()),
-    ]
-    allows: dict[PolicyKind, StatementRef | None] = {}
     matched: list[StatementRef] = []
-    for kind, group in kinds:
+
+    def scan(kind: PolicyKind, group: Sequence[NamedPolicy]) -> StatementRef | None:
+        """The kind's first allow; raises _Denied on an explicit deny."""
+        if not group:
+            return None
         deny, allow = _explain(kind, group, request)
         if deny is not None:
-            return Outcome(False, Reason.EXPLICIT_DENY, deny, (*matched, deny))
-        allows[kind] = allow
+            raise _Denied(deny)
         if allow is not None:
             matched.append(allow)
+        return allow
+
+    try:
+        scp_allow = scan(PolicyKind.SCP, policies.scps or ())
+        resource_allow = scan(PolicyKind.RESOURCE, policies.resource)
+        identity_allow = scan(PolicyKind.IDENTITY, policies.identity)
+        boundary = policies.boundary
+        boundary_allow = scan(PolicyKind.BOUNDARY, (boundary,) if boundary else ())
+        session_allow = scan(PolicyKind.SESSION, policies.session or ())
+    except _Denied as denied:
+        return Outcome(False, Reason.EXPLICIT_DENY, denied.ref, (*matched, denied.ref))
     found = tuple(matched)
 
     def deny(reason: Reason) -> Outcome:
         return Outcome(False, reason, None, found)
 
-    if policies.scps is not None and allows[PolicyKind.SCP] is None:
+    if policies.scps is not None and scp_allow is None:
         return deny(Reason.NO_SCP_ALLOW)
-    resource_allow = allows[PolicyKind.RESOURCE]
     same_account = policies.resource_account is None
-    boundary_ok = policies.boundary is None or allows[PolicyKind.BOUNDARY] is not None
-    session_ok = policies.session is None or allows[PolicyKind.SESSION] is not None
+    boundary_ok = boundary is None or boundary_allow is not None
+    session_ok = policies.session is None or session_allow is not None
     if same_account and resource_allow is not None:
         named = next(p for p in policies.resource if p.name == resource_allow.policy)
         if _direct_grant(named, resource_allow.index, request.principal):
@@ -172,7 +177,6 @@ def authorize(request: RequestInfo, policies: Policies) -> Outcome:
             if not session_ok:
                 return deny(Reason.NO_SESSION_ALLOW)
             return Outcome(True, Reason.ALLOWED, resource_allow, found)
-    identity_allow = allows[PolicyKind.IDENTITY]
     if identity_allow is None:
         return deny(Reason.NO_IDENTITY_ALLOW)
     if not boundary_ok:
@@ -182,6 +186,11 @@ def authorize(request: RequestInfo, policies: Policies) -> Outcome:
     if not same_account and resource_allow is None:
         return deny(Reason.NO_RESOURCE_ALLOW)
     return Outcome(True, Reason.ALLOWED, identity_allow, found)
+
+
+class _Denied(Exception):
+    def __init__(self, ref: StatementRef) -> None:
+        self.ref = ref
 
 
 def _names_role(named: NamedPolicy, index: int, who: Principal) -> bool:

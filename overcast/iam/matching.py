@@ -100,7 +100,13 @@ def match_substituted(pattern: str, value: str, *, ignore_case: bool = False) ->
     return re.fullmatch("".join(parts), value, flags) is not None
 
 
+class LowerKeys(dict[str, ContextValue]):
+    """A request context whose keys are already lower-cased (built once, looked up often)."""
+
+
 def lookup_in(context: Mapping[str, ContextValue]) -> Callable[[str], ContextValue | None]:
     """A case-insensitive key lookup over a request context (condition keys ignore case)."""
-    lowered = {k.lower(): v for k, v in context.items()}
+    lowered = (
+        context if isinstance(context, LowerKeys) else {k.lower(): v for k, v in context.items()}
+    )
     return lambda key: lowered.get(key.lower())

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import cached_property
 from typing import Any
 
-from overcast.iam.conditions import Condition, evaluate_block, parse_block
+from overcast.iam.conditions import Condition, evaluate_condition, parse_block
 from overcast.iam.matching import (
     ContextValue,
     MissingVariable,
@@ -86,6 +87,11 @@ class RequestInfo:
     resource: str  # "arn:aws:s3:::bucket/key"
     principal: Principal
     context: Mapping[str, ContextValue] = field(default_factory=dict)
+
+    @cached_property
+    def lookup(self) -> Callable[[str], ContextValue | None]:
+        """Case-insensitive key lookup, built once for every statement of every policy."""
+        return lookup_in(self.context)
 
 
 @dataclass(frozen=True)
@@ -154,26 +160,28 @@ class Statement:
             return False
         if self.not_actions and _any_action(self.not_actions, request.action):
             return False
-        lookup = lookup_in(request.context)
         resource = request.resource
-        if self.resources and not _any_resource(self.resources, resource, lookup, variables):
+        if self.resources and not _any_resource(self.resources, resource, request, variables):
             return False
-        if self.not_resources and _any_resource(
-            self.not_resources, request.resource, lookup, variables
-        ):
+        if self.not_resources and _any_resource(self.not_resources, resource, request, variables):
             return False
-        return evaluate_block(list(self.conditions), request.context)
+        if not self.conditions:
+            return True
+        lookup = request.lookup
+        return all(evaluate_condition(c, lookup) for c in self.conditions)
 
 
 def _any_action(patterns: Iterable[str], action: str) -> bool:
     return any(wildcard_match(p, action, ignore_case=True) for p in patterns)
 
 
-def _any_resource(patterns: Iterable[str], resource: str, lookup: Any, variables: bool) -> bool:
+def _any_resource(
+    patterns: Iterable[str], resource: str, request: RequestInfo, variables: bool
+) -> bool:
     for pattern in patterns:
         if variables and has_variables(pattern):
             try:
-                pattern = substitute(pattern, lookup, escape_wildcards=True)
+                pattern = substitute(pattern, request.lookup, escape_wildcards=True)
             except MissingVariable:
                 continue
             if match_substituted(pattern, resource):

@@ -105,10 +105,10 @@ def _s3(service: str, operation: str, params: dict[str, Any], target: Target) ->
     if not bucket:
         return [Check(action, "*")]
     context: dict[str, ContextValue] = {}
-    for name, key in _S3_HEADER_KEYS.items():
-        value = params.get(name)
+    for name in _S3_HEADER_KEYS.keys() & params.keys():
+        value = params[name]
         if value is not None:
-            context[key] = str(value)
+            context[_S3_HEADER_KEYS[name]] = str(value)
     if params.get("VersionId"):
         context["s3:VersionId"] = str(params["VersionId"])
     tagging = params.get("Tagging")
