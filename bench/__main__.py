@@ -90,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("s3", help="S3 throughput suite vs moto (see python -m bench s3 --help)")
     sub.add_parser("sqs", help="SQS throughput suite vs moto (see python -m bench sqs --help)")
+    sub.add_parser("dynamodb", help="DynamoDB suite vs moto (python -m bench dynamodb --help)")
     p = sub.add_parser("compare", help="Overcast vs moto vs hello app, same op and load")
     _add_common(p, endpoint=False)
     p.add_argument("--server", default="uvicorn", help="server for the hello-app baseline")
@@ -110,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench.sqs import main as sqs_main
 
         return sqs_main(argv[1:])
+    if argv[:1] == ["dynamodb"]:
+        from bench.dynamodb import main as dynamodb_main
+
+        return dynamodb_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return _dispatch(args)
