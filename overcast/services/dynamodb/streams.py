@@ -135,7 +135,8 @@ class StreamOps:
         oldest = streams.oldest_record_time(conn)
         if oldest is not None and oldest <= now - streams.RETENTION:
             streams.trim(conn, now)
-        lambda_record = dict(stored)
+        # The record as Lambda receives it: the stream ARN, and userIdentity in lower case.
+        lambda_record = {**stored, "eventSourceARN": stream.arn}
         if user_identity:
             lambda_record["userIdentity"] = dict(SERVICE_IDENTITY)
         self.env.events.publish(
