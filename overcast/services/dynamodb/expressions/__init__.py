@@ -13,7 +13,6 @@ caller creates one ``Usage``, passes it to every ``parse_*`` call, and finally c
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from typing import Any
 
 from overcast.services.dynamodb import values as av
@@ -23,14 +22,11 @@ from overcast.services.dynamodb.expressions.conditions import Always, Condition
 from overcast.services.dynamodb.expressions.keys import (
     KeyCondition,
     RangeCondition,
-    parse_key_condition_expression,
+    parse_key_condition,
 )
-from overcast.services.dynamodb.expressions.parser import Parser
-from overcast.services.dynamodb.expressions.projection import (
-    Projection,
-    parse_projection_expression,
-)
-from overcast.services.dynamodb.expressions.updates import Update, parse_update_expression
+from overcast.services.dynamodb.expressions.parser import parse_condition
+from overcast.services.dynamodb.expressions.projection import Projection, parse_projection
+from overcast.services.dynamodb.expressions.updates import Update, parse_update
 
 __all__ = [
     "Always",
@@ -50,59 +46,6 @@ __all__ = [
 
 _NAME_KEY = re.compile(r"#[A-Za-z0-9_]+")
 _VALUE_KEY = re.compile(r":[A-Za-z0-9_]+")
-
-
-def parse_condition(
-    text: Any,
-    names: Mapping[str, str] | None,
-    values: Mapping[str, Any] | None,
-    usage: Usage,
-    *,
-    kind: str = "ConditionExpression",
-) -> Condition:
-    """A ConditionExpression (or FilterExpression with ``kind="FilterExpression"``)."""
-    return Parser(text, kind, names, values, usage).parse_condition()
-
-
-def parse_key_condition(
-    text: Any,
-    names: Mapping[str, str] | None,
-    values: Mapping[str, Any] | None,
-    usage: Usage,
-    *,
-    hash_key: str,
-    range_key: str | None,
-    hash_type: str | None = None,
-    range_type: str | None = None,
-) -> KeyCondition:
-    """A Query's KeyConditionExpression against the (table's or index's) key schema.
-
-    ``hash_type``/``range_type`` (the AttributeDefinitions' S, N or B), when given, make values
-    of another type fail with AWS's "Condition parameter type does not match schema type".
-    """
-    return parse_key_condition_expression(
-        text,
-        names,
-        values,
-        usage,
-        hash_key=hash_key,
-        range_key=range_key,
-        hash_type=hash_type,
-        range_type=range_type,
-    )
-
-
-def parse_projection(text: Any, names: Mapping[str, str] | None, usage: Usage) -> Projection:
-    return parse_projection_expression(text, names, usage)
-
-
-def parse_update(
-    text: Any,
-    names: Mapping[str, str] | None,
-    values: Mapping[str, Any] | None,
-    usage: Usage,
-) -> Update:
-    return parse_update_expression(text, names, values, usage)
 
 
 def validate_attribute_maps(names: Any, values: Any, *, expressions: bool = True) -> None:

@@ -182,7 +182,7 @@ def _check_types(values: tuple[Value, ...], wanted: str | None) -> None:
         )
 
 
-def parse_key_condition_expression(
+def parse_key_condition(
     text: Any,
     names: Mapping[str, str] | None,
     values: Mapping[str, Value] | None,
@@ -193,6 +193,11 @@ def parse_key_condition_expression(
     hash_type: str | None = None,
     range_type: str | None = None,
 ) -> KeyCondition:
+    """A Query's KeyConditionExpression against the (table's or index's) key schema.
+
+    ``hash_type``/``range_type`` (the AttributeDefinitions' S, N or B), when given, make values
+    of another type fail with AWS's "Condition parameter type does not match schema type".
+    """
     parser = Parser(text, "KeyConditionExpression", names, values, usage)
     condition = parser.parse_or()
     parser.finish()

@@ -434,3 +434,15 @@ def _show(value: Value) -> str:
         # DynamoDB prints a binary bound as the Java buffer that holds it.
         return f"B:java.nio.HeapByteBuffer[pos=0 lim={len(body)} cap={len(body)}]"
     return f"{kind}:{body}"
+
+
+def parse_condition(
+    text: Any,
+    names: Mapping[str, str] | None,
+    values: Mapping[str, Value] | None,
+    usage: Usage,
+    *,
+    kind: str = "ConditionExpression",
+) -> Condition:
+    """A ConditionExpression (or FilterExpression with ``kind="FilterExpression"``)."""
+    return Parser(text, kind, names, values, usage).parse_condition()

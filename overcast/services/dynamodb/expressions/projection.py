@@ -61,7 +61,5 @@ class ProjectionParser(Parser):
         return Projection(paths)
 
 
-def parse_projection_expression(
-    text: Any, names: Mapping[str, str] | None, usage: Usage
-) -> Projection:
+def parse_projection(text: Any, names: Mapping[str, str] | None, usage: Usage) -> Projection:
     return ProjectionParser(text, "ProjectionExpression", names, None, usage).parse_projection()

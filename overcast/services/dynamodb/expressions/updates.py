@@ -282,7 +282,7 @@ class UpdateParser(Parser):
         return super().parse_operand()
 
 
-def parse_update_expression(
+def parse_update(
     text: Any,
     names: Mapping[str, str] | None,
     values: Mapping[str, Value] | None,
