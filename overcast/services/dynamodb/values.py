@@ -44,6 +44,10 @@ UNDERFLOW = (
     "Number underflow. Attempting to store a number with magnitude smaller than supported range"
 )
 TOO_PRECISE = "Attempting to store more than 38 significant digits in a Number"
+TOO_DEEP = (
+    "Nesting Levels have exceeded supported limits: "
+    "Attributes in the item have nested levels beyond supported limit"
+)
 
 
 # --- Numbers ------------------------------------------------------------------------------------
@@ -151,14 +155,14 @@ def validate_value(value: Any, depth: int = 1) -> None:
         if not isinstance(body, list):
             raise ValidationException("Invalid attribute value type")
         if body and depth >= MAX_NESTING:
-            raise ValidationException("Nesting Levels have exceeded supported limits")
+            raise ValidationException(TOO_DEEP)
         for member in body:
             validate_value(member, depth + 1)
     elif kind == "M":
         if not isinstance(body, Mapping):
             raise ValidationException("Invalid attribute value type")
         if body and depth >= MAX_NESTING:
-            raise ValidationException("Nesting Levels have exceeded supported limits")
+            raise ValidationException(TOO_DEEP)
         for member in body.values():
             validate_value(member, depth + 1)
 
