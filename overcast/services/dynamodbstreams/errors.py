@@ -17,10 +17,7 @@ class ExpiredIteratorException(ServiceError):
 
 class TrimmedDataAccessException(ServiceError):
     status = 400
-    message = (
-        "The operation attempted to read past the oldest stream record in a shard. "
-        "The requested data is beyond the 24-hour retention period."
-    )
+    message = "The data you are trying to access has been trimmed"
 
 
 class LimitExceededException(ServiceError):

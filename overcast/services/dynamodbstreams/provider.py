@@ -12,6 +12,7 @@ import base64
 import binascii
 import json
 import sqlite3
+from datetime import UTC, datetime
 from typing import Any
 
 from overcast.services.base import Provider, ServiceEnv
@@ -62,6 +63,11 @@ def _decode_iterator(token: str) -> dict[str, Any]:
         return body
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
         raise ValidationException("Invalid ShardIterator") from exc
+
+
+def _java_time(epoch: float) -> str:
+    """A time as Java's Date.toString writes it (AWS's iterator messages)."""
+    return datetime.fromtimestamp(float(epoch), UTC).strftime("%a %b %d %H:%M:%S UTC %Y")
 
 
 def _decoded(record: dict[str, Any]) -> dict[str, Any]:
@@ -168,7 +174,11 @@ class DynamoDBStreamsProvider(Provider):
             )
         now = self.env.clock.now()
         if now - float(it["t"]) > ITERATOR_LIFETIME:
-            raise ExpiredIteratorException()
+            raise ExpiredIteratorException(
+                f"Iterator expired. The iterator was created at time {_java_time(it['t'])} "
+                f"while right now it is {_java_time(now)} which is further in the future than "
+                f"the tolerated delay of {int(ITERATOR_LIFETIME * 1000)} milliseconds."
+            )
 
         def read(c: sqlite3.Connection) -> tuple[Stream, list[tuple[int, dict[str, Any]]]]:
             s = self._read_stream(c, ctx, it["a"])
