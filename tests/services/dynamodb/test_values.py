@@ -79,12 +79,12 @@ def test_valid_values_pass_including_empty_strings_and_nested_documents():
 
 
 def test_nesting_beyond_32_levels_is_refused():
+    # The attribute is level 1: 31 wrappers put the leaf at level 32 (the deepest allowed).
     value: dict = {"S": "x"}
-    for _ in range(32):
-        value = {"L": [value]}
-    assert (
-        error_of(av.validate_item, {"a": value}) == "Nesting Levels have exceeded supported limits"
-    )
+    for _ in range(31):
+        value = {"M": {"n": value}}
+    av.validate_item({"a": value})
+    assert error_of(av.validate_item, {"a": {"L": [value]}}) == av.TOO_DEEP
 
 
 @pytest.mark.parametrize(
