@@ -14,19 +14,21 @@ from overcast.services.iam import storage
 from overcast.services.iam.common import (
     IamBase,
     check_name,
+    check_new_name_and_path,
     check_path,
     iam_arn,
     merge_tags,
+    move,
     new_id,
     page,
     remove_tags,
+    require,
     tags_page,
 )
 from overcast.services.iam.errors import (
     EntityAlreadyExists,
     KeyPairMismatch,
     MalformedCertificate,
-    NoSuchEntity,
 )
 
 Doc = dict[str, Any]
@@ -53,15 +55,9 @@ def check_key_pair(cert: x509.Certificate, private_key: str) -> None:
         raise KeyPairMismatch("Public key certificate and private key doesn't match.")
 
 
-def _missing(name: str) -> NoSuchEntity:
-    return NoSuchEntity(f"The Server Certificate with name {name} cannot be found.")
-
-
 def _get(conn: sqlite3.Connection, ctx: RequestContext, name: str) -> Doc:
-    doc = storage.get(conn, ctx.account_id, storage.SERVER_CERT, name)
-    if doc is None:
-        raise _missing(name)
-    return doc
+    missing = f"The Server Certificate with name {name} cannot be found."
+    return require(conn, ctx, storage.SERVER_CERT, name, "", missing)
 
 
 def _metadata(doc: Doc) -> Doc:
@@ -144,25 +140,13 @@ class ServerCertificates(IamBase):
     ) -> dict[str, Any]:
         name = request["ServerCertificateName"]
         new_name = request.get("NewServerCertificateName")
-        new_path = request.get("NewPath")
-        if new_name:
-            check_name(new_name, "newServerCertificateName")
-        if new_path:
-            check_path(new_path, "newPath")
+        check_new_name_and_path(request, "NewServerCertificateName", "newServerCertificateName")
 
         def write(conn: sqlite3.Connection) -> None:
             doc = _get(conn, ctx, name)
-            target = new_name or doc["ServerCertificateName"]
-            renamed = new_name and new_name.lower() != name.lower()
-            if renamed and storage.get(conn, ctx.account_id, storage.SERVER_CERT, target):
-                raise EntityAlreadyExists(
-                    f"The Server Certificate with name {new_name} already exists."
-                )
-            doc["ServerCertificateName"] = target
-            doc["Path"] = new_path or doc["Path"]
-            doc["Arn"] = iam_arn(ctx, "server-certificate", doc["Path"], target)
-            storage.delete(conn, ctx.account_id, storage.SERVER_CERT, name)
-            storage.put(conn, ctx.account_id, storage.SERVER_CERT, target, doc)
+            taken = f"The Server Certificate with name {new_name} already exists."
+            new_path = request.get("NewPath")
+            move(conn, ctx, storage.SERVER_CERT, doc, name, new_name, new_path, taken)
 
         self._write(write)
         return {}

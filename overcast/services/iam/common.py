@@ -16,6 +16,7 @@ from overcast.iam import Policy, PolicyError
 from overcast.services.base import Provider
 from overcast.services.iam import storage
 from overcast.services.iam.errors import (
+    EntityAlreadyExists,
     InvalidInput,
     LimitExceeded,
     MalformedPolicyDocument,
@@ -200,12 +201,47 @@ class IamBase(Provider):
         return self.env.clock.now()
 
 
-def require(conn: sqlite3.Connection, ctx: RequestContext, kind: str, name: str, label: str) -> Doc:
-    """The resource, or AWS's NoSuchEntity ("The user with name x cannot be found.")."""
+def require(
+    conn: sqlite3.Connection, ctx: RequestContext, kind: str, name: str, label: str,
+    missing: str | None = None,
+) -> Doc:  # fmt: skip
+    """The resource, or AWS's NoSuchEntity ("The user with name x cannot be found.", or the
+    ``missing`` message where AWS words it otherwise)."""
     doc = storage.get(conn, ctx.account_id, kind, name)
     if doc is None:
-        raise NoSuchEntity(f"The {label} with name {name} cannot be found.")
+        raise NoSuchEntity(missing or f"The {label} with name {name} cannot be found.")
     return doc
+
+
+def check_new_name_and_path(request: Doc, name_member: str, wire_name: str) -> None:
+    """The model's patterns for Update*'s NewXxxName and NewPath."""
+    if request.get(name_member):
+        check_name(request[name_member], wire_name)
+    if request.get("NewPath"):
+        check_path(request["NewPath"], "newPath")
+
+
+def move(
+    conn: sqlite3.Connection, ctx: RequestContext, kind: str, doc: Doc, old: str,
+    new_name: str | None, new_path: str | None, taken: str,
+) -> str:  # fmt: skip
+    """Rename and/or move a user, group or server certificate: its name member, path and ARN.
+
+    ``taken`` is AWS's EntityAlreadyExists message when another resource has the new name.
+    Returns the resource's name after the move.
+    """
+    name_member = {storage.USER: "UserName", storage.GROUP: "GroupName"}.get(
+        kind, "ServerCertificateName"
+    )
+    target = new_name or doc[name_member]
+    if target.lower() != old.lower() and storage.get(conn, ctx.account_id, kind, target):
+        raise EntityAlreadyExists(taken)
+    doc[name_member] = target
+    doc["Path"] = new_path or doc["Path"]
+    doc["Arn"] = iam_arn(ctx, kind, doc["Path"], target)
+    storage.delete(conn, ctx.account_id, kind, old)
+    storage.put(conn, ctx.account_id, kind, target, doc)
+    return target
 
 
 def public(doc: Doc, *hidden: str) -> Doc:

@@ -10,8 +10,10 @@ from overcast.services.iam import storage
 from overcast.services.iam.common import (
     IamBase,
     check_name,
+    check_new_name_and_path,
     check_path,
     iam_arn,
+    move,
     new_id,
     page,
     public,
@@ -85,25 +87,14 @@ class Groups(IamBase):
     def update_group(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         name = request["GroupName"]
         new_name = request.get("NewGroupName")
-        new_path = request.get("NewPath")
-        if new_name:
-            check_name(new_name, "newGroupName")
-        if new_path:
-            check_path(new_path, "newPath")
+        check_new_name_and_path(request, "NewGroupName", "newGroupName")
 
         def write(conn: sqlite3.Connection) -> None:
-            account = ctx.account_id
             doc = require(conn, ctx, storage.GROUP, name, "group")
-            target = new_name or doc["GroupName"]
-            if new_name and new_name.lower() != name.lower():
-                if storage.get(conn, account, storage.GROUP, new_name) is not None:
-                    raise EntityAlreadyExists(f"Group with name {new_name} already exists.")
-                storage.rename_entity(conn, account, storage.GROUP, name, new_name)
-            doc["GroupName"] = target
-            doc["Path"] = new_path or doc["Path"]
-            doc["Arn"] = iam_arn(ctx, "group", doc["Path"], target)
-            storage.delete(conn, account, storage.GROUP, name)
-            storage.put(conn, account, storage.GROUP, target, doc)
+            taken = f"Group with name {new_name} already exists."
+            new_path = request.get("NewPath")
+            target = move(conn, ctx, storage.GROUP, doc, name, new_name, new_path, taken)
+            storage.rename_entity(conn, ctx.account_id, storage.GROUP, name, target)
 
         self._write(write)
         return {}

@@ -32,15 +32,9 @@ Doc = dict[str, Any]
 MAX_ROLES = 1
 
 
-def _missing(name: str) -> NoSuchEntity:
-    return NoSuchEntity(f"Instance Profile {name} cannot be found.")
-
-
 def _profile(conn: sqlite3.Connection, ctx: RequestContext, name: str) -> Doc:
-    doc = storage.get(conn, ctx.account_id, storage.INSTANCE_PROFILE, name)
-    if doc is None:
-        raise _missing(name)
-    return doc
+    missing = f"Instance Profile {name} cannot be found."
+    return require(conn, ctx, storage.INSTANCE_PROFILE, name, "", missing)
 
 
 def _view(conn: sqlite3.Connection, ctx: RequestContext, doc: Doc, tags: bool = True) -> Doc:

@@ -10,9 +10,11 @@ from overcast.services.iam import storage
 from overcast.services.iam.common import (
     IamBase,
     check_name,
+    check_new_name_and_path,
     check_path,
     iam_arn,
     merge_tags,
+    move,
     new_id,
     page,
     public,
@@ -113,26 +115,16 @@ class Users(IamBase):
     def update_user(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         name = request["UserName"]
         new_name = request.get("NewUserName")
-        new_path = request.get("NewPath")
-        if new_name:
-            check_name(new_name, "newUserName")
-        if new_path:
-            check_path(new_path, "newPath")
+        check_new_name_and_path(request, "NewUserName", "newUserName")
 
         def write(conn: sqlite3.Connection) -> None:
-            account = ctx.account_id
             doc = require(conn, ctx, storage.USER, name, "user")
-            target = new_name or doc["UserName"]
-            if new_name and new_name.lower() != name.lower():
-                if storage.get(conn, account, storage.USER, new_name) is not None:
-                    raise EntityAlreadyExists(f"User with name {new_name} already exists.")
-                storage.rename_entity(conn, account, storage.USER, name, new_name)
-            doc["UserName"] = target
-            doc["Path"] = new_path or doc["Path"]
-            doc["Arn"] = iam_arn(ctx, "user", doc["Path"], target)
-            _rename_user_relations(conn, account, name, target, doc["Arn"])
-            storage.delete(conn, account, storage.USER, name)
-            storage.put(conn, account, storage.USER, target, doc)
+            taken = f"User with name {new_name} already exists."
+            target = move(
+                conn, ctx, storage.USER, doc, name, new_name, request.get("NewPath"), taken
+            )
+            storage.rename_entity(conn, ctx.account_id, storage.USER, name, target)
+            _rename_user_relations(conn, ctx.account_id, name, target, doc["Arn"])
 
         self._write(write)
         return {}
