@@ -19,20 +19,9 @@ import json
 from decimal import Decimal
 from typing import Any
 
+from overcast.services.dynamodbstreams.codec import decode_value, encode_value
+
 Item = dict[str, dict[str, Any]]
-
-
-def _json_value(value: dict[str, Any]) -> dict[str, Any]:
-    ((kind, v),) = value.items()
-    if kind == "B":
-        return {"B": base64.b64encode(bytes(v)).decode()}
-    if kind == "BS":
-        return {"BS": [base64.b64encode(bytes(m)).decode() for m in v]}
-    if kind == "L":
-        return {"L": [_json_value(m) for m in v]}
-    if kind == "M":
-        return {"M": {k: _json_value(m) for k, m in v.items()}}
-    return {kind: v}
 
 
 def _ion_string(text: str) -> str:
@@ -65,7 +54,7 @@ def data_line(item: Item, fmt: str) -> str:
     if fmt == "ION":
         fields = ",".join(f"{_ion_string(k)}:{_ion_value(v)}" for k, v in item.items())
         return "{Item:{" + fields + "}}"
-    return json.dumps({"Item": {k: _json_value(v) for k, v in item.items()}}, ensure_ascii=False)
+    return json.dumps({"Item": {k: encode_value(v) for k, v in item.items()}}, ensure_ascii=False)
 
 
 def data_file(items: list[Item], fmt: str) -> bytes:
@@ -94,16 +83,7 @@ class BadLine(ValueError):
 def _decode_json_value(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict) or len(value) != 1:
         raise BadLine("not an AttributeValue")
-    ((kind, v),) = value.items()
-    if kind == "B":
-        return {"B": base64.b64decode(v)}
-    if kind == "BS":
-        return {"BS": [base64.b64decode(m) for m in v]}
-    if kind == "L":
-        return {"L": [_decode_json_value(m) for m in v]}
-    if kind == "M":
-        return {"M": {k: _decode_json_value(m) for k, m in v.items()}}
-    return {kind: v}
+    return decode_value(value)
 
 
 def decompress(data: bytes, compression: str | None) -> bytes:

@@ -65,6 +65,14 @@ def _parse(text: str, params: list[dict[str, Any]] | None) -> Statement:
     return stmt
 
 
+def _check_count(entries: list[Any], limit: int, member: str) -> None:
+    if len(entries) > limit:
+        raise ValidationException(
+            f"1 validation error detected: Value at '{member}' failed to satisfy constraint: "
+            f"Member must have length less than or equal to {limit}"
+        )
+
+
 def _encode_token(key: dict[str, Any]) -> str:
     return base64.b64encode(json.dumps(encode_item(key)).encode()).decode()
 
@@ -186,11 +194,7 @@ class PartiqlOps:
         self, ctx: RequestContext, request: dict[str, Any]
     ) -> dict[str, Any]:
         statements = request["Statements"]
-        if len(statements) > MAX_BATCH:
-            raise ValidationException(
-                "1 validation error detected: Value at 'statements' failed to satisfy "
-                "constraint: Member must have length less than or equal to 25"
-            )
+        _check_count(statements, MAX_BATCH, "statements")
         parsed: list[Statement | ServiceError] = []
         for entry in statements:
             try:
@@ -264,11 +268,7 @@ class PartiqlOps:
         self, ctx: RequestContext, request: dict[str, Any]
     ) -> dict[str, Any]:
         entries = request["TransactStatements"]
-        if len(entries) > MAX_TRANSACTION:
-            raise ValidationException(
-                "1 validation error detected: Value at 'transactStatements' failed to satisfy "
-                "constraint: Member must have length less than or equal to 100"
-            )
+        _check_count(entries, MAX_TRANSACTION, "transactStatements")
         parsed = [_parse(e["Statement"], e.get("Parameters")) for e in entries]
         reads = [isinstance(s, Select) for s in parsed]
         if any(reads) and not all(reads):
