@@ -113,6 +113,7 @@ class CredentialChain(StaticCredentials):
         self._env: ServiceEnv | None = None
         self._sessions: CredentialStore | None = None
         self._directory: object | None = None
+        self._iam_keys: dict[str, tuple[object, object, Credential]] = {}
 
     def bind(self, env: ServiceEnv) -> None:
         self._env = env
@@ -147,6 +148,11 @@ class CredentialChain(StaticCredentials):
         if record is None:
             return None
         user = directory.user(record.account_id, record.user_name)
+        # The directory answers the same record objects until IAM changes: so does this, and
+        # what is derived from a credential (the authorize step's caches) stays valid with it.
+        cached = self._iam_keys.get(access_key)
+        if cached is not None and cached[0] is record and cached[1] is user:
+            return cached[2]
         principal = PrincipalInfo(
             kind="user",
             arn=record.user_arn,
@@ -155,7 +161,7 @@ class CredentialChain(StaticCredentials):
             source_arn=record.user_arn,
             tags=dict(user.tags) if user is not None else {},
         )
-        return Credential(
+        credential = Credential(
             access_key=access_key,
             secret_key=record.secret,
             account_id=record.account_id,
@@ -163,3 +169,7 @@ class CredentialChain(StaticCredentials):
             status=record.status,
             principal=principal,
         )
+        if len(self._iam_keys) > 10_000:
+            self._iam_keys.clear()
+        self._iam_keys[access_key] = (record, user, credential)
+        return credential
