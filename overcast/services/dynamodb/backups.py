@@ -131,7 +131,7 @@ class BackupOps:
         backup_name = request["BackupName"]
         _check_backup_name(backup_name)
         now = self.env.clock.now()
-        arn = f"{table.arn}/backup/{int(now * 1000):017d}-{os.urandom(4).hex()}"
+        arn = f"{table.arn}/backup/{int(now * 1000):014d}-{os.urandom(4).hex()}"
 
         def write(conn: sqlite3.Connection) -> bstore.Backup:
             current = self.catalog.load(conn, ctx.account_id, ctx.region, table.name)

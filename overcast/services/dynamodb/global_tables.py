@@ -222,9 +222,7 @@ class GlobalTableOps:
 
     def _global_description(self, ctx: RequestContext, doc: dict[str, Any]) -> dict[str, Any]:
         return {
-            "ReplicationGroup": [
-                self._replica_description(ctx.account_id, r, doc["name"]) for r in doc["regions"]
-            ],
+            "ReplicationGroup": [{"RegionName": r} for r in doc["regions"]],
             "GlobalTableArn": arn("dynamodb", "", ctx.account_id, f"global-table/{doc['name']}"),
             "CreationDateTime": _time(doc["created"]),
             "GlobalTableStatus": ACTIVE,
