@@ -101,13 +101,15 @@ def check_not_mixed(request: Mapping[str, Any]) -> None:
         )
 
 
-def _values(name: str, spec: Mapping[str, Any], operator: str) -> list[dict[str, Any]]:
-    """The validated AttributeValueList of one legacy condition."""
+def _values(
+    name: str, spec: Mapping[str, Any], operator: str, given: list[Any] | None = None
+) -> list[dict[str, Any]]:
+    """The validated AttributeValueList (or ``given`` values) of one legacy condition."""
     if operator not in _ARITY:
         raise ValidationException(
             f"{_INVALID}Unsupported ComparisonOperator {operator} for Attribute: {name}"
         )
-    values = list(spec.get("AttributeValueList") or [])
+    values = list(given if given is not None else spec.get("AttributeValueList") or [])
     for value in values:
         av.validate_value(value)
     arity = _ARITY.get(operator)
@@ -210,13 +212,31 @@ def expected_condition(
         operator = spec.get("ComparisonOperator")
         value = spec.get("Value")
         exists = spec.get("Exists")
+        value_list = spec.get("AttributeValueList")
+        if value_list is not None and operator is None:
+            raise ValidationException(
+                f"{_INVALID}AttributeValueList can only be used with a ComparisonOperator "
+                f"for Attribute: {name}"
+            )
         if operator is not None:
-            if value is not None or exists is not None:
+            if exists is not None:
                 raise ValidationException(
-                    f"{_INVALID}Value or Exists cannot be used with ComparisonOperator "
+                    f"{_INVALID}Exists and ComparisonOperator cannot be used together "
                     f"for Attribute: {name}"
                 )
-            parts.append(_condition(name, operator, _values(name, spec, operator)))
+            if value is not None and value_list is not None:
+                raise ValidationException(
+                    f"{_INVALID}Value and AttributeValueList cannot be used together "
+                    f"for Attribute: {name}"
+                )
+            if value is None and value_list is None and _ARITY.get(operator, 1) != 0:
+                raise ValidationException(
+                    f"{_INVALID}Value or AttributeValueList must be used with "
+                    f"ComparisonOperator: {operator} for Attribute: {name}"
+                )
+            # A single Value stands in for a one-element AttributeValueList.
+            given = [value] if value is not None else None
+            parts.append(_condition(name, operator, _values(name, spec, operator, given)))
         elif exists is False:
             if value is not None:
                 raise ValidationException(

@@ -150,6 +150,7 @@ def test_expected_comparison_operators():
     cases = [
         ({"n": {"ComparisonOperator": "GT", "AttributeValueList": [{"N": "4"}]}}, True),
         ({"n": {"ComparisonOperator": "NE", "AttributeValueList": [{"N": "5"}]}}, False),
+        ({"n": {"ComparisonOperator": "GE", "Value": {"N": "5"}}}, True),
         ({"absent": {"ComparisonOperator": "NE", "AttributeValueList": [{"N": "5"}]}}, True),
         ({"absent": {"ComparisonOperator": "NULL"}}, True),
         ({"n": {"ComparisonOperator": "NOT_NULL"}}, True),
@@ -179,7 +180,7 @@ def test_expected_comparison_operators():
     ("spec", "message"),
     [
         (
-            {"a": {"ComparisonOperator": "EQ"}},
+            {"a": {"ComparisonOperator": "EQ", "AttributeValueList": []}},
             "One or more parameter values were invalid: Invalid number of argument(s) for the "
             "EQ ComparisonOperator",
         ),
@@ -204,6 +205,41 @@ def test_expected_comparison_operators():
             "upper bound",
         ),
         (
+            {"a": {"ComparisonOperator": "LT"}},
+            "One or more parameter values were invalid: Value or AttributeValueList must be used "
+            "with ComparisonOperator: LT for Attribute: a",
+        ),
+        (
+            {"a": {"Exists": True, "ComparisonOperator": "LT"}},
+            "One or more parameter values were invalid: Exists and ComparisonOperator cannot be "
+            "used together for Attribute: a",
+        ),
+        (
+            {"a": {"ComparisonOperator": "LT", "Value": {"S": "a"}, "AttributeValueList": []}},
+            "One or more parameter values were invalid: Value and AttributeValueList cannot be "
+            "used together for Attribute: a",
+        ),
+        (
+            {"a": {"AttributeValueList": [{"S": "a"}]}},
+            "One or more parameter values were invalid: AttributeValueList can only be used with "
+            "a ComparisonOperator for Attribute: a",
+        ),
+        (
+            {"a": {"ComparisonOperator": "BETWEEN", "Value": {"S": "a"}}},
+            "One or more parameter values were invalid: Invalid number of argument(s) for the "
+            "BETWEEN ComparisonOperator",
+        ),
+        (
+            {"a": {}},
+            "One or more parameter values were invalid: Value must be provided when Exists is "
+            "null for Attribute: a",
+        ),
+        (
+            {"a": {"Exists": True}},
+            "One or more parameter values were invalid: Value must be provided when Exists is "
+            "true for Attribute: a",
+        ),
+        (
             {"a": {"Exists": False, "Value": {"S": "x"}}},
             "One or more parameter values were invalid: Value cannot be used when Exists is false "
             "for Attribute: a",
@@ -214,6 +250,15 @@ def test_legacy_errors(spec, message):
     with pytest.raises(ValidationException) as caught:
         legacy.expected_condition(spec)
     assert caught.value.error_message == message
+
+
+def test_filter_without_values_counts_arguments():
+    with pytest.raises(ValidationException) as caught:
+        legacy.filter_condition({"a": {"ComparisonOperator": "EQ"}})
+    assert caught.value.error_message == (
+        "One or more parameter values were invalid: Invalid number of argument(s) for the EQ "
+        "ComparisonOperator"
+    )
 
 
 def test_filters_attributes_to_get_and_key_conditions():
