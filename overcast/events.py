@@ -118,7 +118,9 @@ DYNAMODB_ITEM_CHANGED = declare(
     "dynamodb.item.changed",
     "An item was inserted, modified or removed in a table with a stream. Payload: account_id, "
     "region, table_name, event_name ('INSERT'|'MODIFY'|'REMOVE'), keys, old_image, new_image "
-    "(images as DynamoDB JSON, or null), sequence_number, time.",
+    "(images as DynamoDB JSON, or null), sequence_number, time, stream_arn, stream_view_type, "
+    "record (the stream record as Lambda delivers it: eventSourceARN, images per view type, "
+    "binary values base64).",
 )
 EVENTS_EVENT_PUT = declare(
     "events.event.put",
