@@ -63,6 +63,9 @@ class DynamoBase(Provider):
     def _table(self, ctx: RequestContext, name: str, *, describe: bool = False) -> Table:
         """The table (cached, read-only), or ResourceNotFoundException in AWS's two wordings
         (DescribeTable names the table; item operations do not)."""
+        table = self.catalog.cached(ctx.account_id, ctx.region, name)  # a cached name is valid
+        if table is not None:
+            return table
         table = self.catalog.get(ctx.account_id, ctx.region, self._name(ctx, name))
         if table is None:
             if describe:

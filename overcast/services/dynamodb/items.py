@@ -104,11 +104,20 @@ class ItemOps(DynamoBase):
         old_row: storage.Row | None,
         new: Item | None,
         new_size: int = 0,
+        keys: tuple[bytes, bytes] | None = None,
     ) -> Change:
         old, old_size = old_row if old_row is not None else (None, 0)
         if old is None and new is None:
             return Change(table, None, None, 0, 0)
-        storage.apply_change(conn, table, old, new, new_size if new is not None else None)
+        storage.apply_change(
+            conn,
+            table,
+            old,
+            new,
+            new_size if new is not None else None,
+            old_size=old_size,
+            keys=keys,
+        )
         change = Change(table, old, new, old_size, new_size if new is not None else 0)
         if table.lsis:
             ref = new if new is not None else old
@@ -131,11 +140,12 @@ class ItemOps(DynamoBase):
         condition: Condition | None,
         request: dict[str, Any],
     ) -> Change:
-        old_row = storage.get_item_sized(conn, table, item)
+        keys = storage.key_bytes(table, item)
+        old_row = storage.get_item_sized(conn, table, item, keys)
         old = old_row[0] if old_row else None
         if condition is not None and not condition.evaluate(old or {}):
             raise condition_failed(old, request)
-        return self._item_apply(conn, table, old_row, item, size)
+        return self._item_apply(conn, table, old_row, item, size, keys)
 
     def _item_delete(
         self,
@@ -145,11 +155,12 @@ class ItemOps(DynamoBase):
         condition: Condition | None,
         request: dict[str, Any],
     ) -> Change:
-        old_row = storage.get_item_sized(conn, table, key)
+        keys = storage.key_bytes(table, key)
+        old_row = storage.get_item_sized(conn, table, key, keys)
         old = old_row[0] if old_row else None
         if condition is not None and not condition.evaluate(old or {}):
             raise condition_failed(old, request)
-        return self._item_apply(conn, table, old_row, None)
+        return self._item_apply(conn, table, old_row, None, 0, keys)
 
     def _item_update(
         self,
@@ -195,8 +206,7 @@ class ItemOps(DynamoBase):
     def put_item(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         table = self._table(ctx, request["TableName"])
         exprs = params.Expressions(request)
-        item = params.check_item(table, request["Item"])
-        size = values.item_size(item)
+        item, size = params.check_item_sized(table, request["Item"])
         mode = params.return_values("PutItem", request)
         condition = exprs.condition()
         exprs.done()

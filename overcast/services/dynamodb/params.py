@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -36,16 +37,69 @@ _EXPRESSIONS = (
     "FilterExpression",
     "KeyConditionExpression",
 )
+_ANY = frozenset(
+    (
+        *_EXPRESSIONS,
+        *legacy.LEGACY_PARAMETERS,
+        "ExpressionAttributeNames",
+        "ExpressionAttributeValues",
+    )
+)
+
+
+@functools.lru_cache(maxsize=65536)
+def _number(text: str) -> tuple[str, int]:
+    """A number's canonical text and size (cached: the hot path sees the same numbers often)."""
+    canonical = values.format_number(values.parse_number(text))
+    return canonical, values.value_size({"N": canonical})
+
+
+def _simple(value: Any) -> tuple[dict[str, Any], int] | None:
+    """Canonical form and size of a scalar S, N, BOOL or NULL value, None for anything else
+    (which takes the general path: ``values.validate_value``/``normalize``)."""
+    if type(value) is not dict or len(value) != 1:
+        return None
+    kind, body = next(iter(value.items()))
+    if kind == "S" and type(body) is str:
+        return value, len(body) if body.isascii() else len(body.encode("utf-8"))
+    if kind == "N" and type(body) is str:
+        canonical, size = _number(body)
+        return (value if canonical == body else {"N": canonical}), size
+    if kind == "BOOL" and type(body) is bool:
+        return value, 1
+    if kind == "NULL" and body is True:
+        return value, 1
+    return None
+
+
+def check_item_sized(table: Table, item: Any) -> tuple[Item, int]:
+    """A PutItem Item: valid values, the table's key, index key types, at most 400 KB;
+    returned in canonical form with its size."""
+    if type(item) is not dict:
+        values.validate_item(item)
+    out: Item = {}
+    size = 0
+    for name, value in item.items():
+        simple = _simple(value) if name else None
+        if simple is None:
+            if name == "":
+                values.validate_item({name: value})
+            values.validate_value(value)
+            canonical = values.normalize(value)
+            out[name] = canonical
+            size += values.value_size(canonical)
+        else:
+            out[name] = simple[0]
+            size += simple[1]
+        size += len(name) if name.isascii() else len(name.encode("utf-8"))
+    indexes.check_item_keys(table, out)
+    check_size(out, size)
+    return out, size
 
 
 def check_item(table: Table, item: Any) -> Item:
-    """A PutItem Item: valid values, the table's key, index key types, at most 400 KB;
-    returned in canonical form."""
-    values.validate_item(item)
-    item = values.normalize_item(item)
-    indexes.check_item_keys(table, item)
-    check_size(item)
-    return item
+    """``check_item_sized`` without the size."""
+    return check_item_sized(table, item)[0]
 
 
 def check_size(item: Item, size: int | None = None) -> int:
@@ -57,6 +111,24 @@ def check_size(item: Item, size: int | None = None) -> int:
 
 def check_key(table: Table, key: Any) -> Item:
     """A Key parameter naming exactly the table's key attributes; canonical form."""
+    if type(key) is dict and len(key) == len(table.key_names):
+        out: Item = {}
+        for name, kind in ((table.hash_key, table.hash_type), (table.range_key, table.range_type)):
+            if name is None:
+                continue
+            value = key.get(name)
+            if type(value) is not dict or len(value) != 1 or kind not in value:
+                break
+            body = value[kind]
+            if kind == "S" and type(body) is str and body:
+                out[name] = value
+            elif kind == "N" and type(body) is str:
+                canonical = _number(body)[0]
+                out[name] = value if canonical == body else {"N": canonical}
+            else:
+                break
+        else:
+            return out
     values.validate_key(key, table.key_schema(), table.attribute_definitions)
     return values.normalize_item(key)
 
@@ -73,16 +145,18 @@ class Expressions:
     unused names and values (``done``)."""
 
     def __init__(self, request: Mapping[str, Any]) -> None:
-        legacy.check_not_mixed(request)
         self.request = request
         self.names = request.get("ExpressionAttributeNames")
         self.values = request.get("ExpressionAttributeValues")
+        self.usage = Usage()
+        if _ANY.isdisjoint(request.keys()):  # the hot path: no expression, no legacy member
+            return
+        legacy.check_not_mixed(request)
         validate_attribute_maps(
             self.names,
             self.values,
             expressions=any(request.get(k) is not None for k in _EXPRESSIONS),
         )
-        self.usage = Usage()
 
     def condition(self) -> Condition | None:
         """ConditionExpression, or the legacy Expected with ConditionalOperator."""

@@ -35,6 +35,7 @@ so a request is one transaction and index entries and counts change with the ite
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import sqlite3
@@ -149,13 +150,23 @@ def partition_bytes(value: dict[str, Any]) -> bytes:
     return hashlib.md5(raw, usedforsecurity=False).digest()[:4] + raw
 
 
+@functools.lru_cache(maxsize=65536)
+def _number_sort_bytes(text: str) -> bytes:
+    return values.sort_key_bytes({"N": text})
+
+
 def sort_bytes(value: dict[str, Any] | None) -> bytes:
-    return b"" if value is None else values.sort_key_bytes(value)
+    if value is None:
+        return b""
+    number = value.get("N")
+    if number is not None:
+        return _number_sort_bytes(number)
+    return values.sort_key_bytes(value)
 
 
 def key_bytes(table: Table, item: Item) -> tuple[bytes, bytes]:
     """``(hk, sk)`` of an item (or a key) of ``table``."""
-    sk = b"" if table.range_key is None else values.sort_key_bytes(item[table.range_key])
+    sk = b"" if table.range_key is None else sort_bytes(item[table.range_key])
     return partition_bytes(item[table.hash_key]), sk
 
 
@@ -169,7 +180,7 @@ def index_key_bytes(index: Index, item: Item) -> tuple[bytes, bytes] | None:
     rv = item.get(index.range_key)
     if rv is None or index.range_type not in rv:
         return None
-    return partition_bytes(hv), values.sort_key_bytes(rv)
+    return partition_bytes(hv), sort_bytes(rv)
 
 
 def _table_pk(hk: bytes, sk: bytes) -> bytes:
@@ -205,6 +216,10 @@ class Catalog:
             migrate(store)
             catalog = _catalogs[store] = cls(store)
         return catalog
+
+    def cached(self, account_id: str, region: str, name: str) -> Table | None:
+        """The table if it is in the cache (no store read)."""
+        return self._cache.get((account_id, region, name))
 
     def get(self, account_id: str, region: str, name: str) -> Table | None:
         """The table (cached; read-only) or None."""
@@ -356,9 +371,14 @@ def get_item(conn: sqlite3.Connection, table: Table, key: Item) -> Item | None:
     return None if row is None else decode_item(row[0])
 
 
-def get_item_sized(conn: sqlite3.Connection, table: Table, key: Item) -> Row | None:
-    """``get_item`` with the stored size."""
-    hk, sk = key_bytes(table, key)
+def get_item_sized(
+    conn: sqlite3.Connection,
+    table: Table,
+    key: Item,
+    keys: tuple[bytes, bytes] | None = None,
+) -> Row | None:
+    """``get_item`` with the stored size; ``keys`` (``key_bytes``) saves encoding the key."""
+    hk, sk = key_bytes(table, key) if keys is None else keys
     row = conn.execute(
         "SELECT item, size FROM ddb_items WHERE table_id = ? AND hk = ? AND sk = ?",
         (table.id, hk, sk),
@@ -387,16 +407,23 @@ def apply_change(
     old: Item | None,
     new: Item | None,
     new_size: int | None = None,
+    *,
+    old_size: int | None = None,
+    keys: tuple[bytes, bytes] | None = None,
 ) -> None:
     """Replace ``old`` (None: absent) by ``new`` (None: delete), with index entries and counts.
 
-    ``old`` must be the stored item with that key; ``new_size`` saves recomputing the size.
+    ``old`` must be the stored item with that key. The sizes and ``keys`` (``key_bytes``), when
+    the caller has them, save recomputing them.
     """
     ref = new if new is not None else old
     if ref is None:
         return
-    hk, sk = key_bytes(table, ref)
-    old_size = values.item_size(old) if old is not None else 0
+    hk, sk = key_bytes(table, ref) if keys is None else keys
+    if old is None:
+        old_size = 0
+    elif old_size is None:
+        old_size = values.item_size(old)
     if new is not None:
         size = values.item_size(new) if new_size is None else new_size
         conn.execute(_UPSERT_ITEM, (table.id, hk, sk, encode_item(new), size))
