@@ -366,10 +366,8 @@ class BackupOps:
                     f"EarliestRestorableDateTime: {_time(earliest).isoformat()}, "
                     f"LatestRestorableDateTime: {_time(latest).isoformat()}"
                 )
-        else:
-            raise ValidationException(
-                "Either RestoreDateTime or UseLatestRestorableTime must be specified"
-            )
+        else:  # neither given: the latest restorable time
+            when = latest
         summary = {"SourceTableArn": source.arn, "RestoreDateTime": when}
         uid = source.table_id
         return await self._restore(
