@@ -306,7 +306,7 @@ def attribute_updates(updates: Mapping[str, Any]) -> Update:
         av.validate_value(value)
         value = av.normalize(value)
         kind = next(iter(value))
-        if action == "ADD" and kind not in ("N", *av.SET_TYPES):
+        if action == "ADD" and kind not in ("N", "L", *av.SET_TYPES):
             raise ValidationException(f"{_INVALID}ADD action is not supported for the type {kind}")
         if action == "DELETE" and kind not in av.SET_TYPES:
             raise ValidationException(
@@ -314,7 +314,7 @@ def attribute_updates(updates: Mapping[str, Any]) -> Update:
             )
         section = {"PUT": "SET", "ADD": "ADD", "DELETE": "DELETE"}[action]
         actions.append(Action(section, (name,), ValueOperand(":legacy", value)))
-    return Update(actions)
+    return Update(actions, mismatch="Type mismatch for attribute to update")
 
 
 __all__ = [

@@ -320,3 +320,16 @@ def test_mixing_expression_and_legacy_parameters():
         "Non-expression parameters: {AttributesToGet, Expected} "
         "Expression parameters: {ProjectionExpression, ConditionExpression}"
     )
+
+
+def test_attribute_updates_add_appends_lists_and_words_type_mismatches():
+    update = legacy.attribute_updates({"l": {"Action": "ADD", "Value": {"L": [{"S": "b"}]}}})
+    assert update.apply({"l": {"L": [{"S": "a"}]}}) == {"l": {"L": [{"S": "a"}, {"S": "b"}]}}
+    mismatch = legacy.attribute_updates({"n": {"Action": "ADD", "Value": {"NS": ["1"]}}})
+    with pytest.raises(ValidationException) as caught:
+        mismatch.apply({"n": {"N": "1"}})
+    assert caught.value.error_message == "Type mismatch for attribute to update"
+    with pytest.raises(ValidationException, match="ADD action is not supported for the type S"):
+        legacy.attribute_updates({"s": {"Action": "ADD", "Value": {"S": "x"}}})
+    with pytest.raises(ValidationException, match="DELETE action with value is not supported"):
+        legacy.attribute_updates({"s": {"Action": "DELETE", "Value": {"L": []}}})

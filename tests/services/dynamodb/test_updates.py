@@ -232,3 +232,28 @@ def test_projection_merges_paths_under_one_list_element():
         "l": {"L": [{"M": {"b": {"S": "b0"}, "a": {"S": "a0"}}}, {"M": {"c": {"S": "c2"}}}]}
     }
     assert parse_projection("absent", None, Usage()).apply(item) == {}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "REMOVE nope.x",
+        "REMOVE s.x",
+        "REMOVE m[0]",
+        "REMOVE l.x",
+        "DELETE nope.x :sa",
+        "DELETE m[1] :sa",
+        "ADD nope.x :one",
+        "ADD l.x :one",
+    ],
+)
+def test_paths_under_missing_or_mistyped_containers_are_invalid(text):
+    assert error_of(text) == (
+        "The document path provided in the update expression is invalid for update"
+    )
+
+
+def test_remove_and_delete_of_missing_values_in_existing_containers_are_no_ops():
+    result = apply("REMOVE m.absent, l[7] DELETE m.nothing :sa")
+    assert result["m"] == ITEM["m"]
+    assert result["l"] == ITEM["l"]

@@ -59,8 +59,10 @@ class Action:
 class Update:
     """A parsed UpdateExpression: ``apply(item)`` answers the updated copy."""
 
-    def __init__(self, actions: list[Action]) -> None:
+    def __init__(self, actions: list[Action], *, mismatch: str = WRONG_TYPE) -> None:
         self.actions = actions
+        # What a value of the wrong type answers: the legacy AttributeUpdates word it apart.
+        self.mismatch = mismatch
 
     @property
     def projection(self) -> Projection:
@@ -95,10 +97,15 @@ class Update:
             if action.section in ("ADD", "DELETE") and action.operand is not None:
                 value = action.operand.evaluate(before)
                 assert value is not None
-                if action.section == "ADD":
-                    add(after, action.path, value)
-                else:
-                    delete(after, action.path, value)
+                try:
+                    if action.section == "ADD":
+                        add(after, action.path, value)
+                    else:
+                        delete(after, action.path, value)
+                except ValidationException as error:
+                    if error.error_message != WRONG_TYPE:
+                        raise
+                    raise ValidationException(self.mismatch) from None
         return after
 
 
@@ -127,21 +134,28 @@ def assign(item: Item, path: DocPath, value: Value) -> None:
         raise ValidationException(INVALID_PATH)
 
 
-def remove(item: Item, path: DocPath) -> None:
-    """REMOVE: drop the value at ``path``; a missing one is no error."""
+def _container(item: Item, path: DocPath) -> Value | None:
+    """The list or map that holds ``path``'s last step (None for a top-level attribute);
+    a missing or mistyped container makes the path invalid for update."""
     if len(path) == 1:
-        item.pop(str(path[0]), None)
-        return
+        return None
     parent, step = _parent(item, path), path[-1]
+    if parent is None or ("L" if isinstance(step, int) else "M") not in parent:
+        raise ValidationException(INVALID_PATH)
+    return parent
+
+
+def remove(item: Item, path: DocPath) -> None:
+    """REMOVE: drop the value at ``path``; a missing value (in an existing container) is no
+    error."""
+    parent, step = _container(item, path), path[-1]
     if parent is None:
-        return
-    if isinstance(step, int) and "L" in parent:
+        item.pop(str(step), None)
+    elif isinstance(step, int):
         if step < len(parent["L"]):
             del parent["L"][step]
-    elif isinstance(step, str) and "M" in parent:
-        parent["M"].pop(step, None)
     else:
-        raise ValidationException(INVALID_PATH)
+        parent["M"].pop(step, None)
 
 
 def _union(kind: str, existing: list[Any], extra: list[Any]) -> list[Any]:
@@ -154,11 +168,14 @@ def _union(kind: str, existing: list[Any], extra: list[Any]) -> list[Any]:
 
 
 def add(item: Item, path: DocPath, value: Value) -> None:
-    """ADD: a number is added to a number, a set joined to a set of its type."""
+    """ADD: a number is added to a number, a set joined to a set of its type (and, for the
+    legacy AttributeUpdates, a list appended to a list)."""
     existing = resolve(item, path)
     kind = value_type(value)
     if existing is None:
         assign(item, path, value)
+    elif kind == "L" and "L" in existing:
+        assign(item, path, {"L": [*existing["L"], *value["L"]]})
     elif kind == "N" and "N" in existing:
         total = av.arithmetic("+", av.number(existing), av.number(value))
         assign(item, path, {"N": av.format_number(total)})
@@ -170,6 +187,7 @@ def add(item: Item, path: DocPath, value: Value) -> None:
 
 def delete(item: Item, path: DocPath, value: Value) -> None:
     """DELETE: remove members from a set; a set left empty disappears."""
+    _container(item, path)
     existing = resolve(item, path)
     if existing is None:
         return
