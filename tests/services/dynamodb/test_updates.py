@@ -257,3 +257,30 @@ def test_remove_and_delete_of_missing_values_in_existing_containers_are_no_ops()
     result = apply("REMOVE m.absent, l[7] DELETE m.nothing :sa")
     assert result["m"] == ITEM["m"]
     assert result["l"] == ITEM["l"]
+
+
+@pytest.mark.parametrize(
+    ("text", "what", "one", "two"),
+    [
+        # The first clash DynamoDB meets walking its path tree newest branch first.
+        ("SET d[1] = :s, d.b = :s, c[1].a = :s, #c = :s", "overlap", "[c, [1], a]", "[c]"),
+        ("SET #c[3].#d = :s, #c[3] = :s", "overlap", "[c, [3], [3]]", "[c, [3]]"),
+        ("SET #c[3].#d = :s, #c.#d[3] = :s", "conflict", "[c, [3], [3]]", "[c, [3], [3]]"),
+        ("REMOVE a.#c SET a[1] = :s", "conflict", "[a, c]", "[a, [1]]"),
+    ],
+)
+def test_overlap_reports_follow_dynamodb(text, what, one, two):
+    with pytest.raises(ValidationException) as caught:
+        parse_update(text, {"#c": "c", "#d": "[3]"}, VALUES, Usage())
+    assert caught.value.error_message == (
+        f"Invalid UpdateExpression: Two document paths {what} with each other; must remove or "
+        f"rewrite one of these paths; path one: {one}, path two: {two}"
+    )
+
+
+def test_update_operand_errors_are_reported_from_the_last_action():
+    text = "SET b = list_append(:s, a), c = if_not_exists(a) ADD a.b :s"
+    assert error_of(text) == (
+        "Invalid UpdateExpression: Incorrect operand type for operator or function; operator: "
+        "ADD, operand type: STRING, typeSet: ALLOWED_FOR_ADD_OPERAND"
+    )

@@ -96,9 +96,11 @@ class Parser:
         self.names = names or {}
         self.values = values or {}
         self.usage = usage
-        # Semantic errors found while parsing: (stage, order, error). DynamoDB reports names,
-        # functions and reserved words (stage 1) before placeholders (2) and operands (3).
-        self.deferred: list[tuple[int, int, ValidationException]] = []
+        # Semantic errors found while parsing: (stage, order, action, error). DynamoDB reports
+        # names, functions and reserved words (stage 1) before placeholders (2) and operands (3);
+        # ``action`` is the update action being parsed (updates check theirs last to first).
+        self.deferred: list[tuple[int, int, int, ValidationException]] = []
+        self.action = 0
         self.operators = 0
         self.depth = 0
 
@@ -106,16 +108,17 @@ class Parser:
 
     def defer(self, detail: str, stage: int = 3) -> None:
         """Remember a semantic error; the first one is raised once parsing succeeded."""
-        self.deferred.append((stage, len(self.deferred), invalid(self.kind, detail)))
+        entry = (stage, len(self.deferred), self.action, invalid(self.kind, detail))
+        self.deferred.append(entry)
 
-    def first_deferred(self, *stages: int) -> ValidationException | None:
+    def raise_deferred(self, *stages: int, last_action_first: bool = False) -> None:
+        """Raise the first error kept for ``stages``, in written order (or, for an update's
+        placeholder and operand checks, from the last action back to the first)."""
         found = [entry for entry in self.deferred if entry[0] in stages]
-        return min(found, key=lambda entry: (entry[0], entry[1]))[2] if found else None
-
-    def raise_deferred(self, *stages: int) -> None:
-        error = self.first_deferred(*stages)
-        if error is not None:
-            raise error
+        if found:
+            if last_action_first:
+                raise min(found, key=lambda entry: (-entry[2], entry[1]))[3]
+            raise min(found, key=lambda entry: entry[1])[3]
 
     def finish(self) -> None:
         """The end of the expression: trailing tokens are a syntax error, then the errors kept."""
@@ -123,9 +126,7 @@ class Parser:
             raise self.stream.syntax_error()
         self.raise_deferred(1)
         # Outside updates, undefined names and the operand checks come in the order written.
-        found = [entry for entry in self.deferred if entry[0] in (2, 3)]
-        if found:
-            raise min(found, key=lambda entry: entry[1])[2]
+        self.raise_deferred(2, 3)
 
     def count_operator(self) -> None:
         self.operators += 1

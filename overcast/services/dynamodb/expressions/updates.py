@@ -223,17 +223,19 @@ class UpdateParser(Parser):
                     stage=1,
                 )
             seen.add(section)
+            self.action = len(actions)
             actions.append(self.parse_action(section))
             while stream.accept_op(","):
+                self.action = len(actions)
                 actions.append(self.parse_action(section))
             if stream.current.kind == "eof":
                 break
         # DynamoDB's order: names and functions, undefined #names, overlapping paths, then the
         # values and their types.
         self.raise_deferred(1)
-        self.raise_deferred(2)
+        self.raise_deferred(2, last_action_first=True)
         check_overlaps(self.kind, [action.path for action in actions])
-        self.raise_deferred(3)
+        self.raise_deferred(3, last_action_first=True)
         return Update(actions)
 
     def parse_action(self, section: str) -> Action:
