@@ -282,3 +282,50 @@ def test_item_collection_metrics_with_lsi(ddb: Any) -> None:
         "One or more parameter values were invalid: Type mismatch for Index Key alt Expected: S "
         "Actual: N IndexName: by-alt",
     )
+
+
+def test_throughput_enforcement_and_error_probability(tmp_path: Any) -> None:
+    import botocore.config
+
+    from overcast.testing import ServerProcess
+
+    proc = ServerProcess(
+        extra_args=["--ephemeral", "--dynamodb-enforce-throughput"],
+        log_file=tmp_path / "log",
+    ).start()
+    try:
+        ddb = proc.client("dynamodb", config=botocore.config.Config(retries={"max_attempts": 0}))
+        ddb.create_table(
+            TableName="slow",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            ProvisionedThroughput={"ReadCapacityUnits": 1, "WriteCapacityUnits": 2},
+        )
+        codes = []
+        for n in range(6):
+            try:
+                ddb.put_item(TableName="slow", Item={"pk": {"S": str(n)}})
+                codes.append("ok")
+            except ClientError as error:
+                codes.append(error.response["Error"]["Code"])
+        assert codes[:2] == ["ok", "ok"]
+        assert "ProvisionedThroughputExceededException" in codes
+    finally:
+        proc.stop()
+    proc = ServerProcess(
+        extra_args=["--ephemeral", "--dynamodb-error-probability", "1"],
+        log_file=tmp_path / "log2",
+    ).start()
+    try:
+        ddb = proc.client("dynamodb", config=botocore.config.Config(retries={"max_attempts": 0}))
+        ddb.create_table(
+            TableName="flaky",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        with pytest.raises(ClientError) as exc:
+            ddb.get_item(TableName="flaky", Key={"pk": {"S": "x"}})
+        assert _code(exc)[0] == "ProvisionedThroughputExceededException"
+    finally:
+        proc.stop()
