@@ -259,6 +259,20 @@ class BlobStore:
                 raise BlobNotFound(f"no blob {blob_id}") from None
             return len(data)
 
+    def small(self, conn: sqlite3.Connection, blob_id: str, size: int) -> bytes | None:
+        """The bytes of a blob of ``size`` if they can be had without opening a file: in memory,
+        or in its registry row read through ``conn`` (the caller's snapshot); None otherwise
+        (a file blob: use ``open``)."""
+        if self._mem is not None and blob_id in self._mem:
+            return self._mem[blob_id]
+        pending = self._pending.get(blob_id)
+        if pending is not None:
+            return pending
+        if size > INLINE_BYTES or self._mem is not None:
+            return None
+        row = conn.execute(f"SELECT data FROM {REGISTRY} WHERE id = ?", (blob_id,)).fetchone()
+        return None if row is None or row[0] is None else bytes(row[0])
+
     def _inline(self, blob_id: str) -> bytes | None:
         """The bytes of a small blob kept in its registry row (None: not such a blob)."""
         row = self._store.read(

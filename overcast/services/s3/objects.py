@@ -171,11 +171,16 @@ class Objects(ObjectCopy, ObjectDelete, ObjectTagging, ObjectBase):
                 )
         action = "s3:GetObjectVersion" if version_id is not None else "s3:GetObject"
 
-        def lookup(conn: sqlite3.Connection) -> tuple[Bucket, ObjectVersion]:
+        def lookup(conn: sqlite3.Connection) -> tuple[Bucket, ObjectVersion, bytes | None]:
             bucket = self._access(ctx, conn, name, action, key=key)
-            return bucket, self._find(ctx, conn, bucket, key, version_id, method=method)
+            obj = self._find(ctx, conn, bucket, key, version_id, method=method)
+            small = None
+            if method == "GET" and len(obj.segments) == 1:
+                # A small body comes with the same snapshot: no file to try, no second read.
+                small = self._store.blobs.small(conn, obj.segments[0][0], obj.size)
+            return bucket, obj, small
 
-        bucket, obj = self._store.read(lookup)
+        bucket, obj, small = self._store.read(lookup)
         check_read_conditions(obj, **read_conditions(request))
         if method == "GET" and obj.storage_class in ARCHIVED:
             raise InvalidObjectState(StorageClass=obj.storage_class)
@@ -215,7 +220,10 @@ class Objects(ObjectCopy, ObjectDelete, ObjectTagging, ObjectBase):
         if request.get("ResponseExpires") is not None:
             out["Expires"] = str(format_timestamp(request["ResponseExpires"], RFC822))
         if method == "GET":
-            out["Body"] = self._body(obj.segments, start, end + 1)
+            if small is not None:
+                out["Body"] = small[start : end + 1] if partial else small
+            else:
+                out["Body"] = self._body(obj.segments, start, end + 1)
         return out
 
     def _body(
