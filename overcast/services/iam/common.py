@@ -74,8 +74,9 @@ def check_policy_arn(arn: str) -> None:
 
 
 def encode_document(text: str) -> str:
-    """Policy documents travel URL-encoded in IAM's responses (SDKs decode them)."""
-    return quote(text, safe="-_.!~*'()")
+    """Policy documents travel URL-encoded (RFC 3986: all but unreserved characters) in IAM's
+    responses; the SDKs decode them."""
+    return quote(text, safe="")
 
 
 def _size(text: str) -> int:
