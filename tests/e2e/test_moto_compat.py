@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -13,7 +14,9 @@ from typing import Any
 import boto3
 import pytest
 
+from overcast.settings import Settings
 from overcast.testing import ServerProcess, free_port
+from overcast.tls import ca_certificate_path
 
 
 @pytest.fixture(scope="module")
@@ -91,6 +94,11 @@ def test_extra_listener_serves_the_same_cloud(moto: tuple[ServerProcess, int]) -
     assert body.read() == b"from 5000"
     with urllib.request.urlopen(other + "/_localstack/health", timeout=5) as response:
         assert response.headers["x-localstack"] == "true"
+    # The extra listener detects TLS too (an ephemeral server's CA is in the per-user folder).
+    context = ssl.create_default_context(cafile=str(ca_certificate_path(Settings(data_dir=None))))
+    secure = f"https://127.0.0.1:{extra}/_localstack/health"
+    with urllib.request.urlopen(secure, timeout=5, context=context) as response:
+        assert json.loads(response.read())["services"]["s3"] == "running"
 
 
 def test_reset_and_reset_auth(moto: tuple[ServerProcess, int]) -> None:
