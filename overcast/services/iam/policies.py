@@ -173,11 +173,10 @@ class Policies(IamBase):
             return views
 
         views = [v for v in self._read(read) if v["Path"].startswith(prefix)]
-        if only_attached:
-            if usage == "PermissionsBoundary":
-                views = [v for v in views if v["PermissionsBoundaryUsageCount"]]
-            else:
-                views = [v for v in views if v["AttachmentCount"]]
+        if usage == "PermissionsBoundary":
+            views = [v for v in views if v["PermissionsBoundaryUsageCount"]]
+        elif only_attached:
+            views = [v for v in views if v["AttachmentCount"]]
         views.sort(key=lambda v: (v["PolicyName"].lower(), v["Arn"]))
         return page(views, request, lambda v: f"{v['PolicyName'].lower()}\0{v['Arn']}", "Policies")
 

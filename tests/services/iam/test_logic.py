@@ -10,6 +10,7 @@ import pytest
 
 from overcast.services.iam import catalogue, totp
 from overcast.services.iam.common import (
+    encode_document,
     merge_tags,
     page,
     parse_identity_policy,
@@ -60,6 +61,14 @@ def test_pagination_markers() -> None:
     assert resumed["Items"] == ["k03", "k04"]
     with pytest.raises(InvalidInput):
         page(items, {"Marker": "%%%"}, lambda x: x, "Items")
+
+
+def test_documents_are_rfc3986_encoded() -> None:
+    text = '{"Action": "s3:*", "Resource": "arn:aws:s3:::a_b-c.d~e/(x)"}'
+    assert encode_document(text) == (
+        "%7B%22Action%22%3A%20%22s3%3A%2A%22%2C%20%22Resource%22%3A%20%22"
+        "arn%3Aaws%3As3%3A%3A%3Aa_b-c.d~e%2F%28x%29%22%7D"
+    )
 
 
 def test_tags() -> None:
