@@ -98,9 +98,10 @@ def test_select_pagination(client: Client, table: str) -> None:
 
 def test_insert_update_delete(client: Client, table: str) -> None:
     ddb = client("dynamodb")
-    ddb.execute_statement(
+    out = ddb.execute_statement(
         Statement=f"INSERT INTO \"{table}\" VALUE {{'pk': 'q', 'sk': 1, 'tags': <<'a'>>, 'c': 1}}"
     )
+    assert "Items" not in out  # writes answer rows only with RETURNING
     with pytest.raises(ClientError) as exc:
         ddb.execute_statement(Statement=f"INSERT INTO \"{table}\" VALUE {{'pk': 'q', 'sk': 1}}")
     assert _code(exc) == "DuplicateItemException"
@@ -122,6 +123,16 @@ def test_insert_update_delete(client: Client, table: str) -> None:
             Statement=f"DELETE FROM \"{table}\" WHERE pk = 'q' AND sk = 1 AND c = 100"
         )
     assert _code(exc) == "ConditionalCheckFailedException"
+    # A missing item is a no-op, whatever the other predicates say.
+    ddb.execute_statement(Statement=f"DELETE FROM \"{table}\" WHERE pk = 'zz' AND sk = 1 AND c = 1")
+    with pytest.raises(ClientError) as exc:
+        ddb.execute_statement(
+            Statement=f"DELETE FROM \"{table}\" WHERE pk = 'q' AND sk = 1 RETURNING ALL NEW *"
+        )
+    assert exc.value.response["Error"]["Message"] == (
+        "Invalid returning clause: RETURNING ALL NEW *. Only RETURNING ALL OLD * is allowed in "
+        "DELETE statements."
+    )
     out = ddb.execute_statement(
         Statement=f"DELETE FROM \"{table}\" WHERE pk = 'q' AND sk = 1 RETURNING ALL OLD *"
     )
@@ -153,8 +164,9 @@ def test_batch_execute_statement(client: Client, table: str) -> None:
              "Parameters": [{"S": "y"}]},
         ]
     )["Responses"]  # fmt: skip
-    assert "Error" not in out[0]
+    assert out[0] == {"TableName": table}
     assert out[1]["Error"]["Code"] == "DuplicateItem"
+    assert "TableName" not in out[1]  # not echoed on errors
     assert "Error" not in out[2]
     reads = ddb.batch_execute_statement(
         Statements=[
@@ -167,6 +179,28 @@ def test_batch_execute_statement(client: Client, table: str) -> None:
     assert reads[0]["TableName"] == table
     assert "Item" not in reads[1] and "Error" not in reads[1]
     assert reads[2]["Error"]["Code"] == "ValidationError"
+    with pytest.raises(ClientError) as exc:
+        ddb.batch_execute_statement(
+            Statements=[
+                {"Statement": f"SELECT * FROM \"{table}\" WHERE pk = 'p' AND sk = 1"},
+                {"Statement": f"INSERT INTO \"{table}\" VALUE {{'pk': 'm', 'sk': 1}}"},
+            ]
+        )
+    assert "Read and write requests together" in exc.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as exc:
+        ddb.batch_execute_statement(
+            Statements=[
+                {"Statement": f"INSERT INTO \"{table}\" VALUE {{'pk': 'd', 'sk': 1}}"},
+                {"Statement": f"UPDATE \"{table}\" SET x = 1 WHERE pk = 'd' AND sk = 1"},
+            ]
+        )
+    assert "contains duplicates" in exc.value.response["Error"]["Message"]
+    out = ddb.batch_execute_statement(
+        Statements=[
+            {"Statement": f"DELETE FROM \"{table}\" WHERE pk = 'b' AND sk = 1 RETURNING ALL OLD *"}
+        ]
+    )["Responses"]
+    assert out == [{"TableName": table, "Item": {"pk": {"S": "b"}, "sk": {"N": "1"}}}]
 
 
 def test_execute_transaction(client: Client, table: str) -> None:
@@ -200,3 +234,41 @@ def test_execute_transaction(client: Client, table: str) -> None:
     )["Responses"]
     assert out[0]["Item"] == {"pk": {"S": "t"}, "sk": {"N": "1"}}
     assert out[1]["Item"] == {"n": {"N": "1"}}
+    with pytest.raises(ClientError) as exc:
+        ddb.execute_transaction(
+            TransactStatements=[
+                {"Statement": f"DELETE FROM \"{table}\" WHERE pk = 't' AND sk = 1"},
+                {"Statement": f"DELETE FROM \"{table}\" WHERE pk = 'p' AND sk = 1 "
+                 "RETURNING ALL OLD *"},
+            ]
+        )  # fmt: skip
+    assert exc.value.response["Error"]["Message"] == (
+        "Validation failed in TransactStatements[1]: RETURNING clause is not supported in "
+        "ExecuteTransaction."
+    )
+
+
+def test_nested_projection_and_exists(client: Client, table: str) -> None:
+    ddb = client("dynamodb")
+    ddb.put_item(
+        TableName=table,
+        Item={
+            "pk": {"S": "n"},
+            "sk": {"N": "1"},
+            "address": {"M": {"city": {"S": "London"}}},
+            "tags": {"L": [{"S": "a"}, {"S": "b"}]},
+        },
+    )
+    got = ddb.execute_statement(
+        Statement=f'SELECT address.city, tags[1], sk, nope FROM "{table}" '
+        "WHERE pk = 'n' AND sk = 1"
+    )["Items"]
+    assert got == [{"city": {"S": "London"}, "tags[1]": {"S": "b"}, "sk": {"N": "1"}}]
+    got = ddb.execute_statement(
+        Statement=f"SELECT sk FROM \"{table}\" WHERE pk = 'n' AND EXISTS(address)"
+    )["Items"]
+    assert got == [{"sk": {"N": "1"}}]
+    got = ddb.execute_statement(
+        Statement=f"SELECT sk FROM \"{table}\" WHERE pk = 'p' AND NOT EXISTS(n)"
+    )["Items"]
+    assert got == []

@@ -34,6 +34,7 @@ from overcast.services.dynamodb.partiql.translate import (
     plan_insert,
     plan_select,
     plan_update,
+    project,
 )
 
 
@@ -166,7 +167,7 @@ def test_select_plans() -> None:
     req = plan.request
     assert _render(req, "KeyConditionExpression") == "pk = S:p AND sk > N:3"
     assert _render(req, "FilterExpression") == "(x = N:1)"
-    assert _render(req, "ProjectionExpression") == "a"
+    assert "ProjectionExpression" not in req  # projected by translate.project
     assert req["ScanIndexForward"] is False
 
     stmt, _ = parse("SELECT * FROM t WHERE x = 1 OR pk = 'a'")
@@ -206,12 +207,29 @@ def test_write_plans() -> None:
     stmt, _ = parse("DELETE FROM t WHERE pk = 'k' AND sk = 1 AND v IS MISSING")
     req = plan_delete(stmt, [], PK_SK)  # type: ignore[arg-type]
     assert req["Key"] == {"pk": {"S": "k"}, "sk": {"N": "1"}}
-    assert _render(req, "ConditionExpression") == "(attribute_not_exists(v))"
+    # A missing item is a no-op, so the condition only guards an existing one.
+    assert _render(req, "ConditionExpression") == (
+        "attribute_not_exists(pk) OR (attribute_not_exists(v))"
+    )
 
     stmt, _ = parse("EXISTS(SELECT * FROM t WHERE pk = 'k' AND n > 1)")
     assert isinstance(stmt, Exists)
     req = plan_exists(stmt.select, [], PK)
     assert _render(req, "ConditionExpression") == "(attribute_exists(pk)) AND (n > N:1)"
+
+
+def test_projection_rows() -> None:
+    item = {
+        "pk": {"S": "x"},
+        "address": {"M": {"city": {"S": "London"}}},
+        "tags": {"L": [{"S": "a"}, {"S": "b"}]},
+    }
+    paths = [Path(("address", "city")), Path(("tags", 1)), Path(("pk",)), Path(("nope", "x"))]
+    assert project(item, paths) == {
+        "city": {"S": "London"},
+        "tags[1]": {"S": "b"},
+        "pk": {"S": "x"},
+    }
 
 
 def test_mixed_sets_are_rejected() -> None:

@@ -3,7 +3,9 @@
 Each statement is parsed (``parser.py``), planned into the item operation that does its work
 (``translate.py``) and run through the provider's own GetItem/Query/Scan/PutItem/UpdateItem/
 DeleteItem/TransactGetItems/TransactWriteItems, so validation, conditions, streams and capacity
-behave exactly as for those operations.
+behave exactly as for those operations. Behaviours AWS adds on top (write statements answer no
+Items unless they have RETURNING, nested projections come back under their last name, a
+NextToken belongs to one table) are applied here.
 """
 
 from __future__ import annotations
@@ -41,6 +43,14 @@ if TYPE_CHECKING:
 MAX_BATCH = 25
 MAX_TRANSACTION = 100
 _PARAM_MISMATCH = "Number of parameters in request and statement don't match."
+_MIXED_BATCH = "Read and write requests together in the same batch is not supported"
+_DUPLICATE_KEYS = "Provided list of item keys contains duplicates"
+_MEMBER = {
+    "put_item": "Put",
+    "update_item": "Update",
+    "delete_item": "Delete",
+    "condition_check": "ConditionCheck",
+}
 
 # Batch error codes per exception (BatchStatementErrorCodeEnum).
 _BATCH_CODES = {
@@ -73,18 +83,29 @@ def _check_count(entries: list[Any], limit: int, member: str) -> None:
         )
 
 
-def _encode_token(key: dict[str, Any]) -> str:
-    return base64.b64encode(json.dumps(encode_item(key)).encode()).decode()
+def _encode_token(stmt: Select, key: dict[str, Any]) -> str:
+    doc = {"t": stmt.table, "i": stmt.index, "k": encode_item(key)}
+    return base64.b64encode(json.dumps(doc).encode()).decode()
 
 
-def _decode_token(token: str) -> dict[str, Any]:
+def _decode_token(stmt: Select, token: str) -> dict[str, Any]:
+    """The ExclusiveStartKey a NextToken carries; it must come from the same table and index."""
     try:
-        key = json.loads(base64.b64decode(token.encode(), validate=True))
-        if not isinstance(key, dict):
+        doc = json.loads(base64.b64decode(token.encode(), validate=True))
+        if not isinstance(doc, dict) or not isinstance(doc.get("k"), dict):
             raise ValueError(token)
-        return decode_item(key) or {}
+        key = decode_item(doc["k"]) or {}
     except (ValueError, binascii.Error, UnicodeDecodeError, TypeError, AttributeError) as exc:
         raise ValidationException("Invalid NextToken") from exc
+    if doc.get("t") != stmt.table or doc.get("i") != stmt.index:
+        raise ValidationException("NextToken does not match request")
+    return key
+
+
+def _item_key(request: dict[str, Any], schema: KeySchema) -> str:
+    """A write's or read's target item, to refuse batches that name one item twice."""
+    key = request.get("Key") or {n: request["Item"].get(n) for n in schema.names}
+    return json.dumps([request["TableName"], encode_item(key)], sort_keys=True, default=str)
 
 
 class PartiqlOps:
@@ -110,21 +131,44 @@ class PartiqlOps:
 
     def _plan_write(
         self, ctx: RequestContext, stmt: Statement, params: list[dict[str, Any]]
-    ) -> tuple[str, dict[str, Any]]:
-        """(item operation, request) of a write statement."""
+    ) -> tuple[str, dict[str, Any], KeySchema]:
+        """(item operation, request, table key schema) of a write statement."""
         if isinstance(stmt, Insert):
             schema, _ = self._schemas(ctx, stmt.table)
-            return "put_item", translate.plan_insert(stmt, params, schema)
+            return "put_item", translate.plan_insert(stmt, params, schema), schema
         if isinstance(stmt, Update):
             schema, _ = self._schemas(ctx, stmt.table)
-            return "update_item", translate.plan_update(stmt, params, schema)
+            return "update_item", translate.plan_update(stmt, params, schema), schema
         if isinstance(stmt, Delete):
             schema, _ = self._schemas(ctx, stmt.table)
-            return "delete_item", translate.plan_delete(stmt, params, schema)
+            return "delete_item", translate.plan_delete(stmt, params, schema), schema
         if isinstance(stmt, Exists):
             schema, _ = self._schemas(ctx, stmt.select.table)
-            return "condition_check", translate.plan_exists(stmt.select, params, schema)
+            return "condition_check", translate.plan_exists(stmt.select, params, schema), schema
         raise ValidationException("Unsupported statement")
+
+    async def _write(
+        self, ctx: RequestContext, stmt: Statement, operation: str, request: dict[str, Any]
+    ) -> dict[str, Any]:
+        try:
+            return await self._call(operation, ctx, request)  # type: ignore[no-any-return]
+        except ConditionalCheckFailedException as exc:
+            if isinstance(stmt, Insert):
+                raise DuplicateItemException() from exc
+            raise
+
+    def _plan_get(
+        self, ctx: RequestContext, stmt: Select, params: list[dict[str, Any]], what: str
+    ) -> tuple[dict[str, Any], KeySchema]:
+        """The GetItem of a batch or transaction SELECT, which must name one item."""
+        schema, index = self._schemas(ctx, stmt.table, stmt.index)
+        plan = translate.plan_select(stmt, params, schema, index)
+        if plan.operation != "get_item":
+            raise ValidationException(
+                f"{what} select statements must specify the full primary key with equality "
+                "conditions"
+            )
+        return plan.request, schema
 
     # -- ExecuteStatement ------------------------------------------------------------------------
 
@@ -137,20 +181,16 @@ class PartiqlOps:
             return await self._select(ctx, stmt, params, request)
         if isinstance(stmt, Exists):
             raise ValidationException("EXISTS is only supported in ExecuteTransaction")
-        operation, req = self._plan_write(ctx, stmt, params)
-        if request.get("ReturnValuesOnConditionCheckFailure"):
-            req["ReturnValuesOnConditionCheckFailure"] = request[
-                "ReturnValuesOnConditionCheckFailure"
-            ]
-        if request.get("ReturnConsumedCapacity"):
-            req["ReturnConsumedCapacity"] = request["ReturnConsumedCapacity"]
-        try:
-            result = await self._call(operation, ctx, req)
-        except ConditionalCheckFailedException as exc:
-            if isinstance(stmt, Insert):
-                raise DuplicateItemException() from exc
-            raise
-        out: dict[str, Any] = {"Items": [result["Attributes"]] if result.get("Attributes") else []}
+        if request.get("NextToken"):
+            raise ValidationException("NextToken is only supported for SELECT statements")
+        operation, req, _ = self._plan_write(ctx, stmt, params)
+        for member in ("ReturnValuesOnConditionCheckFailure", "ReturnConsumedCapacity"):
+            if request.get(member):
+                req[member] = request[member]
+        result = await self._write(ctx, stmt, operation, req)
+        out: dict[str, Any] = {}
+        if req.get("ReturnValues"):  # RETURNING: the row, or none when nothing was projected
+            out["Items"] = [result["Attributes"]] if result.get("Attributes") else []
         if "ConsumedCapacity" in result:
             out["ConsumedCapacity"] = result["ConsumedCapacity"]
         return out
@@ -169,21 +209,27 @@ class PartiqlOps:
             req["ConsistentRead"] = True
         if request.get("ReturnConsumedCapacity"):
             req["ReturnConsumedCapacity"] = request["ReturnConsumedCapacity"]
+        start = _decode_token(stmt, request["NextToken"]) if request.get("NextToken") else None
         if plan.operation == "get_item":
-            if request.get("NextToken"):
+            if start is not None:  # the one item was the whole first page
                 return {"Items": []}
             result = await self._call("get_item", ctx, req)
-            out: dict[str, Any] = {"Items": [result["Item"]] if "Item" in result else []}
+            items = [result["Item"]] if "Item" in result else []
+            out: dict[str, Any] = {}
         else:
             if request.get("Limit"):
                 req["Limit"] = request["Limit"]
-            if request.get("NextToken"):
-                req["ExclusiveStartKey"] = _decode_token(request["NextToken"])
+            if start is not None:
+                req["ExclusiveStartKey"] = start
             result = await self._call(plan.operation, ctx, req)
-            out = {"Items": result.get("Items", [])}
+            items = result.get("Items", [])
+            out = {}
             if result.get("LastEvaluatedKey"):
-                out["NextToken"] = _encode_token(result["LastEvaluatedKey"])
+                out["NextToken"] = _encode_token(stmt, result["LastEvaluatedKey"])
                 out["LastEvaluatedKey"] = result["LastEvaluatedKey"]
+        if stmt.projection is not None:
+            items = [translate.project(item, stmt.projection) for item in items]
+        out["Items"] = items
         if "ConsumedCapacity" in result:
             out["ConsumedCapacity"] = result["ConsumedCapacity"]
         return out
@@ -195,72 +241,64 @@ class PartiqlOps:
     ) -> dict[str, Any]:
         statements = request["Statements"]
         _check_count(statements, MAX_BATCH, "statements")
-        parsed: list[Statement | ServiceError] = []
+        planned: list[tuple[Statement, str, dict[str, Any]] | ServiceError] = []
         for entry in statements:
             try:
-                parsed.append(_parse(entry["Statement"], entry.get("Parameters")))
+                planned.append(self._plan_batch_entry(ctx, entry))
             except ServiceError as exc:
-                parsed.append(exc)
-        kinds = {isinstance(s, Select) for s in parsed if not isinstance(s, ServiceError)}
-        if len(kinds) > 1:
-            raise ValidationException(
-                "Statements in a batch must be either all reads (SELECT) or all writes"
-            )
+                planned.append(exc)
+        ok = [p for p in planned if not isinstance(p, ServiceError)]
+        if len({isinstance(stmt, Select) for stmt, _, _ in ok}) > 1:
+            raise ValidationException(_MIXED_BATCH)
+        targets = [req["_target"] for _, _, req in ok]
+        if len(set(targets)) != len(targets):
+            raise ValidationException(_DUPLICATE_KEYS)
         responses = []
-        for entry, stmt in zip(statements, parsed, strict=True):
-            responses.append(await self._batch_one(ctx, entry, stmt))
+        for plan in planned:
+            responses.append(await self._batch_one(ctx, plan))
         return {"Responses": responses}
 
+    def _plan_batch_entry(
+        self, ctx: RequestContext, entry: dict[str, Any]
+    ) -> tuple[Statement, str, dict[str, Any]]:
+        params = entry.get("Parameters") or []
+        stmt = _parse(entry["Statement"], params)
+        if isinstance(stmt, Select):
+            req, schema = self._plan_get(ctx, stmt, params, "Batch")
+            if entry.get("ConsistentRead"):
+                req["ConsistentRead"] = True
+            return stmt, "get_item", {**req, "_target": _item_key(req, schema)}
+        if isinstance(stmt, Exists):
+            raise ValidationException("EXISTS is only supported in ExecuteTransaction")
+        operation, req, schema = self._plan_write(ctx, stmt, params)
+        if entry.get("ReturnValuesOnConditionCheckFailure"):
+            req["ReturnValuesOnConditionCheckFailure"] = entry[
+                "ReturnValuesOnConditionCheckFailure"
+            ]
+        return stmt, operation, {**req, "_target": _item_key(req, schema)}
+
     async def _batch_one(
-        self, ctx: RequestContext, entry: dict[str, Any], stmt: Statement | ServiceError
+        self, ctx: RequestContext, plan: tuple[Statement, str, dict[str, Any]] | ServiceError
     ) -> dict[str, Any]:
-        table = None
         try:
-            if isinstance(stmt, ServiceError):
-                raise stmt
-            params = entry.get("Parameters") or []
-            if isinstance(stmt, Select):
-                table = stmt.table
-                schema, index = self._schemas(ctx, stmt.table, stmt.index)
-                plan = translate.plan_select(stmt, params, schema, index)
-                if plan.operation != "get_item":
-                    raise ValidationException(
-                        "Batch select statements must specify the full primary key "
-                        "with equality conditions"
-                    )
-                if entry.get("ConsistentRead"):
-                    plan.request["ConsistentRead"] = True
-                result = await self._call("get_item", ctx, plan.request)
-                out: dict[str, Any] = {"TableName": table}
-                if "Item" in result:
-                    out["Item"] = result["Item"]
-                return out
-            if isinstance(stmt, Exists):
-                raise ValidationException("EXISTS is only supported in ExecuteTransaction")
-            table = stmt.table
-            operation, req = self._plan_write(ctx, stmt, params)
-            if entry.get("ReturnValuesOnConditionCheckFailure"):
-                req["ReturnValuesOnConditionCheckFailure"] = entry[
-                    "ReturnValuesOnConditionCheckFailure"
-                ]
-            try:
-                await self._call(operation, ctx, req)
-            except ConditionalCheckFailedException as exc:
-                if isinstance(stmt, Insert):
-                    raise DuplicateItemException() from exc
-                raise
-            return {"TableName": table}
-        except ServiceError as exc:
+            if isinstance(plan, ServiceError):
+                raise plan
+            stmt, operation, req = plan
+            req = {k: v for k, v in req.items() if k != "_target"}
+            result = await self._write(ctx, stmt, operation, req)
+            out: dict[str, Any] = {"TableName": req["TableName"]}
+            item = result.get("Item") if operation == "get_item" else result.get("Attributes")
+            if item:
+                out["Item"] = item
+            return out
+        except ServiceError as exc:  # per statement; TableName is not echoed on errors
             error: dict[str, Any] = {
                 "Code": _BATCH_CODES.get(exc.error_code, exc.error_code),
                 "Message": exc.error_message,
             }
             if exc.fields.get("Item"):
                 error["Item"] = exc.fields["Item"]
-            out = {"Error": error}
-            if table is not None:
-                out["TableName"] = table
-            return out
+            return {"Error": error}
 
     # -- ExecuteTransaction ----------------------------------------------------------------------
 
@@ -270,6 +308,12 @@ class PartiqlOps:
         entries = request["TransactStatements"]
         _check_count(entries, MAX_TRANSACTION, "transactStatements")
         parsed = [_parse(e["Statement"], e.get("Parameters")) for e in entries]
+        for i, stmt in enumerate(parsed):
+            if getattr(stmt, "returning", None):
+                raise ValidationException(
+                    f"Validation failed in TransactStatements[{i}]: RETURNING clause is not "
+                    "supported in ExecuteTransaction."
+                )
         reads = [isinstance(s, Select) for s in parsed]
         if any(reads) and not all(reads):
             raise ValidationException(
@@ -278,20 +322,13 @@ class PartiqlOps:
         if all(reads):
             return await self._read_transaction(ctx, entries, parsed)
         items: list[dict[str, Any]] = []
-        member = {
-            "put_item": "Put",
-            "update_item": "Update",
-            "delete_item": "Delete",
-            "condition_check": "ConditionCheck",
-        }
         for entry, stmt in zip(entries, parsed, strict=True):
-            operation, req = self._plan_write(ctx, stmt, entry.get("Parameters") or [])
-            req.pop("ReturnValues", None)
+            operation, req, _ = self._plan_write(ctx, stmt, entry.get("Parameters") or [])
             if entry.get("ReturnValuesOnConditionCheckFailure"):
                 req["ReturnValuesOnConditionCheckFailure"] = entry[
                     "ReturnValuesOnConditionCheckFailure"
                 ]
-            items.append({member[operation]: req})
+            items.append({_MEMBER[operation]: req})
         write: dict[str, Any] = {"TransactItems": items}
         for name in ("ClientRequestToken", "ReturnConsumedCapacity"):
             if request.get(name):
@@ -311,16 +348,15 @@ class PartiqlOps:
         gets = []
         for entry, stmt in zip(entries, parsed, strict=True):
             assert isinstance(stmt, Select)
-            schema, index = self._schemas(ctx, stmt.table, stmt.index)
-            plan = translate.plan_select(stmt, entry.get("Parameters") or [], schema, index)
-            if plan.operation != "get_item":
-                raise ValidationException(
-                    "Transaction select statements must specify the full primary key "
-                    "with equality conditions"
-                )
-            gets.append({"Get": plan.request})
+            req, _ = self._plan_get(ctx, stmt, entry.get("Parameters") or [], "Transaction")
+            gets.append({"Get": req})
         result = await self._call("transact_get_items", ctx, {"TransactItems": gets})
-        return {"Responses": result.get("Responses", [])}
+        responses = result.get("Responses", [])
+        for stmt, response in zip(parsed, responses, strict=False):
+            assert isinstance(stmt, Select)
+            if stmt.projection is not None and "Item" in response:
+                response["Item"] = translate.project(response["Item"], stmt.projection)
+        return {"Responses": responses}
 
 
 def _with_duplicates(

@@ -301,8 +301,8 @@ class Parser:
             self.expect("kw", "SELECT")
             stmt = Exists(self.select_rest())
             self.expect("op", ")")
-        else:
-            raise self.unexpected()
+        else:  # AWS's words for a statement that starts with anything else
+            raise syntax_error("Expected data manipulation")
         self.accept("op", ";")
         if not self.at("end"):
             raise self.unexpected()
@@ -395,7 +395,11 @@ class Parser:
         stmt = Delete(table, self.condition())
         stmt.returning = self.returning()
         if stmt.returning not in (None, "ALL_OLD"):
-            raise syntax_error("DELETE supports only RETURNING ALL OLD *")
+            words = {v: f"{a} {b}" for (a, b), v in _RETURNING.items()}[stmt.returning]
+            raise ValidationException(
+                f"Invalid returning clause: RETURNING {words} *. Only RETURNING ALL OLD * is "
+                "allowed in DELETE statements."
+            )
         return stmt
 
     def returning(self) -> str | None:
@@ -429,6 +433,13 @@ class Parser:
         return self.predicate()
 
     def predicate(self) -> Any:
+        if self.at_kw("EXISTS") and self.tokens[self.i + 1].text == "(":
+            # EXISTS(path): the attribute is present (attribute_exists).
+            self.next()
+            self.next()
+            path = self.path()
+            self.expect("op", ")")
+            return Call("exists", (path,))
         if self.at("op", "("):
             # A parenthesised condition (operands never start with "(").
             self.next()

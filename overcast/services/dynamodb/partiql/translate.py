@@ -148,6 +148,8 @@ class Expressions:
             text = f"attribute_type({target}, {self.value({'S': 'NULL'})})"
             return f"NOT ({text})" if node.negated else text
         if isinstance(node, Call):
+            if node.name == "exists" and len(node.args) == 1:
+                return f"attribute_exists({self.operand(node.args[0])})"
             if node.name not in _PREDICATES:
                 raise ValidationException(f"Unsupported function in condition: {node.name}")
             args = ", ".join(self.operand(a) for a in node.args)
@@ -160,6 +162,33 @@ class Expressions:
         if self.values:
             request["ExpressionAttributeValues"] = dict(self.values)
         return request
+
+
+def result_name(path: Path) -> str:
+    """The attribute name a projected path comes back under: its last name, with the list
+    indexes that follow it (``a.b`` -> ``b``, ``tags[0]`` -> ``tags[0]``)."""
+    last = max(i for i, part in enumerate(path.parts) if isinstance(part, str))
+    return str(path.parts[last]) + "".join(f"[{i}]" for i in path.parts[last + 1 :])
+
+
+def project(item: dict[str, AttributeValue], paths: list[Path]) -> dict[str, AttributeValue]:
+    """A SELECT's row: each projected path's value under its ``result_name``, as PartiQL
+    returns nested paths (not the nested document ProjectionExpression keeps)."""
+    row: dict[str, AttributeValue] = {}
+    for path in paths:
+        value: Any = {"M": item}
+        for part in path.parts:
+            if isinstance(part, int):
+                members = value.get("L") if isinstance(value, dict) else None
+                value = members[part] if members is not None and part < len(members) else None
+            else:
+                members = value.get("M") if isinstance(value, dict) else None
+                value = members.get(part) if members is not None else None
+            if value is None:
+                break
+        if value is not None:
+            row[result_name(path)] = value
+    return row
 
 
 def conjuncts(node: Any) -> list[Any]:
@@ -226,8 +255,8 @@ def plan_select(
     base: dict[str, Any] = {"TableName": stmt.table}
     if stmt.index is not None:
         base["IndexName"] = stmt.index
-    if stmt.projection is not None:
-        base["ProjectionExpression"] = ", ".join(ex.path(p) for p in stmt.projection)
+    # Projections are applied to the rows by ``project`` (PartiQL names nested results by
+    # their last name, which ProjectionExpression does not).
     schema = index_schema or table_schema
     parts = conjuncts(stmt.where)
     hash_cond = next((n for n in parts if _key_equality(n, (schema.hash_key,)) is not None), None)
@@ -245,14 +274,10 @@ def plan_select(
         if range_eq is not None and len(rest) == 1:
             key, _ = split_key(stmt.where, schema, ex)
             request = {"TableName": stmt.table, "Key": key}
-            if stmt.projection is not None:
-                request["ProjectionExpression"] = base["ProjectionExpression"]
             return ReadPlan("get_item", ex.attach(request))
     if stmt.index is None and schema.range_key is None and not rest:
         key, _ = split_key(stmt.where, schema, ex)
         request = {"TableName": stmt.table, "Key": key}
-        if stmt.projection is not None:
-            request["ProjectionExpression"] = base["ProjectionExpression"]
         return ReadPlan("get_item", ex.attach(request))
     key_parts = [ex.condition(hash_cond)]
     if schema.range_key is not None:
@@ -361,7 +386,9 @@ def plan_delete(stmt: Delete, params: list[AttributeValue], schema: KeySchema) -
     key, rest = split_key(stmt.where, schema, ex)
     request: dict[str, Any] = {"TableName": stmt.table, "Key": key}
     if rest:
-        request["ConditionExpression"] = _join([ex.condition(n) for n in rest])
+        # The other predicates guard an existing item; a missing one is a no-op, as on AWS.
+        missing = f"attribute_not_exists({ex.name(schema.hash_key)})"
+        request["ConditionExpression"] = f"{missing} OR {_join([ex.condition(n) for n in rest])}"
     if stmt.returning:
         request["ReturnValues"] = stmt.returning
     return ex.attach(request)
