@@ -86,14 +86,10 @@ class Users(IamBase):
         if not name:
             name = self._caller_user_name(ctx)
             if name is None:
-                # The account's root user.
+                # The account's root user: AWS answers its id and ARN, without name or path.
                 account = ctx.account_id
-                return {
-                    "User": {
-                        "UserId": account, "Arn": f"arn:aws:iam::{account}:root", "Path": "/",
-                        "UserName": "", "CreateDate": 0.0,
-                    }
-                }  # fmt: skip
+                root = {"UserId": account, "Arn": f"arn:aws:iam::{account}:root", "CreateDate": 0.0}
+                return {"User": root}
         doc = self._read(lambda conn: require(conn, ctx, storage.USER, name, "user"))
         return {"User": user_view(doc)}
 

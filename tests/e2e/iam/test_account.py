@@ -169,6 +169,11 @@ def test_accounts_are_isolated(two_accounts: ServerProcess) -> None:
         )
     assert error(info)[0] == "NoSuchEntity"
     assert [u["UserName"] for u in theirs.list_users()["Users"]] == ["same-name"]
+    # Aliases name sign-in URLs: unique across accounts.
+    mine.create_account_alias(AccountAlias="shared-alias-e2e")
+    with pytest.raises(ClientError) as info:
+        theirs.create_account_alias(AccountAlias="shared-alias-e2e")
+    assert error(info)[0] == "EntityAlreadyExists"
 
 
 def test_state_survives_restart_and_crash(disk_server: ServerProcess) -> None:

@@ -54,6 +54,8 @@ def test_invalid_name_and_path(iam: Any) -> None:
 def test_get_user_without_name_is_the_caller(iam: Any) -> None:
     user = iam.get_user()["User"]
     assert user["Arn"] == "arn:aws:iam::000000000000:root"
+    assert user["UserId"] == "000000000000"
+    assert "UserName" not in user
 
 
 def test_list_users_paginates_and_filters_by_path(iam: Any, name: Callable[..., str]) -> None:
