@@ -101,7 +101,7 @@ def test_insert_update_delete(client: Client, table: str) -> None:
     out = ddb.execute_statement(
         Statement=f"INSERT INTO \"{table}\" VALUE {{'pk': 'q', 'sk': 1, 'tags': <<'a'>>, 'c': 1}}"
     )
-    assert "Items" not in out  # writes answer rows only with RETURNING
+    assert out["Items"] == []  # writes answer rows only with RETURNING
     with pytest.raises(ClientError) as exc:
         ddb.execute_statement(Statement=f"INSERT INTO \"{table}\" VALUE {{'pk': 'q', 'sk': 1}}")
     assert _code(exc) == "DuplicateItemException"
@@ -149,6 +149,12 @@ def test_statement_errors(client: Client, table: str) -> None:
     with pytest.raises(ClientError) as exc:
         ddb.execute_statement(Statement=f'SELECT * FROM "{table}" WHERE pk = ?')
     assert _code(exc) == "ValidationException"
+    # Extra parameters are ignored, as DynamoDB does; too few are refused above.
+    got = ddb.execute_statement(
+        Statement=f'SELECT * FROM "{table}" WHERE pk = ? AND sk = 0',
+        Parameters=[{"S": "p"}, {"S": "unused"}],
+    )
+    assert _sks(got["Items"]) == [0]
     with pytest.raises(ClientError) as exc:
         ddb.execute_statement(Statement='SELECT * FROM "no-such-table-pq"')
     assert _code(exc) == "ResourceNotFoundException"

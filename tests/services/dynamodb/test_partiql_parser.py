@@ -68,6 +68,12 @@ def test_select_star_with_quoted_table_and_index() -> None:
     )
 
 
+def test_comments_and_semicolon() -> None:
+    stmt, _ = parse("/* all\nrows */ SELECT * FROM t -- the table\n WHERE a = 1;")
+    assert isinstance(stmt, Select)
+    assert stmt.where == Compare("=", Path(("a",)), Literal("N", "1"))
+
+
 def test_select_projection_paths_and_order() -> None:
     stmt, _ = parse("select a, \"b c\".d[2], e['f'] from t where pk = 'x' order by sk desc;")
     assert isinstance(stmt, Select)

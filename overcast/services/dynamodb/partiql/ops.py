@@ -3,8 +3,8 @@
 Each statement is parsed (``parser.py``), planned into the item operation that does its work
 (``translate.py``) and run through the provider's own GetItem/Query/Scan/PutItem/UpdateItem/
 DeleteItem/TransactGetItems/TransactWriteItems, so validation, conditions, streams and capacity
-behave exactly as for those operations. Behaviours AWS adds on top (write statements answer no
-Items unless they have RETURNING, nested projections come back under their last name, a
+behave exactly as for those operations. Behaviours AWS adds on top (write statements answer
+``Items: []`` unless they have RETURNING, nested projections come back under their last name, a
 NextToken belongs to one table) are applied here.
 """
 
@@ -70,7 +70,7 @@ _BATCH_CODES = {
 
 def _parse(text: str, params: list[dict[str, Any]] | None) -> Statement:
     stmt, count = parse(text)
-    if count != len(params or []):
+    if len(params or []) < count:  # extra parameters are ignored, as DynamoDB does
         raise ValidationException(_PARAM_MISMATCH)
     return stmt
 
@@ -188,9 +188,8 @@ class PartiqlOps:
             if request.get(member):
                 req[member] = request[member]
         result = await self._write(ctx, stmt, operation, req)
-        out: dict[str, Any] = {}
-        if req.get("ReturnValues"):  # RETURNING: the row, or none when nothing was projected
-            out["Items"] = [result["Attributes"]] if result.get("Attributes") else []
+        # RETURNING gives the row (none when nothing was projected); other writes give [].
+        out: dict[str, Any] = {"Items": [result["Attributes"]] if result.get("Attributes") else []}
         if "ConsumedCapacity" in result:
             out["ConsumedCapacity"] = result["ConsumedCapacity"]
         return out
@@ -317,7 +316,8 @@ class PartiqlOps:
         reads = [isinstance(s, Select) for s in parsed]
         if any(reads) and not all(reads):
             raise ValidationException(
-                "Transaction statements must be either all reads (SELECT) or all writes"
+                "ExecuteTransaction API does not support both read and write operations in the "
+                "same request."
             )
         if all(reads):
             return await self._read_transaction(ctx, entries, parsed)

@@ -156,14 +156,14 @@ Statement = Select | Insert | Update | Delete | Exists
 
 _TOKEN = re.compile(
     r"""
-    (?P<ws>\s+|--[^\n]*)
+    (?P<ws>\s+|--[^\n]*|/\*.*?\*/)
   | (?P<string>'(?:[^']|'')*')
   | (?P<qident>"(?:[^"]|"")*")
   | (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
   | (?P<ident>[A-Za-z_][A-Za-z0-9_$]*)
   | (?P<op><<|>>|<>|!=|<=|>=|[=<>?(){}\[\],.:*+\-;])
     """,
-    re.VERBOSE,
+    re.VERBOSE | re.DOTALL,
 )
 
 KEYWORDS = frozenset(
