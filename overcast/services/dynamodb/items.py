@@ -71,6 +71,11 @@ def write_consumed(change: Change, *, transactional: bool = False) -> capacity.C
     return consumed
 
 
+def removes_only(update: Update) -> bool:
+    """An update made only of REMOVE/DELETE actions (it creates no missing item)."""
+    return bool(update.actions) and all(a.section in ("REMOVE", "DELETE") for a in update.actions)
+
+
 def collection_metrics(change: Change) -> dict[str, Any] | None:
     """ItemCollectionMetrics of a write to a table with local secondary indexes."""
     table = change.table
@@ -175,6 +180,8 @@ class ItemOps(DynamoBase):
         old = old_row[0] if old_row else None
         if condition is not None and not condition.evaluate(old or {}):
             raise condition_failed(old, request)
+        if old is None and update is not None and removes_only(update):
+            return Change(table, None, None, 0, 0)  # AWS creates no item to delete from
         new = update.apply(old if old is not None else key) if update else dict(old or key)
         values.validate_item(new)
         new = values.normalize_item(new)

@@ -83,30 +83,24 @@ class Reader:
     fetch_from_table: bool  # LSI reads needing attributes the index does not project
 
     def page(self, conn: sqlite3.Connection, rows: Iterator[storage.Row]) -> Page:
+        """Read until the source ends, ``Limit`` items were read or 1 MB was; in the last two
+        cases the page has a LastEvaluatedKey, even when no item follows (as on AWS)."""
         page = Page()
-        last: Item | None = None
         for item, size in rows:
-            if self.limit is not None and page.scanned >= self.limit:
-                break
-            if page.scanned_bytes >= PAGE_BYTES:
-                break
             page.scanned += 1
             page.scanned_bytes += size
-            last = item
+            full = item
             if self.fetch_from_table:
-                full = storage.get_item(conn, self.table, item)
-                if full is None:
-                    continue
-                item = full
-            if self.filter is not None and not self.filter.evaluate(item):
-                continue
-            page.count += 1
-            if self.select != "COUNT":
-                page.items.append(self.projection.apply(item) if self.projection else item)
-        else:
-            last = None  # the source ran out: no more pages
-        if last is not None:
-            page.last_key = self.key_of(last)
+                full = storage.get_item(conn, self.table, item) or item
+            if self.filter is None or self.filter.evaluate(full):
+                page.count += 1
+                if self.select != "COUNT":
+                    page.items.append(self.projection.apply(full) if self.projection else full)
+            if (self.limit is not None and page.scanned >= self.limit) or (
+                page.scanned_bytes >= PAGE_BYTES
+            ):
+                page.last_key = self.key_of(item)
+                break
         return page
 
     def key_of(self, item: Item) -> Item:

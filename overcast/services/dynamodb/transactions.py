@@ -19,7 +19,13 @@ from overcast.services.dynamodb.errors import (
     TransactionCanceledException,
 )
 from overcast.services.dynamodb.expressions import Condition, Projection, Update
-from overcast.services.dynamodb.items import Change, ItemOps, collection_metrics, write_consumed
+from overcast.services.dynamodb.items import (
+    Change,
+    ItemOps,
+    collection_metrics,
+    removes_only,
+    write_consumed,
+)
 from overcast.services.dynamodb.models import Table
 
 Item = dict[str, Any]
@@ -135,6 +141,10 @@ class TransactionOps(ItemOps):
                         new = action.item
                         size = values.item_size(new) if new else 0
                     elif action.kind == "Update":
+                        if old is None and action.update and removes_only(action.update):
+                            reasons.append(reason)
+                            planned.append((action, None, None, 0))
+                            continue
                         base = old if old is not None else action.key
                         new = action.update.apply(base) if action.update else dict(base)
                         values.validate_item(new)
