@@ -23,6 +23,7 @@ import logging
 import threading
 import weakref
 from collections import deque
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -44,6 +45,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("overcast.iam")
 
 KEEP = 1000  # decisions remembered for the decisions endpoint
+# Condition keys that cost a lookup: added only for principals whose policies mention them.
+LAZY_KEYS = ("aws:resourcetag/", "dynamodb:leadingkeys")
 # Services whose resource policies can also deny a caller its identity policies allow, so the
 # resource policy is read even then (S3 applies its bucket policy's denies itself).
 _ALWAYS_RESOURCE = frozenset({"sqs", "sns"})
@@ -139,13 +142,17 @@ class Authorizer:
         self.env = env
         self.directory = Directory(env)
         self.decisions: deque[tuple[Any, ...]] = deque(maxlen=KEEP)
-        self._policies: dict[tuple[Any, ...], tuple[int, Policies]] = {}
+        self._policies: dict[tuple[Any, ...], tuple[int, Policies, frozenset[str]]] = {}
         self._principals: dict[int, tuple[PrincipalInfo, Principal, dict[str, ContextValue]]] = {}
 
     # --- the policies of a principal ------------------------------------------------------
 
     def policies(self, principal: PrincipalInfo) -> Policies:
         """Identity policies, boundary and session policies, parsed once per IAM generation."""
+        return self._policy_set(principal)[0]
+
+    def _policy_set(self, principal: PrincipalInfo) -> tuple[Policies, frozenset[str]]:
+        """The policies, and which costly condition keys they mention (``LAZY_KEYS``)."""
         from overcast.iam.evaluation import NamedPolicy, Policies
         from overcast.services.iam import storage
 
@@ -154,7 +161,7 @@ class Authorizer:
         generation = storage.generation(self.env.store)
         cached = self._policies.get(key)
         if cached is not None and cached[0] == generation:
-            return cached[1]
+            return cached[1], cached[2]
         record = self.directory.principal(principal.source_arn)
         identity: list[NamedPolicy] = []
         boundary = None
@@ -175,10 +182,15 @@ class Authorizer:
                 if (p := _named(f"session policy #{i + 1}", doc)) is not None
             ]
         policies = Policies(identity=identity, boundary=boundary, session=session_policies)
+        texts = [*(record.policies if record else ()), *(session.policies or () if session else ())]
+        if record is not None and record.permissions_boundary:
+            texts.append(record.permissions_boundary)
+        lowered = " ".join(texts).lower()
+        needs = frozenset(k for k in LAZY_KEYS if k in lowered)
         if len(self._policies) > 4096:
             self._policies.clear()
-        self._policies[key] = (generation, policies)
-        return policies
+        self._policies[key] = (generation, policies, needs)
+        return policies, needs
 
     # --- one request ----------------------------------------------------------------------
 
@@ -199,9 +211,11 @@ class Authorizer:
         found = checks(service, operation, ctx.params, target)
         if not found:
             return
-        policies = self.policies(principal)
+        policies, needs = self._policy_set(principal)
         who, principal_keys = self._principal_parts(account, principal)
         base = self._request_keys(ctx, principal, principal_keys)
+        if needs:
+            found = [self._lazy_keys(ctx, item, needs) for item in found]
         hook = getattr(self.env.registry.provider(service), "_resource_policy", None)
         outcome: Outcome | None = None
         denied: Check | None = None
@@ -234,13 +248,28 @@ class Authorizer:
             return
         raise self._error(ctx, principal, denied, outcome, base)
 
+    def _lazy_keys(self, ctx: RequestContext, item: Check, needs: frozenset[str]) -> Check:
+        """``item`` with the condition keys that cost a lookup, when a policy mentions them:
+        the resource's tags (``aws:ResourceTag/*``) and DynamoDB's ``dynamodb:LeadingKeys``."""
+        from overcast.iam import resources
+
+        extra: dict[str, ContextValue] = {}
+        if "aws:resourcetag/" in needs:
+            tags = resources.tags(ctx, self.directory, item.resource)
+            extra.update({f"aws:ResourceTag/{k}": v for k, v in (tags or {}).items()})
+        if "dynamodb:leadingkeys" in needs and ctx.service and ctx.service.name == "dynamodb":
+            leading = resources.leading_keys(ctx, ctx.params)
+            if leading is not None:
+                extra["dynamodb:LeadingKeys"] = leading
+        if not extra:
+            return item
+        return replace(item, context={**item.context, **extra})
+
     def _with_resource_policy(
         self, ctx: RequestContext, hook: Any, request: Any, policies: Policies
     ) -> Outcome | None:
         """The decision with the resource's own policy in the evaluation (None: no such
         resource, the identity decision stands)."""
-        from dataclasses import replace
-
         from overcast.iam.evaluation import authorize as evaluate
 
         owned = hook(ctx, request.resource)

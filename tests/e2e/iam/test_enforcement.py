@@ -350,3 +350,56 @@ def test_audit_and_off_modes(tmp_path: Any) -> None:
                 assert "would deny" in (tmp_path / f"{mode}.log").read_text()
             else:
                 assert found == []
+
+
+def test_resource_tags_of_roles(server: ServerProcess) -> None:
+    iam = server.client("iam")
+    trust = {"Effect": "Allow", "Principal": {"AWS": ACCOUNT}, "Action": "sts:AssumeRole"}
+    arns = {}
+    for team in ("blue", "red"):
+        name = unique(f"{team}-role")
+        arns[team] = iam.create_role(
+            RoleName=name,
+            AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [trust]}),
+            Tags=[{"Key": "team", "Value": team}],
+        )["Role"]["Arn"]
+    condition = {"StringEquals": {"aws:ResourceTag/team": "blue"}}
+    _, creds = new_user(server, allow("sts:AssumeRole", Condition=condition))
+    sts = server.client("sts", **creds)
+    sts.assume_role(RoleArn=arns["blue"], RoleSessionName="blue")
+    with pytest.raises(ClientError):
+        sts.assume_role(RoleArn=arns["red"], RoleSessionName="red")
+
+
+def test_dynamodb_leading_keys_and_table_tags(server: ServerProcess) -> None:
+    ddb_root = server.client("dynamodb")
+    tables = {}
+    for team in ("blue", "red"):
+        tables[team] = unique(f"{team}-tbl")
+        ddb_root.create_table(
+            TableName=tables[team],
+            KeySchema=[{"AttributeName": "owner", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "owner", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+            Tags=[{"Key": "team", "Value": team}],
+        )
+    own_items = {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["${aws:username}"]}}
+    blue_tables = {"StringEquals": {"aws:ResourceTag/team": "blue"}}
+    name, creds = new_user(
+        server,
+        allow("dynamodb:GetItem", Condition={**own_items, **blue_tables}),
+    )
+    ddb = server.client("dynamodb", config=Config(retries={"max_attempts": 1}), **creds)
+
+    def denied(table: str, owner: str) -> bool:
+        try:
+            ddb.get_item(TableName=table, Key={"owner": {"S": owner}})
+        except ClientError as error:
+            code = error.response["Error"]["Code"]
+            assert code in ("AccessDeniedException", "NotImplemented", "InternalFailure"), code
+            return code == "AccessDeniedException"
+        return False
+
+    assert not denied(tables["blue"], name)
+    assert denied(tables["blue"], "someone-else")
+    assert denied(tables["red"], name)

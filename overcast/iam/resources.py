@@ -1,0 +1,91 @@
+"""Condition keys that need a lookup of the resource: ``aws:ResourceTag/*`` and DynamoDB's
+``dynamodb:LeadingKeys``. The authorize step asks for them only when a policy of the principal
+mentions them.
+
+Tags come from where each service keeps them: IAM's directory for users and roles, the DynamoDB
+provider's table catalogue, and otherwise a provider's optional ``_resource_tags(ctx, arn)`` hook
+(the seam for services that add one).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from overcast.errors import ServiceError
+
+if TYPE_CHECKING:
+    from overcast.gateway.context import RequestContext
+    from overcast.services.iam.directory import Directory
+
+_ITEM_KEY = {"GetItem": "Key", "DeleteItem": "Key", "UpdateItem": "Key", "PutItem": "Item"}
+_EQUALS = re.compile(r"^\s*(#?[\w.-]+)\s*=\s*(:[\w-]+)")
+
+
+def tags(ctx: RequestContext, directory: Directory, arn: str) -> Mapping[str, str] | None:
+    """The tags of the resource ``arn`` names, when its service can say."""
+    parts = arn.split(":", 5)
+    if len(parts) != 6:
+        return None
+    service = parts[2]
+    if service in ("iam", "sts"):
+        record = directory.principal(arn)
+        return None if record is None else record.tags
+    if service == "dynamodb":
+        table = _table(ctx, arn.split(":table/", 1)[-1].split("/", 1)[0])
+        return None if table is None else dict(getattr(table, "tags", {}) or {})
+    provider = _provider(ctx, service)
+    hook = getattr(provider, "_resource_tags", None)
+    return hook(ctx, arn) if hook is not None else None
+
+
+def leading_keys(ctx: RequestContext, params: Mapping[str, Any]) -> list[str] | None:
+    """The partition-key values a DynamoDB item operation or Query touches."""
+    operation = ctx.operation.name if ctx.operation else ""
+    table = _table(ctx, str(params.get("TableName", "")))
+    hash_key = getattr(table, "hash_key", None)
+    if table is None or hash_key is None:
+        return None
+    if operation in _ITEM_KEY:
+        value = (params.get(_ITEM_KEY[operation]) or {}).get(hash_key)
+        return [_scalar(value)] if value is not None else None
+    if operation == "Query":
+        legacy = (params.get("KeyConditions") or {}).get(hash_key)
+        if legacy:
+            return [_scalar(v) for v in legacy.get("AttributeValueList", [])]
+        expression = str(params.get("KeyConditionExpression", ""))
+        names = params.get("ExpressionAttributeNames") or {}
+        values = params.get("ExpressionAttributeValues") or {}
+        for clause in re.split(r"\s+and\s+", expression, flags=re.IGNORECASE):
+            match = _EQUALS.match(clause.strip("() "))
+            if match and names.get(match.group(1), match.group(1)) == hash_key:
+                value = values.get(match.group(2))
+                return [_scalar(value)] if value is not None else None
+    return None
+
+
+def _scalar(value: Any) -> str:
+    """A DynamoDB attribute value ({"S": "x"}) as the string IAM compares."""
+    if isinstance(value, Mapping) and len(value) == 1:
+        inner = next(iter(value.values()))
+        return inner if isinstance(inner, str) else str(inner)
+    return str(value)
+
+
+def _provider(ctx: RequestContext, service: str) -> Any:
+    try:
+        return ctx.env.registry.provider(service)
+    except (LookupError, ServiceError):  # a service Overcast does not implement
+        return None
+
+
+def _table(ctx: RequestContext, name: str) -> Any:
+    provider = _provider(ctx, "dynamodb")
+    lookup = getattr(provider, "_table", None)
+    if lookup is None or not name:
+        return None
+    try:
+        return lookup(ctx, name)
+    except ServiceError:  # no such table: no tags, no key schema (the operation answers)
+        return None
