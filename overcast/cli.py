@@ -196,7 +196,7 @@ def cmd_start(args: argparse.Namespace) -> int:
     settings = config.settings
     configure_logging(settings.log_level, settings.log_format)
     for note in config.notes:
-        log.info(note)
+        logging.getLogger("overcast.config").info(note)
     from overcast.gateway.app import create_app
     from overcast.server import ServerStartError, serve
     from overcast.state import StateError

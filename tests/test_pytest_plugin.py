@@ -147,3 +147,16 @@ def test_running_as_a_decorator() -> None:
     uses_default_clients()  # a fresh server each call: the same queue is created anew
     assert len(seen) == 2 and all(url.endswith("/000000000000/decorated") for url in seen)
     assert "AWS_ENDPOINT_URL" not in os.environ
+
+
+def test_overcast_args_from_the_ini_file(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\novercast_args = --moto-compat\n")
+    pytester.makepyfile(
+        """
+        def test_moto_account(overcast):
+            url = overcast.client("sqs").create_queue(QueueName="q")["QueueUrl"]
+            assert "/123456789012/q" in url
+        """
+    )
+    result = pytester.runpytest_subprocess()
+    result.assert_outcomes(passed=1)
