@@ -270,3 +270,55 @@ def test_temporary_credentials_survive_a_restart(disk_server: ServerProcess) -> 
     disk_server.start()
     session = disk_server.client("sts", **from_sts(answer["Credentials"]))
     assert session.get_caller_identity()["Arn"] == answer["AssumedRoleUser"]["Arn"]
+
+
+def test_managed_session_policies(server: ServerProcess, queue_url: str) -> None:
+    name, creds = new_user(server, allow("sts:AssumeRole"))
+    role = new_role(server, trusting(user_arn(name)), allow("sqs:*"))
+    managed = server.client("iam").create_policy(
+        PolicyName=unique("send-only"), PolicyDocument=doc(allow("sqs:SendMessage"))
+    )["Policy"]["Arn"]
+    answer = server.client("sts", **creds).assume_role(
+        RoleArn=role, RoleSessionName="managed", PolicyArns=[{"arn": managed}]
+    )
+    sqs = server.client("sqs", **from_sts(answer["Credentials"]))
+    sqs.send_message(QueueUrl=queue_url, MessageBody="ok")
+    with pytest.raises(ClientError):
+        sqs.receive_message(QueueUrl=queue_url)
+    missing = f"arn:aws:iam::{ACCOUNT}:policy/{unique('missing')}"
+    with pytest.raises(ClientError) as exc:
+        server.client("sts", **creds).assume_role(
+            RoleArn=role, RoleSessionName="missing", PolicyArns=[{"arn": missing}]
+        )
+    assert error_code(exc) == "InvalidParameterValue"
+
+
+def test_transitive_tags_and_source_identity_follow_role_chains(server: ServerProcess) -> None:
+    name, creds = new_user(server, allow("sts:AssumeRole"))
+    actions = ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"]
+    first = new_role(
+        server, {**trusting(user_arn(name)), "Action": actions}, allow("sts:AssumeRole")
+    )
+    second = new_role(server, {**trusting(first), "Action": actions})
+    answer = server.client("sts", **creds).assume_role(
+        RoleArn=first,
+        RoleSessionName="one",
+        Tags=[{"Key": "project", "Value": "apollo"}, {"Key": "stage", "Value": "dev"}],
+        TransitiveTagKeys=["project"],
+        SourceIdentity="alice@example.com",
+    )
+    assert answer["SourceIdentity"] == "alice@example.com"
+    chained = server.client("sts", **from_sts(answer["Credentials"])).assume_role(
+        RoleArn=second, RoleSessionName="two"
+    )
+    assert chained["SourceIdentity"] == "alice@example.com"
+    # The chained session's principal tags carry the transitive tag only.
+    tagged = {"StringEquals": {"aws:PrincipalTag/project": "apollo"}}
+    untagged = {"Null": {"aws:PrincipalTag/stage": "true"}}
+    role_name = second.rsplit("/", 1)[-1]
+    server.client("iam").put_role_policy(
+        RoleName=role_name,
+        PolicyName="probe",
+        PolicyDocument=doc(allow("sqs:ListQueues", Condition={**tagged, **untagged})),
+    )
+    server.client("sqs", **from_sts(chained["Credentials"])).list_queues()
