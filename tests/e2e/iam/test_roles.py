@@ -130,6 +130,8 @@ def test_permissions_boundary(iam: Any, name: Callable[..., str]) -> None:
     )
     policy = iam.get_policy(PolicyArn=arn)["Policy"]
     assert policy["PermissionsBoundaryUsageCount"] >= 1
+    boundaries = iam.list_policies(Scope="AWS", PolicyUsageFilter="PermissionsBoundary")
+    assert arn in {p["Arn"] for p in boundaries["Policies"]}
     with pytest.raises(ClientError) as info:
         iam.put_user_permissions_boundary(
             UserName=user, PermissionsBoundary="arn:aws:iam::000000000000:policy/none"
