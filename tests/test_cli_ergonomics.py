@@ -243,3 +243,24 @@ def test_cert_prints_the_ca_and_how_to_trust_it(env: dict[str, str]) -> None:
     assert Path(path).is_file() and "BEGIN CERTIFICATE" in Path(path).read_text()
     for variable in ("AWS_CA_BUNDLE", "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS"):
         assert f"export {variable}={path}" in result.stdout
+
+
+@pytest.mark.parametrize("how", ["flag", "env"])
+def test_init_dirs_reach_the_server(tmp_path: Path, how: str) -> None:
+    hooks = tmp_path / "hooks"
+    (hooks / "ready.d").mkdir(parents=True)
+    marker = tmp_path / "ran"
+    (hooks / "ready.d" / "mark.py").write_text(
+        "import os, pathlib\n"
+        f"pathlib.Path({str(marker)!r}).write_text(os.environ['AWS_ENDPOINT_URL'])\n"
+    )
+    if how == "flag":
+        proc = ServerProcess(extra_args=["--init-dir", str(hooks)])
+    else:
+        proc = ServerProcess(env={"OVERCAST_INIT_DIRS": str(hooks)})
+    with proc:
+        deadline = time.monotonic() + 20
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert marker.exists()
+        assert str(proc.port) in marker.read_text()
