@@ -80,6 +80,8 @@ def value_type(value: Value) -> str:
 class Parser:
     """Shared parsing state: the token stream, the placeholder maps and the deferred error."""
 
+    keywords: frozenset[str] = frozenset({"AND", "OR", "NOT", "BETWEEN", "IN"})
+
     def __init__(
         self,
         text: Any,
@@ -97,12 +99,15 @@ class Parser:
         self.values = values or {}
         self.usage = usage
         # Semantic errors found while parsing: (stage, order, action, error). DynamoDB reports
-        # names, functions and reserved words (stage 1) before placeholders (2) and operands (3);
-        # ``action`` is the update action being parsed (updates check theirs last to first).
+        # function names, reserved words and operand counts (stage 1) before undefined #names
+        # (2) and the operands (3); ``action`` is the update action being parsed (updates check
+        # theirs last to first).
         self.deferred: list[tuple[int, int, int, ValidationException]] = []
         self.action = 0
         self.operators = 0
         self.depth = 0
+        # Token positions where "(" did not open a condition (so it is not tried twice).
+        self.not_groups: set[int] = set()
 
     # --- errors ---------------------------------------------------------------------------------
 
@@ -136,6 +141,10 @@ class Parser:
             )
 
     # --- placeholders, paths and operands -------------------------------------------------------
+
+    def is_keyword(self, token: Token) -> bool:
+        """The grammar's keywords are tokens of their own, never attribute names."""
+        return token.kind == "name" and token.text.upper() in self.keywords
 
     def name_of(self, token: Token) -> str:
         """A path step from a bare name (reserved words refused) or a ``#placeholder``."""
@@ -175,13 +184,15 @@ class Parser:
 
     def parse_path(self) -> DocPath:
         stream = self.stream
-        if stream.current.kind not in ("name", "attrname"):
+        if stream.current.kind not in ("name", "attrname") or self.is_keyword(stream.current):
             raise stream.syntax_error()
         steps: list[Step] = [self.name_of(stream.advance())]
         while True:
             if stream.current.is_op("."):
                 stream.advance()
-                if stream.current.kind not in ("name", "attrname"):
+                if stream.current.kind not in ("name", "attrname") or self.is_keyword(
+                    stream.current
+                ):
                     raise stream.syntax_error()
                 steps.append(self.name_of(stream.advance()))
             elif stream.current.is_op("["):
@@ -220,6 +231,23 @@ class Parser:
             raise invalid(self.kind, "The expression has too many nested levels;")
 
     def parse_operand(self) -> Operand:
+        return self.parse_grouped_operand()[0]
+
+    def parse_grouped_operand(self) -> tuple[Operand, bool]:
+        """An operand, and whether it was written in parentheses (``(a)``)."""
+        stream = self.stream
+        if not stream.current.is_op("("):
+            return self.parse_plain_operand(), False
+        stream.advance()
+        self.enter()
+        inner, grouped = self.parse_grouped_operand()
+        self.depth -= 1
+        stream.expect_op(")")
+        if grouped:
+            raise invalid(self.kind, "The expression has redundant parentheses;")
+        return inner, True
+
+    def parse_plain_operand(self) -> Operand:
         stream = self.stream
         token = stream.current
         if token.kind == "value":
@@ -235,11 +263,7 @@ class Parser:
         """A function where an operand belongs: only ``size`` is one."""
         name = self.stream.advance().text
         self.count_operator()
-        args = self.parse_arguments()
-        if name == "size":
-            self.check_arity(name, args, 1)
-            self.check_literal_type(name, args[0], SIZED_TYPES)
-            return SizeOperand(args[0])
+        # The function's name and place are judged before its operands.
         if name in CONDITION_FUNCTIONS:
             self.defer(
                 "The function is not allowed to be used this way in an expression; "
@@ -251,9 +275,14 @@ class Parser:
                 f"The function is not allowed in a condition expression; function: {name}",
                 stage=1,
             )
-        else:
+        elif name != "size":
             self.defer(f"Invalid function name; function: {name}", stage=1)
-        return args[0]
+        args = self.parse_arguments()
+        if name != "size":
+            return args[0]
+        self.check_arity(name, args, 1)
+        self.check_literal_type(name, args[0], SIZED_TYPES)
+        return SizeOperand(args[0])
 
     def check_arity(self, name: str, args: list[Operand], count: int, stage: int = 1) -> None:
         if len(args) != count:
@@ -270,10 +299,17 @@ class Parser:
             )
 
     def check_literal_type(self, name: str, operand: Operand, allowed: tuple[str, ...]) -> None:
-        if isinstance(operand, ValueOperand) and value_type(operand.value) not in allowed:
+        """Operands whose type is known before evaluation: values, and size() (a number)."""
+        if isinstance(operand, ValueOperand):
+            known = value_type(operand.value)
+        elif isinstance(operand, SizeOperand):
+            known = "N"
+        else:
+            return
+        if known not in allowed:
             self.defer(
                 "Incorrect operand type for operator or function; "
-                f"operator or function: {name}, operand type: {value_type(operand.value)}"
+                f"operator or function: {name}, operand type: {known}"
             )
 
     def check_distinct(self, name: str, first: Operand, others: list[Operand]) -> None:
@@ -314,24 +350,87 @@ class Parser:
         return self.parse_primary()
 
     def parse_primary(self) -> Condition:
+        """A parenthesized condition, or a predicate. ``(`` may also open a parenthesized
+        operand (``(a) = :v``): when the condition reading fails, or a comparator follows it,
+        the text is read again as a predicate, and the reading that got further reports."""
         stream = self.stream
-        if stream.current.is_op("("):
-            stream.advance()
-            self.enter()
-            inner = self.parse_or()
-            self.depth -= 1
-            stream.expect_op(")")
-            # DynamoDB refuses "((a = :v))" except in key conditions, which it accepts.
-            if isinstance(inner, Parenthesized) and self.kind != "KeyConditionExpression":
-                self.defer("The expression has redundant parentheses;", stage=1)
-            return Parenthesized(inner)
+        start = stream.pos
+        if stream.current.is_op("(") and start not in self.not_groups:
+            saved = self.save()
+            try:
+                group = self.parse_group()
+            except ValidationException as error:
+                reached = stream.pos
+                self.not_groups.add(start)
+                self.restore(saved)
+                try:
+                    return self.parse_predicate()
+                except ValidationException:
+                    if stream.pos < reached:
+                        raise error from None
+                    raise
+            if not self.continues_predicate():
+                return group
+            self.not_groups.add(start)
+            self.restore(saved)
+        return self.parse_predicate()
+
+    def parse_group(self) -> Condition:
+        stream = self.stream
+        stream.expect_op("(")
+        self.enter()
+        inner = self.parse_or()
+        self.depth -= 1
+        stream.expect_op(")")
+        # DynamoDB refuses "((a = :v))" except in key conditions, which it accepts.
+        # DynamoDB notices this while parsing, before any later syntax error.
+        if isinstance(inner, Parenthesized) and self.kind != "KeyConditionExpression":
+            raise invalid(self.kind, "The expression has redundant parentheses;")
+        return Parenthesized(inner)
+
+    def continues_predicate(self) -> bool:
+        current = self.stream.current
+        return (current.kind == "op" and current.text in COMPARATORS) or any(
+            current.is_keyword(word) for word in ("BETWEEN", "IN")
+        )
+
+    def at_condition_end(self) -> bool:
+        current = self.stream.current
+        return (
+            current.kind == "eof"
+            or current.is_op(")")
+            or current.is_keyword("AND")
+            or current.is_keyword("OR")
+        )
+
+    def save(self) -> tuple[int, int, set[str], set[str], int, int]:
+        usage = self.usage
+        return (
+            self.stream.pos,
+            len(self.deferred),
+            set(usage.names),
+            set(usage.values),
+            self.operators,
+            self.depth,
+        )
+
+    def restore(self, saved: tuple[int, int, set[str], set[str], int, int]) -> None:
+        pos, deferred, names, values, operators, depth = saved
+        self.stream.pos = pos
+        del self.deferred[deferred:]
+        self.usage.names.clear()
+        self.usage.names.update(names)
+        self.usage.values.clear()
+        self.usage.values.update(values)
+        self.operators = operators
+        self.depth = depth
+
+    def parse_predicate(self) -> Condition:
+        stream = self.stream
         token = stream.current
         if token.kind == "name" and token.text in CONDITION_FUNCTIONS and stream.peek().is_op("("):
             function = self.parse_condition_function()
-            following = stream.current
-            if (following.kind == "op" and following.text in COMPARATORS) or any(
-                following.is_keyword(word) for word in ("BETWEEN", "IN")
-            ):
+            if self.continues_predicate():
                 raise invalid(
                     self.kind,
                     "The function is not allowed to be used this way in an expression; "
@@ -351,12 +450,13 @@ class Parser:
             return self.between(left, low, self.parse_operand())
         if stream.accept_keyword("IN"):
             return self.in_list(left, self.parse_arguments())
-        if isinstance(left, SizeOperand):
-            raise invalid(
-                self.kind,
-                "The function is not allowed to be used this way in an expression; function: size",
-            )
-        if called:
+        if called and self.at_condition_end():
+            if isinstance(left, SizeOperand):
+                raise invalid(
+                    self.kind,
+                    "The function is not allowed to be used this way in an expression; "
+                    "function: size",
+                )
             # A function standing alone is well-formed: report what is wrong with the function.
             self.raise_deferred(1)
         raise stream.syntax_error()

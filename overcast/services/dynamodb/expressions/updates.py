@@ -207,6 +207,8 @@ def delete(item: Item, path: DocPath, value: Value) -> None:
 
 
 class UpdateParser(Parser):
+    keywords = Parser.keywords | {"SET", "REMOVE", "ADD", "DELETE"}
+
     def parse_update(self) -> Update:
         stream = self.stream
         seen: set[str] = set()
@@ -217,17 +219,18 @@ class UpdateParser(Parser):
             if section not in SECTIONS:
                 raise stream.syntax_error()
             stream.advance()
+            self.action = len(actions)
+            actions.append(self.parse_action(section))
+            while stream.accept_op(","):
+                self.action = len(actions)
+                actions.append(self.parse_action(section))
+            # A repeated section is noticed once its actions were read.
             if section in seen:
                 self.defer(
                     f'The "{section}" section can only be used once in an update expression;',
                     stage=1,
                 )
             seen.add(section)
-            self.action = len(actions)
-            actions.append(self.parse_action(section))
-            while stream.accept_op(","):
-                self.action = len(actions)
-                actions.append(self.parse_action(section))
             if stream.current.kind == "eof":
                 break
         # DynamoDB's order: names and functions, undefined #names, overlapping paths, then the
@@ -271,35 +274,32 @@ class UpdateParser(Parser):
                 return Arithmetic(op, left, right)
         return left
 
-    def parse_operand(self) -> Operand:
-        stream = self.stream
-        token = stream.current
-        if token.kind == "name" and stream.peek().is_op("("):
-            stream.advance()
-            self.count_operator()
-            args = self.parse_arguments()
-            name = token.text
-            if name not in UPDATE_FUNCTIONS:
-                known = name == "size" or name in CONDITION_FUNCTIONS
-                self.defer(
-                    f"The function is not allowed in an update expression; function: {name}"
-                    if known
-                    else f"Invalid function name; function: {name}",
-                    stage=1,
-                )
-                return args[0]
-            self.check_arity(name, args, 2, stage=3)
-            if len(args) != 2:
-                return args[0]
-            if name == "if_not_exists":
-                self.require_path(name, args[0])
-                self.check_distinct(name, args[0], args[1:])
-                first = args[0] if isinstance(args[0], PathOperand) else PathOperand(("",))
-                return IfNotExists(first, args[1])
-            self.check_literal_type(name, args[0], ("L",))
-            self.check_literal_type(name, args[1], ("L",))
-            return ListAppend(args[0], args[1])
-        return super().parse_operand()
+    def parse_function_operand(self) -> Operand:
+        """if_not_exists(path, operand) and list_append(operand, operand)."""
+        name = self.stream.advance().text
+        self.count_operator()
+        if name not in UPDATE_FUNCTIONS:
+            known = name == "size" or name in CONDITION_FUNCTIONS
+            self.defer(
+                f"The function is not allowed in an update expression; function: {name}"
+                if known
+                else f"Invalid function name; function: {name}",
+                stage=1,
+            )
+        args = self.parse_arguments()
+        if name not in UPDATE_FUNCTIONS:
+            return args[0]
+        self.check_arity(name, args, 2, stage=3)
+        if len(args) != 2:
+            return args[0]
+        if name == "if_not_exists":
+            self.require_path(name, args[0])
+            self.check_distinct(name, args[0], args[1:])
+            first = args[0] if isinstance(args[0], PathOperand) else PathOperand(("",))
+            return IfNotExists(first, args[1])
+        self.check_literal_type(name, args[0], ("L",))
+        self.check_literal_type(name, args[1], ("L",))
+        return ListAppend(args[0], args[1])
 
 
 def parse_update(
