@@ -264,3 +264,23 @@ def test_init_dirs_reach_the_server(tmp_path: Path, how: str) -> None:
             time.sleep(0.05)
         assert marker.exists()
         assert str(proc.port) in marker.read_text()
+
+
+def test_cert_names_the_ca_the_server_uses_and_no_tls_turns_https_off(
+    env: dict[str, str],
+) -> None:
+    import ssl
+    import urllib.error
+    import urllib.request
+
+    with ServerProcess(env=env) as proc:
+        ca = overcast("cert", "--ephemeral", "--path", env=env).stdout.strip()
+        context = ssl.create_default_context(cafile=ca)
+        url = f"https://localhost:{proc.port}/_overcast/health"
+        with urllib.request.urlopen(url, context=context, timeout=10) as response:
+            assert response.status == 200
+    with ServerProcess(env=env, extra_args=["--no-tls"]) as proc:
+        url = f"https://localhost:{proc.port}/_overcast/health"
+        with pytest.raises(urllib.error.URLError):
+            urllib.request.urlopen(url, context=context, timeout=10)
+        assert proc.healthy()  # plain HTTP still answers
