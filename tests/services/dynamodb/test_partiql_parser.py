@@ -238,7 +238,26 @@ def test_projection_rows() -> None:
     }
 
 
-def test_mixed_sets_are_rejected() -> None:
-    stmt, _ = parse("INSERT INTO t VALUE {'pk': 'a', 's': <<1, 'x'>>}")
-    with pytest.raises(ValidationException):
-        plan_insert(stmt, [], PK)  # type: ignore[arg-type]
+@pytest.mark.parametrize(
+    ("bag", "message"),
+    [
+        ("<<1, 'x'>>", "DynamoDB only supports either numbers or strings in bags"),
+        ("<<>>", "Empty bags are not supported"),
+        ("<<1, 1.0>>", "Input collection contains duplicates"),
+        ("<<?>>", "Unsupported data type in Bag"),
+    ],
+)
+def test_bad_sets_are_rejected(bag: str, message: str) -> None:
+    stmt, n = parse(f"INSERT INTO t VALUE {{'pk': 'a', 's': {bag}}}")
+    with pytest.raises(ValidationException) as exc:
+        plan_insert(stmt, [{"S": "x"}] * n, PK)  # type: ignore[arg-type]
+    assert exc.value.error_message == message
+
+
+def test_select_clause_errors() -> None:
+    with pytest.raises(ValidationException) as exc:
+        parse("SELECT a.z, b.z FROM t")
+    assert exc.value.error_message == "Duplicate identifiers in select clause: z"
+    with pytest.raises(ValidationException) as exc:
+        parse("SELECT * FROM t LIMIT 1")
+    assert exc.value.error_message == "Unsupported clause: LIMIT"

@@ -98,7 +98,7 @@ def _decode_token(stmt: Select, token: str) -> dict[str, Any]:
     except (ValueError, binascii.Error, UnicodeDecodeError, TypeError, AttributeError) as exc:
         raise ValidationException("Invalid NextToken") from exc
     if doc.get("t") != stmt.table or doc.get("i") != stmt.index:
-        raise ValidationException("NextToken does not match request")
+        raise ValidationException("The provided starting key is invalid")
     return key
 
 

@@ -30,6 +30,13 @@ from overcast.services.dynamodb.errors import ValidationException
 class Path:
     parts: tuple[str | int, ...]  # first is an attribute name; str: map key, int: list index
 
+    @property
+    def result_name(self) -> str:
+        """The name a projected path comes back under: its last name with the list indexes
+        that follow it (``a.b`` -> ``b``, ``tags[0]`` -> ``tags[0]``)."""
+        last = max(i for i, part in enumerate(self.parts) if isinstance(part, str))
+        return str(self.parts[last]) + "".join(f"[{i}]" for i in self.parts[last + 1 :])
+
 
 @dataclass(frozen=True)
 class Param:
@@ -304,6 +311,8 @@ class Parser:
         else:  # AWS's words for a statement that starts with anything else
             raise syntax_error("Expected data manipulation")
         self.accept("op", ";")
+        if self.tok.kind == "ident" and self.tok.text.upper() == "LIMIT":
+            raise ValidationException("Unsupported clause: LIMIT")
         if not self.at("end"):
             raise self.unexpected()
         return stmt
@@ -335,6 +344,8 @@ class Parser:
                 projection.append(self.path())
         self.expect("kw", "FROM")
         table, index = self.table_ref()
+        if projection is not None:
+            _check_identifiers(projection)
         stmt = Select(table, index, projection)
         if self.accept("kw", "WHERE"):
             stmt.where = self.condition()
@@ -575,6 +586,16 @@ class Parser:
                 break
         self.expect("op", "}")
         return MapValue(tuple(entries))
+
+
+def _check_identifiers(projection: list[Path]) -> None:
+    """Rows name each projected path by its last name: two alike cannot both come back."""
+    seen: set[str] = set()
+    for path in projection:
+        name = path.result_name
+        if name in seen:
+            raise ValidationException(f"Duplicate identifiers in select clause: {name}")
+        seen.add(name)
 
 
 def _unquote(text: str) -> str:

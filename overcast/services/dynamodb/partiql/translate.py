@@ -7,6 +7,7 @@ and conditions evaluated by the one code path the item operations use.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from overcast.services.dynamodb.errors import ValidationException
@@ -97,15 +98,7 @@ class Expressions:
         if isinstance(node, ListValue):
             return {"L": [self.resolve(v) for v in node.items]}
         if isinstance(node, SetValue):
-            members = [self.resolve(v) for v in node.items]
-            kinds = {next(iter(m)) for m in members}
-            if len(kinds) != 1 or next(iter(kinds)) not in ("S", "N", "B"):
-                raise ValidationException(
-                    "Unsupported set type: sets must be non-empty and all of one type "
-                    "(strings, numbers or binaries)"
-                )
-            kind = next(iter(kinds))
-            return {kind + "S": [m[kind] for m in members]}
+            return _bag(node)
         raise ValidationException(f"Unsupported value in statement: {type(node).__name__}")
 
     def operand(self, node: Any) -> str:
@@ -164,15 +157,8 @@ class Expressions:
         return request
 
 
-def result_name(path: Path) -> str:
-    """The attribute name a projected path comes back under: its last name, with the list
-    indexes that follow it (``a.b`` -> ``b``, ``tags[0]`` -> ``tags[0]``)."""
-    last = max(i for i, part in enumerate(path.parts) if isinstance(part, str))
-    return str(path.parts[last]) + "".join(f"[{i}]" for i in path.parts[last + 1 :])
-
-
 def project(item: dict[str, AttributeValue], paths: list[Path]) -> dict[str, AttributeValue]:
-    """A SELECT's row: each projected path's value under its ``result_name``, as PartiQL
+    """A SELECT's row: each projected path's value under its ``Path.result_name``, as PartiQL
     returns nested paths (not the nested document ProjectionExpression keeps)."""
     row: dict[str, AttributeValue] = {}
     for path in paths:
@@ -187,8 +173,25 @@ def project(item: dict[str, AttributeValue], paths: list[Path]) -> dict[str, Att
             if value is None:
                 break
         if value is not None:
-            row[result_name(path)] = value
+            row[path.result_name] = value
     return row
+
+
+def _bag(node: SetValue) -> AttributeValue:
+    """A ``<<...>>`` literal as a set, with DynamoDB's errors for what a set cannot hold."""
+    if any(isinstance(v, Param) for v in node.items):
+        raise ValidationException("Unsupported data type in Bag")
+    if not node.items:
+        raise ValidationException("Empty bags are not supported")
+    kinds = {v.kind if isinstance(v, Literal) else "" for v in node.items}
+    if len(kinds) != 1 or not kinds <= {"S", "N"}:
+        raise ValidationException("DynamoDB only supports either numbers or strings in bags")
+    kind = next(iter(kinds))
+    members = [v.value for v in node.items]
+    canonical = {Decimal(m) for m in members} if kind == "N" else set(members)
+    if len(canonical) != len(members):
+        raise ValidationException("Input collection contains duplicates")
+    return {kind + "S": members}
 
 
 def conjuncts(node: Any) -> list[Any]:
