@@ -466,3 +466,44 @@ def test_identity_policies_must_not_name_principals() -> None:
     with pytest.raises(PolicyError):
         Policy.parse(json.dumps({"Statement": stmt()}), resource_policy=False)
     Policy.parse(json.dumps({"Statement": stmt(Principal=None)}), resource_policy=False)
+
+
+@pytest.mark.parametrize(
+    ("statement", "message"),
+    [
+        ({"Effect": "Allow", "Action": "GetObject", "Resource": "*"},
+         "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc."),
+        ({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "bucket/key"},
+         'Resource bucket/key must be in ARN format or "*".'),
+        ({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s*:::b"},
+         "Resource vendor must be fully qualified and cannot contain regexes."),
+        ({"Sid": "has space", "Effect": "Allow", "Action": "s3:*", "Resource": "*"},
+         "Statement IDs (SID) must be alpha-numeric. Check that your input satisfies the "
+         "regular expression [0-9A-Za-z]*"),
+        ({"Effect": "Allow", "Principal": "*", "Action": "s3:*", "Resource": "*"},
+         "Policy document should not specify a principal."),
+    ],
+)  # fmt: skip
+def test_identity_policy_validation_messages(statement: dict[str, Any], message: str) -> None:
+    # IAM's MalformedPolicyDocument messages for identity policies (CreatePolicy, Put*Policy).
+    document = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    with pytest.raises(PolicyError) as exc:
+        Policy.parse(document, resource_policy=False)
+    assert str(exc.value) == message
+
+
+def test_identity_policy_sids_must_be_unique() -> None:
+    statement = {"Sid": "A", "Effect": "Allow", "Action": "s3:*", "Resource": "*"}
+    document = json.dumps({"Version": "2012-10-17", "Statement": [statement, statement]})
+    with pytest.raises(PolicyError) as exc:
+        Policy.parse(document, resource_policy=False)
+    assert str(exc.value) == "Statement IDs (SID) in a single policy must be unique."
+
+
+def test_trust_policies_have_no_resource() -> None:
+    trust = {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
+             "Action": "sts:AssumeRole"}  # fmt: skip
+    assert Policy.parse(json.dumps({"Statement": [trust]}), trust_policy=True)
+    with pytest.raises(PolicyError) as exc:
+        Policy.parse(json.dumps({"Statement": [{**trust, "Resource": "*"}]}), trust_policy=True)
+    assert str(exc.value) == "Has prohibited field Resource"

@@ -403,3 +403,18 @@ def test_dynamodb_leading_keys_and_table_tags(server: ServerProcess) -> None:
     assert not denied(tables["blue"], name)
     assert denied(tables["blue"], "someone-else")
     assert denied(tables["red"], name)
+
+
+def test_policy_changes_apply_to_the_next_request(server: ServerProcess, bucket: str) -> None:
+    name, creds = new_user(server, allow("s3:GetObject"))
+    s3 = server.client("s3", **creds)
+    s3.get_object(Bucket=bucket, Key="public/a.txt")
+    iam = server.client("iam")
+    iam.delete_user_policy(UserName=name, PolicyName="inline")
+    with pytest.raises(ClientError):
+        s3.get_object(Bucket=bucket, Key="public/a.txt")
+    group = unique("readers")
+    iam.create_group(GroupName=group)
+    iam.put_group_policy(GroupName=group, PolicyName="read", PolicyDocument=doc(allow("s3:Get*")))
+    iam.add_user_to_group(GroupName=group, UserName=name)
+    s3.get_object(Bucket=bucket, Key="public/a.txt")
