@@ -79,6 +79,18 @@ class PolicyNotAttachable(ServiceError):
     status = 400
 
 
+class FeatureEnabled(ServiceError):
+    status = 409
+
+
+class FeatureDisabled(ServiceError):
+    status = 404
+
+
+class OrganizationNotFoundException(ServiceError):
+    status = 400
+
+
 class CredentialReportNotPresent(ServiceError):
     code = "ReportNotPresent"
     status = 410

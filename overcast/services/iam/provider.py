@@ -14,6 +14,7 @@ from overcast.services.iam.identity_providers import IdentityProviders
 from overcast.services.iam.instance_profiles import InstanceProfiles
 from overcast.services.iam.mfa import MfaDevices
 from overcast.services.iam.misc import Misc
+from overcast.services.iam.organizations import Organizations
 from overcast.services.iam.policies import Policies
 from overcast.services.iam.roles import Roles
 from overcast.services.iam.simulation import Simulation
@@ -37,6 +38,7 @@ class IamProvider(
     Simulation,
     UserCredentials,
     Misc,
+    Organizations,
 ):
     service = "iam"
 

@@ -228,3 +228,24 @@ def test_sts_preferences_in_summary() -> None:
         assert iam.get_account_summary()["SummaryMap"]["GlobalEndpointTokenVersion"] == 1
         iam.set_security_token_service_preferences(GlobalEndpointTokenVersion="v2Token")
         assert iam.get_account_summary()["SummaryMap"]["GlobalEndpointTokenVersion"] == 2
+
+
+def test_organizations_and_outbound_federation() -> None:
+    with ServerProcess() as own:
+        iam = own.client("iam")
+        with pytest.raises(ClientError) as info:
+            iam.list_organizations_features()
+        assert error(info)[0] == "OrganizationNotFoundException"
+        with pytest.raises(ClientError) as info:
+            iam.get_outbound_web_identity_federation_info()
+        assert error(info)[:1] + error(info)[2:] == ("FeatureDisabled", 404)
+        issuer = iam.enable_outbound_web_identity_federation()["IssuerIdentifier"]
+        assert issuer.startswith("https://") and issuer.endswith(".tokens.sts.global.api.aws")
+        with pytest.raises(ClientError) as info:
+            iam.enable_outbound_web_identity_federation()
+        assert error(info)[0] == "FeatureEnabled"
+        assert iam.get_outbound_web_identity_federation_info()["IssuerIdentifier"] == issuer
+        iam.disable_outbound_web_identity_federation()
+        with pytest.raises(ClientError) as info:
+            iam.disable_outbound_web_identity_federation()
+        assert error(info)[0] == "FeatureDisabled"
