@@ -10,8 +10,9 @@ generated with ``cryptography`` and kept in:
   cleaned (usually a reboot), and ``overcast cert --ephemeral`` finds it without a server.
 
 The CA is kept for ten years; the server certificate is re-issued (same CA) when it nears its end,
-and another one is issued for other names (``--host``, ``OVERCAST_HOST``). Generation happens under
-an exclusive file lock, so servers starting together never pair a certificate with another CA.
+and another one is issued for other names (``--host``, ``--external-host``). Generation happens
+under an exclusive file lock, so servers starting together never pair a certificate with another
+CA.
 
 The server certificate names every host shape the gateway routes (``gateway.routing``): local
 names, ``*.localhost.localstack.cloud`` shapes, and ``*.amazonaws.com`` shapes for every region

@@ -1,8 +1,9 @@
 """URLs the server hands out (queue URLs, S3 ``Location``, SNS subscribe links) point back here.
 
-The host is ``settings.external_host`` (``OVERCAST_HOST``, or LocalStack's ``LOCALSTACK_HOST``)
-when configured, its port defaulting to the listening port; otherwise the request's ``Host``
-header as the client sent it. The scheme is the request's: ``https`` when it came over TLS.
+The host is ``settings.external_host`` (``--external-host``, ``OVERCAST_EXTERNAL_HOST``, or
+LocalStack's ``LOCALSTACK_HOST``) when configured, its port defaulting to the listening port;
+otherwise the request's ``Host`` header as the client sent it. The scheme is the request's:
+``https`` when it came over TLS.
 
 ``localhost.localstack.cloud`` (and any name under it) resolves to 127.0.0.1 in public DNS, so
 service prefixes may be added to it (``sqs.us-east-1.localhost.localstack.cloud:4566``, as
