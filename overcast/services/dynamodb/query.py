@@ -7,6 +7,7 @@ table never holds more than one page in memory.
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from overcast.services.dynamodb.expressions import (
     Projection,
     parse_key_condition,
 )
+from overcast.services.dynamodb.expressions.operands import PathOperand
 from overcast.services.dynamodb.models import Index, Table
 
 Item = dict[str, Any]
@@ -58,6 +60,39 @@ def key_bounds(key: KeyCondition) -> dict[str, Any]:
         return {"low": encoded[0], "high": encoded[1]}
     # begins_with
     return {"low": encoded[0], "high": successor(encoded[0]), "high_inclusive": False}
+
+
+def referenced(node: Any, out: set[str] | None = None) -> set[str]:
+    """The top-level attribute names a parsed condition reads (walks its dataclass tree)."""
+    out = set() if out is None else out
+    if isinstance(node, PathOperand):
+        out.add(str(node.path[0]))
+    elif dataclasses.is_dataclass(node) and not isinstance(node, type):
+        for f in dataclasses.fields(node):
+            referenced(getattr(node, f.name), out)
+    elif isinstance(node, list | tuple):
+        for member in node:
+            referenced(member, out)
+    return out
+
+
+def check_filter_keys(
+    request: dict[str, Any], condition: Condition | None, target: Table | Index
+) -> None:
+    """A Query's filter may not name the queried table's (or index's) key attributes."""
+    if condition is None:
+        return
+    names = (
+        set(request["QueryFilter"])
+        if request.get("QueryFilter") is not None
+        else referenced(condition)
+    )
+    for name in target.key_names:
+        if name in names:
+            raise ValidationException(
+                "Filter Expression can only contain non-primary key attributes: Primary key "
+                f"attribute: {name}"
+            )
 
 
 @dataclass
@@ -247,6 +282,7 @@ class QueryOps(DynamoBase):
             )
         reader.filter = exprs.filter("QueryFilter")
         exprs.done()
+        check_filter_keys(request, reader.filter, target)
         start = self._start_key(reader, request)
         if start is not None and not values.equals(start[target.hash_key], key.hash_value):
             raise ValidationException(

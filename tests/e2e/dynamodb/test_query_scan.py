@@ -128,7 +128,7 @@ def test_one_megabyte_page(ddb: Any) -> None:
     blob = "x" * (300 * 1024)
     for n in range(5):
         ddb.put_item(TableName=name, Item={"pk": {"S": "p"}, "sk": {"N": str(n)}, "d": {"S": blob}})
-    page = _query(ddb, name, FilterExpression="sk = :none", values={":none": {"N": "-1"}})
+    page = _query(ddb, name, FilterExpression="d = :none", values={":none": {"S": "-"}})
     assert page["Count"] == 0
     assert page["ScannedCount"] == 4  # the 1 MB is read before the filter
     assert "LastEvaluatedKey" in page
@@ -160,6 +160,12 @@ def test_scan_segments_and_errors(ddb: Any) -> None:
         "ValidationException",
         "Either the KeyConditions or KeyConditionExpression parameter must be specified in the "
         "request.",
+    )
+    with pytest.raises(ClientError) as exc:
+        _query(ddb, name, FilterExpression="sk > :z", values={":z": {"N": "0"}})
+    assert _code(exc) == (
+        "ValidationException",
+        "Filter Expression can only contain non-primary key attributes: Primary key attribute: sk",
     )
     with pytest.raises(ClientError) as exc:
         _query(ddb, name, IndexName="nope")
