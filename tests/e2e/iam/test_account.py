@@ -249,3 +249,27 @@ def test_organizations_and_outbound_federation() -> None:
         with pytest.raises(ClientError) as info:
             iam.disable_outbound_web_identity_federation()
         assert error(info)[0] == "FeatureDisabled"
+
+
+def test_context_keys_and_group_simulation(iam: Any, name: Callable[..., str]) -> None:
+    group = name("ckg")
+    iam.create_group(GroupName=group)
+    conditional = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*",
+        "Condition": {"StringEquals": {"aws:RequestedRegion": "eu-west-1"},
+                      "Bool": {"aws:SecureTransport": "true"}}}]})  # fmt: skip
+    iam.put_group_policy(GroupName=group, PolicyName="c", PolicyDocument=conditional)
+    arn = f"arn:aws:iam::000000000000:group/{group}"
+    keys = iam.get_context_keys_for_principal_policy(PolicySourceArn=arn)["ContextKeyNames"]
+    assert sorted(keys) == ["aws:RequestedRegion", "aws:SecureTransport"]
+    entries = [
+        {"ContextKeyName": "aws:RequestedRegion", "ContextKeyValues": ["eu-west-1"],
+         "ContextKeyType": "string"},
+        {"ContextKeyName": "aws:SecureTransport", "ContextKeyValues": ["true"],
+         "ContextKeyType": "boolean"},
+    ]  # fmt: skip
+    result = iam.simulate_principal_policy(
+        PolicySourceArn=arn, ActionNames=["s3:GetObject"], ContextEntries=entries
+    )["EvaluationResults"][0]
+    assert result["EvalDecision"] == "allowed"
+    assert result["MissingContextValues"] == []

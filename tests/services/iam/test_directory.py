@@ -179,3 +179,15 @@ def test_providers_and_mfa(store: Store, directory: Directory, clock: Clock) -> 
     assert directory.verify_totp(serial, totp.code_now(seed, now - 30))  # one step of drift
     assert not directory.verify_totp(serial, totp.code_now(seed, now - 300))
     assert not directory.verify_totp(serial, "abcdef")
+
+
+def test_role_last_used(store: Store, directory: Directory, clock: Clock) -> None:
+    role = {"RoleName": "used", "RoleId": "AROAEXAMPLE000000001", "Path": "/",
+            "Arn": f"arn:aws:iam::{ACCOUNT}:role/used", "AssumeRolePolicyDocument": "{}",
+            "InlinePolicies": {}, "RoleLastUsed": {}}  # fmt: skip
+    write(store)(lambda c: storage.insert(c, ACCOUNT, storage.ROLE, "used", role))
+    directory.record_role_used(ACCOUNT, "used", "us-west-2")
+    doc = storage.read(store, lambda c: storage.get(c, ACCOUNT, storage.ROLE, "used"))
+    assert doc is not None
+    assert doc["RoleLastUsed"] == {"LastUsedDate": clock.now(), "Region": "us-west-2"}
+    directory.record_role_used(ACCOUNT, "missing", "us-west-2")  # an unknown role: nothing
