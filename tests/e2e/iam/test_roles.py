@@ -149,6 +149,8 @@ def test_service_linked_role(iam: Any) -> None:
     trust = role["AssumeRolePolicyDocument"]["Statement"][0]
     assert trust["Principal"] == {"Service": ["elasticbeanstalk.amazonaws.com"]}
     name = role["RoleName"]
+    attached = iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
+    assert [p["PolicyName"] for p in attached] == ["AWSElasticBeanstalkServiceRolePolicy"]
     with pytest.raises(ClientError) as info:
         iam.delete_role(RoleName=name)
     assert error(info)[0] == "UnmodifiableEntity"
