@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from overcast.services.dynamodb.errors import ValidationException
-from overcast.services.dynamodb.expressions import Usage, parse_condition, parse_update
+from overcast.services.dynamodb.expressions import (
+    Usage,
+    parse_condition,
+    parse_key_condition,
+    parse_update,
+)
 
 UNDEFINED_NAME = "An expression attribute name used in the document path is not defined; "
 ARITY = "Incorrect number of operands for operator or function; operator or function: "
@@ -208,3 +213,59 @@ def test_update_syntax_errors(text):
 )
 def test_update_error_precedence(text, message):
     assert update_error(text) == message
+
+
+def key_error(text: str, values=None) -> str:
+    with pytest.raises(ValidationException) as caught:
+        parse_key_condition(text, None, values, Usage(), hash_key="a", range_key="b")
+    return caught.value.error_message
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            ":a between size(b) and size(a) and b > :b",
+            "BETWEEN operator must have the key attribute as its first operand",
+        ),
+        (
+            "begins_with(:a, b) and a > :b",
+            "begins_with operator must have the key attribute as its first operand",
+        ),
+        ("b > a.b", "Multiple attribute names used in one condition"),
+        ("a between b and size(a)", "Multiple attribute names used in one condition"),
+        (":b > :a AND a < :b", "No key attribute specified"),
+    ],
+)
+def test_key_condition_checks_in_written_order(text, message):
+    values = {":a": {"S": "1"}, ":b": {"S": "1"}}
+    assert key_error(text, values) == f"Invalid condition in KeyConditionExpression: {message}"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "size(b) > a AND a.b > b AND b > c",
+            "KeyConditionExpressions cannot contain nested operations",
+        ),
+        ("a > size(b.d)", "KeyConditionExpressions cannot contain nested operations"),
+        (
+            "b.d > a AND c.d > e.f",
+            "KeyConditionExpressions cannot have conditions on nested attributes",
+        ),
+        ("b[0] > a", "KeyConditionExpressions cannot have conditions on nested attributes"),
+        ("a > b and size(b) > c or a > c", "Invalid operator used in KeyConditionExpression: OR"),
+        ("a in (b, size(c), d)", "Invalid operator used in KeyConditionExpression: IN"),
+        ("not a > b", "Invalid operator used in KeyConditionExpression: NOT"),
+    ],
+)
+def test_key_condition_structure(text, message):
+    assert key_error(text) == message
+
+
+def test_attribute_type_needs_a_value():
+    assert key_error("attribute_type(a, b)").startswith(
+        "Invalid KeyConditionExpression: Incorrect operand type for operator or function; "
+        "operator or function: attribute_type, operand type:"
+    )

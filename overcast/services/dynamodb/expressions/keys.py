@@ -81,13 +81,16 @@ def _fail(message: str) -> ValidationException:
     return ValidationException(message)
 
 
-def _leaves(condition: Condition, out: list[Condition]) -> None:
-    """The conditions AND-ed together, refusing the operators a key condition cannot use."""
+Term = tuple[str, str, tuple[Value, ...]]
+
+
+def _walk(condition: Condition, terms: list[Term]) -> None:
+    """The AND-ed key conditions, checked in the order written as DynamoDB checks them."""
     if isinstance(condition, Parenthesized):
-        _leaves(condition.inner, out)
+        _walk(condition.inner, terms)
     elif isinstance(condition, And):
-        _leaves(condition.left, out)
-        _leaves(condition.right, out)
+        _walk(condition.left, terms)
+        _walk(condition.right, terms)
     elif isinstance(condition, Or):
         raise _fail("Invalid operator used in KeyConditionExpression: OR")
     elif isinstance(condition, Not):
@@ -99,7 +102,10 @@ def _leaves(condition: Condition, out: list[Condition]) -> None:
     elif isinstance(condition, Function) and condition.name != "begins_with":
         raise _fail(f"Invalid operator used in KeyConditionExpression: {condition.name}")
     else:
-        out.append(condition)
+        term = _key_term(condition)
+        if any(term[0] == seen[0] for seen in terms):
+            raise _fail("KeyConditionExpressions must only contain one condition per key")
+        terms.append(term)
 
 
 def _operands(condition: Condition) -> tuple[str, list[Operand]]:
@@ -111,37 +117,38 @@ def _operands(condition: Condition) -> tuple[str, list[Operand]]:
     return condition.name, list(condition.args)
 
 
-def _key_term(condition: Condition) -> tuple[str, str, tuple[Value, ...]]:
+def _key_term(condition: Condition) -> Term:
     """(attribute, operator, values) of one key condition, with the key moved to the left."""
     op, operands = _operands(condition)
-    if any(isinstance(o, SizeOperand) for o in operands):
-        raise _fail("KeyConditionExpressions cannot contain nested operations")
-    paths = [i for i, o in enumerate(operands) if isinstance(o, PathOperand)]
-    if len(paths) > 1:
+    if op in ("BETWEEN", "begins_with") and not isinstance(operands[0], PathOperand):
         raise _fail(
-            "Invalid condition in KeyConditionExpression: "
-            "Multiple attribute names used in one condition"
+            f"Invalid condition in KeyConditionExpression: {op} operator must have the key "
+            "attribute as its first operand"
         )
-    if not paths:
+    key: PathOperand | None = None
+    index = 0
+    for i, operand in enumerate(operands):
+        if isinstance(operand, PathOperand):
+            if key is not None:
+                raise _fail(
+                    "Invalid condition in KeyConditionExpression: "
+                    "Multiple attribute names used in one condition"
+                )
+            if len(operand.path) > 1:
+                raise _fail("KeyConditionExpressions cannot have conditions on nested attributes")
+            key, index = operand, i
+        elif isinstance(operand, SizeOperand):
+            raise _fail("KeyConditionExpressions cannot contain nested operations")
+    if key is None:
         raise _fail("Invalid condition in KeyConditionExpression: No key attribute specified")
-    index = paths[0]
-    path = operands[index]
-    assert isinstance(path, PathOperand)
-    if len(path.path) > 1:
-        raise _fail("KeyConditionExpressions cannot have conditions on nested attributes")
     if index != 0:
-        if op not in _FLIPPED:
-            raise _fail(
-                f"Invalid condition in KeyConditionExpression: {op} operator must have the key "
-                "attribute as its first operand"
-            )
         op = _FLIPPED[op]
     values = tuple(o.value for o in operands if isinstance(o, ValueOperand))
-    return str(path.path[0]), op, values
+    return str(key.path[0]), op, values
 
 
 def build_key_condition(
-    terms: list[tuple[str, str, tuple[Value, ...]]],
+    terms: list[Term],
     *,
     hash_key: str,
     range_key: str | None,
@@ -201,9 +208,8 @@ def parse_key_condition(
     parser = Parser(text, "KeyConditionExpression", names, values, usage)
     condition = parser.parse_or()
     parser.finish()
-    leaves: list[Condition] = []
-    _leaves(condition, leaves)
-    terms = [_key_term(leaf) for leaf in leaves]
+    terms: list[Term] = []
+    _walk(condition, terms)
     return build_key_condition(
         terms,
         hash_key=hash_key,

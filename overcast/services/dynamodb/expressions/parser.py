@@ -513,6 +513,12 @@ class Parser:
         if name in ("attribute_exists", "attribute_not_exists", "attribute_type"):
             self.require_path(name, args[0])
         if name == "attribute_type":
+            if not isinstance(args[1], ValueOperand | SizeOperand):
+                # The type must be a value; a path's type is unknown before evaluation.
+                self.defer(
+                    "Incorrect operand type for operator or function; "
+                    f"operator or function: {name}, operand type: ANY"
+                )
             self.check_literal_type(name, args[1], ("S",))
             given = args[1]
             type_name = given.value.get("S") if isinstance(given, ValueOperand) else None
