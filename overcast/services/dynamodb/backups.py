@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from overcast.errors import ValidationException
 from overcast.services.dynamodb import backups_store as bstore
 from overcast.services.dynamodb import storage
+from overcast.services.dynamodb.common import check_table_name
 from overcast.services.dynamodb.errors import (
     BackupNotFoundException,
     InvalidRestoreTimeException,
@@ -228,6 +229,7 @@ class BackupOps:
             raise ValidationException(
                 "TableName must be at least 3 characters long and at most 255 characters long"
             )
+        check_table_name(target, "targetTableName")
         create = restore_request(source, target, request)
         table = self._new_table(ctx, target, create)  # type: ignore[attr-defined]
         table.status = CREATING

@@ -31,6 +31,7 @@ from overcast.services.dynamodb import backups_store as bstore
 from overcast.services.dynamodb import export_formats as fmt
 from overcast.services.dynamodb import storage, values
 from overcast.services.dynamodb.backups import pitr_setting
+from overcast.services.dynamodb.common import check_table_name
 from overcast.services.dynamodb.errors import (
     ExportNotFoundException,
     ImportNotFoundException,
@@ -342,6 +343,7 @@ class ExportOps:
             for _, doc in self._imports.all(ctx.account_id, ctx.region):
                 if doc.get("ClientToken") == token:
                     return {"ImportTableDescription": _import_description(doc)}
+        check_table_name(name, "tableCreationParameters.tableName")
         table = self._new_table(ctx, name, dict(params))  # type: ignore[attr-defined]
         table.status = CREATING
         now = self.env.clock.now()

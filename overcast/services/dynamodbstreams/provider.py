@@ -58,7 +58,13 @@ def _encode_iterator(arn: str, shard_id: str, position: int, issued: float) -> s
 def _decode_iterator(token: str) -> dict[str, Any]:
     try:
         body = json.loads(base64.urlsafe_b64decode(token.rsplit("|", 1)[-1].encode()))
-        if not isinstance(body, dict) or not {"a", "s", "p", "t"} <= body.keys():
+        if (
+            not isinstance(body, dict)
+            or not isinstance(body.get("a"), str)
+            or not isinstance(body.get("s"), str)
+            or not isinstance(body.get("p"), int)
+            or not isinstance(body.get("t"), int | float)
+        ):
             raise ValueError(token)
         return body
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:

@@ -102,6 +102,9 @@ def test_backup_lifecycle_and_restore(client: Client) -> None:
     with pytest.raises(ClientError) as exc:
         ddb.restore_table_from_backup(TargetTableName=target, BackupArn=arn)
     assert _code(exc) == "TableAlreadyExistsException"
+    with pytest.raises(ClientError) as exc:
+        ddb.restore_table_from_backup(TargetTableName="bad name!", BackupArn=arn)
+    assert _code(exc) == "ValidationException"
 
     deleted = ddb.delete_backup(BackupArn=arn)["BackupDescription"]
     assert deleted["BackupDetails"]["BackupStatus"] == "DELETED"

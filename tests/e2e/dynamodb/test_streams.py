@@ -3,6 +3,7 @@ view type, iterators of each type, pagination, expiry and 24-hour retention on t
 
 from __future__ import annotations
 
+import base64
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -183,9 +184,10 @@ def test_errors(client: Client) -> None:
             ShardIteratorType="LATEST",
         )  # fmt: skip
     assert _code(exc) == "ResourceNotFoundException"
-    with pytest.raises(ClientError) as exc:
-        streams.get_records(ShardIterator="x" * 40)
-    assert _code(exc) == "ValidationException"
+    for token in ("x" * 40, arn + "|1|" + base64.urlsafe_b64encode(b'{"a":1}').decode()):
+        with pytest.raises(ClientError) as exc:
+            streams.get_records(ShardIterator=token)
+        assert _code(exc) == "ValidationException"
 
 
 def test_disable_and_reenable_makes_a_new_stream(client: Client) -> None:
