@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from overcast.services.base import ServiceEnv
 
 T = TypeVar("T")
+_MISSING = object()
 _LAST_USED_EVERY = 60.0  # seconds between AccessKeyLastUsed writes for the same key and place
 _TOTP_WINDOW = 1  # codes one step either side of now are accepted (clock drift)
 
@@ -156,18 +157,21 @@ class Directory:
         self.env = env
         self._store = env.store
         self._lock = threading.Lock()
+        self._gen = storage.generation_cell(env.store)
         self._generation = -1
         self._cache: dict[tuple[str, ...], Any] = {}
         self._key_writes: dict[str, tuple[float, str, str]] = {}
 
     def _cached(self, key: tuple[str, ...], load: Callable[[sqlite3.Connection], T]) -> T:
-        gen = storage.generation(self._store)
+        gen = self._gen[0]
+        if gen == self._generation:  # the fast path: no lock, one dict lookup
+            hit = self._cache.get(key, _MISSING)
+            if hit is not _MISSING:
+                return hit  # type: ignore[no-any-return]
         with self._lock:
             if gen != self._generation:
                 self._cache.clear()
                 self._generation = gen
-            elif key in self._cache:
-                return self._cache[key]  # type: ignore[no-any-return]
         value = storage.read(self._store, load)
         with self._lock:
             if self._generation == gen:

@@ -89,25 +89,31 @@ def dumps(value: Any) -> str:
 
 # --- generations: cache invalidation for the directory ----------------------------------------
 
-_generations: weakref.WeakKeyDictionary[Store, int] = weakref.WeakKeyDictionary()
+# One mutable cell per store, so a reader holding it checks the generation with one index.
+_generations: weakref.WeakKeyDictionary[Store, list[int]] = weakref.WeakKeyDictionary()
 _gen_lock = threading.Lock()
 
 
-def generation(store: Store) -> int:
-    """A number that changes after every committed IAM write (and every store reset)."""
-    gen = _generations.get(store)
-    if gen is None:
+def generation_cell(store: Store) -> list[int]:
+    """``[n]``: n changes after every committed IAM write (and every store reset)."""
+    cell = _generations.get(store)
+    if cell is None:
         with _gen_lock:
-            if store not in _generations:
-                _generations[store] = 0
+            cell = _generations.get(store)
+            if cell is None:
+                cell = _generations[store] = [0]
                 store.on_reset(lambda: bump(store))
-            gen = _generations[store]
-    return gen
+    return cell
+
+
+def generation(store: Store) -> int:
+    return generation_cell(store)[0]
 
 
 def bump(store: Store) -> None:
+    cell = generation_cell(store)
     with _gen_lock:
-        _generations[store] = _generations.get(store, 0) + 1
+        cell[0] += 1
 
 
 _migrated: weakref.WeakSet[Store] = weakref.WeakSet()
