@@ -53,9 +53,15 @@ class DynamoBase(Provider):
                     f"Requested resource not found: Table: {name} not found"
                 )
             name = parts[5][len("table/") :]
-        if len(name) < 3 or len(name) > 255:
+        if len(name) < 3:
             raise ValidationException(
-                "TableName must be at least 3 characters long and at most 255 characters long"
+                f"1 validation error detected: Value '{name}' at 'tableName' failed to satisfy "
+                "constraint: Member must have length greater than or equal to 3"
+            )
+        if len(name) > 255:
+            raise ValidationException(
+                f"1 validation error detected: Value '{name}' at 'tableName' failed to satisfy "
+                "constraint: Member must have length less than or equal to 255"
             )
         check_table_name(name)
         return name

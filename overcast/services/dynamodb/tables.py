@@ -361,6 +361,12 @@ class TableOps(DynamoBase):
                 "simultaneously per table"
             )
         for update in updates:
+            if sum(1 for k in ("Create", "Update", "Delete") if update.get(k) is not None) != 1:
+                raise ValidationException(
+                    f"{_INVALID}One of GlobalSecondaryIndexUpdate.Create, "
+                    "GlobalSecondaryIndexUpdate.Update, or GlobalSecondaryIndexUpdate.Delete "
+                    "must be specified"
+                )
             if "Create" in update:
                 spec = update["Create"]
                 if table.index(spec["IndexName"]) is not None:
