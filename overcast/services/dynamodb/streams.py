@@ -174,8 +174,11 @@ class StreamOps:
         if arn is None or table.stream_label is None or table.stream is None:
             return None
         existing = streams.get_stream(conn, arn)
-        if existing is not None:  # re-enabled with the same label: should not happen
-            return existing if existing.enabled else None
+        if existing is not None:
+            # Re-enabled within the same millisecond (a frozen clock): the label, hence the
+            # ARN, is the same, so the old stream carries on.
+            streams.reopen_stream(conn, arn)
+            return streams.get_stream(conn, arn)
         stream = Stream(
             arn=arn,
             account_id=table.account_id,

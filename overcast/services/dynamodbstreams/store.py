@@ -160,20 +160,8 @@ def disable_stream(conn: sqlite3.Connection, arn: str, now: float) -> None:
     )
 
 
-def forget_table_streams(
-    conn: sqlite3.Connection, account_id: str, region: str, table_name: str
-) -> None:
-    """Drop every stream of a table and their records (the account's table history is gone)."""
-    arns = [
-        r[0]
-        for r in conn.execute(
-            "SELECT arn FROM ddbs_streams WHERE account_id = ? AND region = ? AND table_name = ?",
-            (account_id, region, table_name),
-        )
-    ]
-    for arn in arns:
-        conn.execute("DELETE FROM ddbs_records WHERE stream_arn = ?", (arn,))
-        conn.execute("DELETE FROM ddbs_streams WHERE arn = ?", (arn,))
+def reopen_stream(conn: sqlite3.Connection, arn: str) -> None:
+    conn.execute("UPDATE ddbs_streams SET disabled_at = NULL, end_seq = NULL WHERE arn = ?", (arn,))
 
 
 def list_streams(

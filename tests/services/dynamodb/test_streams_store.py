@@ -99,3 +99,14 @@ def test_item_codec_round_trip() -> None:
     assert encoded["b"] == {"B": "AP8="}
     assert decode_item(encoded) == item
     assert encode_item(None) is None and decode_item(None) is None
+
+
+def test_reopened_stream_carries_on(db: Store) -> None:
+    def run(c) -> store.Stream | None:  # type: ignore[no-untyped-def]
+        store.insert_stream(c, _stream())
+        store.disable_stream(c, "arn:s/1", 5.0)
+        store.reopen_stream(c, "arn:s/1")
+        return store.active_stream(c, "a", "r", "t")
+
+    reopened = db.write(run)
+    assert reopened is not None and reopened.end_seq is None and reopened.enabled
