@@ -71,8 +71,8 @@ _TYPES: dict[str, tuple[str, ...] | None] = {
     "LT": ("S", "N", "B"),
     "GE": ("S", "N", "B"),
     "GT": ("S", "N", "B"),
-    "CONTAINS": ("S", "N", "B"),
-    "NOT_CONTAINS": ("S", "N", "B"),
+    "CONTAINS": ("S", "N", "B", "BOOL", "NULL"),
+    "NOT_CONTAINS": ("S", "N", "B", "BOOL", "NULL"),
     "BEGINS_WITH": ("S", "B"),
     "IN": ("S", "N", "B"),
     "BETWEEN": ("S", "N", "B"),
@@ -126,12 +126,12 @@ def _values(
                 "AttributeValue type"
             )
     values = [av.normalize(v) for v in values]
+    if operator in ("BETWEEN", "IN") and len({next(iter(v)) for v in values}) > 1:
+        raise ValidationException(
+            f"{_INVALID}AttributeValues inside AttributeValueList must be of same type"
+        )
     if operator == "BETWEEN":
         low, high = values
-        if next(iter(low)) != next(iter(high)):
-            raise ValidationException(
-                f"{_INVALID}AttributeValues inside AttributeValueList must be of same type"
-            )
         if av.compare(low, high) > 0:
             raise ValidationException(
                 "The BETWEEN condition was provided a range where the lower bound is greater "

@@ -333,3 +333,23 @@ def test_attribute_updates_add_appends_lists_and_words_type_mismatches():
         legacy.attribute_updates({"s": {"Action": "ADD", "Value": {"S": "x"}}})
     with pytest.raises(ValidationException, match="DELETE action with value is not supported"):
         legacy.attribute_updates({"s": {"Action": "DELETE", "Value": {"L": []}}})
+
+
+def test_key_conditions_have_one_or_two_terms():
+    with pytest.raises(ValidationException) as caught:
+        key(":a = pk and sk = :a and :a = color")
+    assert caught.value.error_message == "Conditions can be of length 1 or 2 only"
+    with pytest.raises(ValidationException) as caught:
+        legacy.key_conditions({}, hash_key="pk", range_key="sk")
+    assert caught.value.error_message == "Conditions can be of length 1 or 2 only"
+
+
+def test_legacy_value_list_types():
+    with pytest.raises(ValidationException, match="must be of same type"):
+        legacy.filter_condition(
+            {"a": {"ComparisonOperator": "IN", "AttributeValueList": [{"S": "b"}, {"N": "1"}]}}
+        )
+    contains_null = legacy.filter_condition(
+        {"l": {"ComparisonOperator": "CONTAINS", "AttributeValueList": [{"NULL": True}]}}
+    )
+    assert contains_null.evaluate({"l": {"L": [{"NULL": True}]}})

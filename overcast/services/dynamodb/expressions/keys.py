@@ -162,6 +162,8 @@ def build_key_condition(
         if name in by_name:
             raise _fail("KeyConditionExpressions must only contain one condition per key")
         by_name[name] = (op, values)
+    if len(by_name) not in (1, 2):
+        raise _fail("Conditions can be of length 1 or 2 only")
     if hash_key not in by_name:
         raise _fail(f"Query condition missed key schema element: {hash_key}")
     for name in by_name:
