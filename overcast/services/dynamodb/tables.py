@@ -378,6 +378,15 @@ class TableOps(DynamoBase):
                         "Subscriber limit exceeded: The number of global secondary indexes for "
                         f"this table exceeds the limit of {indexes.MAX_GSIS}"
                     )
+                # AWS wants the new index's key attributes in this request's definitions,
+                # even when the table already defines them.
+                given = {
+                    d["AttributeName"]: d["AttributeType"]
+                    for d in request.get("AttributeDefinitions") or []
+                }
+                indexes.check_defined(
+                    [k["AttributeName"] for k in spec.get("KeySchema") or []], given
+                )
                 types = {k: v["AttributeType"] for k, v in definitions.items()}
                 index = indexes.build_index(
                     spec,

@@ -186,6 +186,12 @@ def test_update_moves_index_entries(ddb: Any) -> None:
 
 def test_gsi_backfill_and_delete_via_update_table(ddb: Any) -> None:
     name = _orders(ddb)
+    with pytest.raises(ClientError) as exc:  # the key's definition must come with the index
+        ddb.update_table(
+            TableName=name,
+            GlobalSecondaryIndexUpdates=[{"Create": _gsi("by-status-2", "status")}],
+        )
+    assert _code(exc)[0] == "ValidationException" and "AttributeDefinitions" in _code(exc)[1]
     out = ddb.update_table(
         TableName=name,
         AttributeDefinitions=[{"AttributeName": "note", "AttributeType": "S"}],
