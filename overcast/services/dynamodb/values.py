@@ -57,23 +57,31 @@ def parse_number(text: Any) -> Decimal:
     """The Decimal of a wire number, with DynamoDB's errors for bad text, precision and range."""
     if not isinstance(text, str) or not text:
         raise ValidationException("The parameter cannot be converted to a numeric value")
-    if not _NUMBER.fullmatch(text):
+    match = _NUMBER.fullmatch(text)
+    # An exponent past a 64-bit integer cannot be read at all (a smaller one is range-checked).
+    if match is None or (match.group(2) and abs(int(match.group(2)[1:])) > 2**63 - 1):
         raise ValidationException(f"The parameter cannot be converted to a numeric value: {text}")
     return check_number(Decimal(text))
 
 
 def check_number(value: Decimal) -> Decimal:
-    """Reject a Decimal DynamoDB cannot store; answer it with trailing zeros stripped."""
-    if value.is_zero():
-        return Decimal(0)
-    value = value.normalize(decimal.Context(prec=1000))
-    if len(value.as_tuple().digits) > 38:
-        raise ValidationException(TOO_PRECISE)
+    """Reject a Decimal DynamoDB cannot store; answer it with trailing zeros stripped.
+
+    Zero is range-checked by the exponent it is written with (``0e126`` overflows)."""
+    sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
     if value.adjusted() > 125:
         raise ValidationException(OVERFLOW)
     if value.adjusted() < -130:
         raise ValidationException(UNDERFLOW)
-    return value
+    if not any(digits):
+        return Decimal(0)
+    kept = len(digits)
+    while digits[kept - 1] == 0:
+        kept -= 1
+    if kept > 38:
+        raise ValidationException(TOO_PRECISE)
+    return Decimal((sign, digits[:kept], exponent + len(digits) - kept))
 
 
 def format_number(value: Decimal) -> str:

@@ -222,3 +222,26 @@ def test_accepted_number_forms(text, stored):
 )
 def test_rejected_number_forms(text):
     assert "numeric value" in error_of(av.validate_item, {"a": {"N": text}})
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("1e99999999999", av.OVERFLOW),
+        ("1e-99999999999", av.UNDERFLOW),
+        ("1e2147483648", av.OVERFLOW),
+        ("0e126", av.OVERFLOW),
+        ("0e-131", av.UNDERFLOW),
+        (
+            "1e9223372036854775808",
+            "The parameter cannot be converted to a numeric value: 1e9223372036854775808",
+        ),
+        ("1." + "0" * 2000 + "1", av.TOO_PRECISE),
+    ],
+)
+def test_exponents_are_read_in_full(text, message):
+    assert error_of(av.validate_item, {"a": {"N": text}}) == message
+
+
+def test_zero_within_range_is_zero():
+    assert av.normalize({"N": "0e125"}) == {"N": "0"}
