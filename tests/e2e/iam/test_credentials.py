@@ -13,7 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from overcast.testing import ServerProcess
-from tests.e2e.iam.conftest import error
+from tests.e2e.iam.conftest import advance, error
 
 
 def test_access_keys(iam: Any, name: Callable[..., str]) -> None:
@@ -139,6 +139,17 @@ def test_credential_report(server: ServerProcess) -> None:
             "access_key_2_last_used_region", "access_key_2_last_used_service",
             "cert_1_active", "cert_1_last_rotated", "cert_2_active", "cert_2_last_rotated",
         ]  # fmt: skip
+        # Four hours on the clock later the report has expired; generating starts a new one.
+        advance(own, 4 * 3600 + 1)
+        with pytest.raises(ClientError) as info:
+            iam.get_credential_report()
+        assert error(info) == (
+            "ReportExpired",
+            "Credential report has expired. Use GenerateCredentialReport to generate a new one.",
+            410,
+        )
+        assert iam.generate_credential_report()["State"] == "STARTED"
+        assert iam.get_credential_report()["ReportFormat"] == "text/csv"
 
 
 def test_a_user_acting_on_itself(iam: Any, server: ServerProcess, name: Callable[..., str]) -> None:
