@@ -23,7 +23,7 @@ import logging
 import threading
 import weakref
 from collections import deque
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -133,6 +133,14 @@ def _named(name: str, document: str | None, *, resource: bool = False) -> NamedP
     return None if policy is None else NamedPolicy(name, policy)
 
 
+@dataclass(frozen=True)
+class _PolicySet:
+    generation: int  # IAM's generation when read
+    policies: Policies
+    needs: frozenset[str]  # the LAZY_KEYS the policies mention
+    static: bool  # no conditions, no policy variables: the context cannot change a decision
+
+
 class Authorizer:
     """Policy enforcement for one cloud (one store): caches and the decision log."""
 
@@ -142,17 +150,19 @@ class Authorizer:
         self.env = env
         self.directory = Directory(env)
         self.decisions: deque[tuple[Any, ...]] = deque(maxlen=KEEP)
-        self._policies: dict[tuple[Any, ...], tuple[int, Policies, frozenset[str]]] = {}
+        self._policies: dict[tuple[Any, ...], _PolicySet] = {}
+        self._allowed: dict[tuple[Any, ...], tuple[PrincipalInfo, Outcome]] = {}
         self._principals: dict[int, tuple[PrincipalInfo, Principal, dict[str, ContextValue]]] = {}
 
     # --- the policies of a principal ------------------------------------------------------
 
     def policies(self, principal: PrincipalInfo) -> Policies:
         """Identity policies, boundary and session policies, parsed once per IAM generation."""
-        return self._policy_set(principal)[0]
+        return self._policy_set(principal).policies
 
-    def _policy_set(self, principal: PrincipalInfo) -> tuple[Policies, frozenset[str]]:
-        """The policies, and which costly condition keys they mention (``LAZY_KEYS``)."""
+    def _policy_set(self, principal: PrincipalInfo) -> _PolicySet:
+        """The policies, which costly condition keys they mention (``LAZY_KEYS``), and whether
+        their decisions depend on the request's context at all."""
         from overcast.iam.evaluation import NamedPolicy, Policies
         from overcast.services.iam import storage
 
@@ -160,8 +170,8 @@ class Authorizer:
         key = (principal.source_arn, session.policies if session else None)
         generation = storage.generation(self.env.store)
         cached = self._policies.get(key)
-        if cached is not None and cached[0] == generation:
-            return cached[1], cached[2]
+        if cached is not None and cached.generation == generation:
+            return cached
         record = self.directory.principal(principal.source_arn)
         identity: list[NamedPolicy] = []
         boundary = None
@@ -187,10 +197,17 @@ class Authorizer:
             texts.append(record.permissions_boundary)
         lowered = " ".join(texts).lower()
         needs = frozenset(k for k in LAZY_KEYS if k in lowered)
+        named = [*identity, *([boundary] if boundary else []), *(session_policies or [])]
+        static = all(
+            not statement.conditions
+            and not any("${" in r for r in (*statement.resources, *statement.not_resources))
+            for policy in named
+            for statement in policy.policy.statements
+        )
         if len(self._policies) > 4096:
             self._policies.clear()
-        self._policies[key] = (generation, policies, needs)
-        return policies, needs
+        found = self._policies[key] = _PolicySet(generation, policies, needs, static)
+        return found
 
     # --- one request ----------------------------------------------------------------------
 
@@ -211,7 +228,20 @@ class Authorizer:
         found = checks(service, operation, ctx.params, target)
         if not found:
             return
-        policies, needs = self._policy_set(principal)
+        policy_set = self._policy_set(principal)
+        policies, needs = policy_set.policies, policy_set.needs
+        mode = self.env.settings.iam_mode
+        # Policies without conditions or variables decide the same way for the same checks:
+        # an allow is remembered (per credential and IAM generation) and not evaluated again.
+        memo = None
+        if policy_set.static and service not in _ALWAYS_RESOURCE:
+            memo = (id(principal), policy_set.generation, *((c.action, c.resource) for c in found))
+            hit = self._allowed.get(memo)
+            if hit is not None and hit[0] is principal:
+                self.decisions.append(
+                    (self.env.clock.now(), principal.arn, found, hit[1], None, mode)
+                )
+                return
         who, principal_keys = self._principal_parts(account, principal)
         base = self._request_keys(ctx, principal, principal_keys)
         if needs:
@@ -232,10 +262,13 @@ class Authorizer:
                 denied = item
                 break
         assert outcome is not None
-        mode = self.env.settings.iam_mode
         # Materialized only when the decisions endpoint is read: appending costs next to nothing.
         self.decisions.append((self.env.clock.now(), principal.arn, found, outcome, denied, mode))
         if denied is None:
+            if memo is not None:
+                if len(self._allowed) > 10_000:
+                    self._allowed.clear()
+                self._allowed[memo] = (principal, outcome)
             return
         if mode == "audit":
             log.warning(
