@@ -487,13 +487,19 @@ def test_scan_expression_errors(ddb: Any, table: str, params: dict, message: str
         ("pk < :p", "Query key condition not supported"),
         (
             "pk = :p AND sk = :v AND sk = :v",
-            "KeyConditionExpressions must only contain one condition per key",
+            "Invalid KeyConditionExpression: KeyConditionExpressions must only contain one "
+            "condition per key",
         ),
         (
             "pk = :p AND sk.x = :v",
             "KeyConditionExpressions cannot have conditions on nested attributes",
         ),
         ("pk = :p AND size(sk) = :v", "KeyConditionExpressions cannot contain nested operations"),
+        (
+            "pk = :p AND sk = :v AND color = :v",
+            "The number of query conditions (3) exceeds the number of key attributes defined in "
+            "the schema (2)",
+        ),
     ],
 )
 def test_key_condition_errors(ddb: Any, table: str, condition: str, message: str) -> None:

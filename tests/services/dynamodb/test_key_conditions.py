@@ -79,7 +79,8 @@ def test_hash_only_and_matching():
         ("pk = :p AND size(sk) = :n", "KeyConditionExpressions cannot contain nested operations"),
         (
             "pk = :p AND sk = :a AND sk = :z",
-            "KeyConditionExpressions must only contain one condition per key",
+            "Invalid KeyConditionExpression: KeyConditionExpressions must only contain one "
+            "condition per key",
         ),
         (
             "pk = :p AND sk.x = :a",
@@ -125,7 +126,10 @@ def test_schema_types_are_checked_when_given():
 
 
 def test_hash_only_table_refuses_other_attributes():
-    assert error_of("pk = :p AND sk = :a", range_key=None) == "Query key condition not supported"
+    assert error_of("pk = :p AND sk = :a", range_key=None) == (
+        "The number of query conditions (2) exceeds the number of key attributes defined in the "
+        "schema (1)"
+    )
 
 
 # --- legacy parameters --------------------------------------------------------------------------
@@ -338,7 +342,10 @@ def test_attribute_updates_add_appends_lists_and_words_type_mismatches():
 def test_key_conditions_have_one_or_two_terms():
     with pytest.raises(ValidationException) as caught:
         key(":a = pk and sk = :a and :a = color")
-    assert caught.value.error_message == "Conditions can be of length 1 or 2 only"
+    assert caught.value.error_message == (
+        "The number of query conditions (3) exceeds the number of key attributes defined in the "
+        "schema (2)"
+    )
     with pytest.raises(ValidationException) as caught:
         legacy.key_conditions({}, hash_key="pk", range_key="sk")
     assert caught.value.error_message == "Conditions can be of length 1 or 2 only"

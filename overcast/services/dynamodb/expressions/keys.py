@@ -35,6 +35,7 @@ from overcast.services.dynamodb.expressions.operands import (
 from overcast.services.dynamodb.expressions.parser import Parser
 from overcast.services.dynamodb.expressions.paths import Value
 
+ONE_PER_KEY = "KeyConditionExpressions must only contain one condition per key"
 RANGE_OPERATORS = ("=", "<", "<=", ">", ">=", "BETWEEN", "begins_with")
 _FLIPPED = {"=": "=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
@@ -104,7 +105,7 @@ def _walk(condition: Condition, terms: list[Term]) -> None:
     else:
         term = _key_term(condition)
         if any(term[0] == seen[0] for seen in terms):
-            raise _fail("KeyConditionExpressions must only contain one condition per key")
+            raise _fail(f"Invalid KeyConditionExpression: {ONE_PER_KEY}")
         terms.append(term)
 
 
@@ -160,10 +161,16 @@ def build_key_condition(
     by_name: dict[str, tuple[str, tuple[Value, ...]]] = {}
     for name, op, values in terms:
         if name in by_name:
-            raise _fail("KeyConditionExpressions must only contain one condition per key")
+            raise _fail(ONE_PER_KEY)
         by_name[name] = (op, values)
-    if len(by_name) not in (1, 2):
+    if not by_name:
         raise _fail("Conditions can be of length 1 or 2 only")
+    key_count = 1 if range_key is None else 2
+    if len(by_name) > key_count:
+        raise _fail(
+            f"The number of query conditions ({len(by_name)}) exceeds the number of key "
+            f"attributes defined in the schema ({key_count})"
+        )
     if hash_key not in by_name:
         raise _fail(f"Query condition missed key schema element: {hash_key}")
     for name in by_name:
