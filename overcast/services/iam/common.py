@@ -86,7 +86,7 @@ def _size(text: str) -> int:
 def parse_identity_policy(text: str, quota_name: str = "", quota: int = 0) -> Policy:
     """Validate a permissions policy; AWS's MalformedPolicyDocument or LimitExceeded."""
     if quota and _size(text) > quota:
-        raise LimitExceeded(f"Cannot exceed quota for {quota_name}: {quota}.")
+        raise LimitExceeded(f"Cannot exceed the quota for {quota_name}: {quota}.")
     try:
         return Policy.parse(text, resource_policy=False)
     except PolicyError as exc:

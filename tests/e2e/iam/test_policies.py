@@ -70,7 +70,7 @@ def test_policy_size_quota(iam: Any, name: Callable[..., str]) -> None:
         {"Effect": "Allow", "Action": actions, "Resource": "*"}]})  # fmt: skip
     with pytest.raises(ClientError) as info:
         iam.create_policy(PolicyName=name("big"), PolicyDocument=big)
-    assert error(info) == ("LimitExceeded", "Cannot exceed quota for PolicySize: 6144.", 409)
+    assert error(info) == ("LimitExceeded", "Cannot exceed the quota for PolicySize: 6144.", 409)
 
 
 def test_versions(iam: Any, name: Callable[..., str]) -> None:
