@@ -148,7 +148,10 @@ class Authorizer:
         from overcast.services.iam.directory import Directory
 
         self.env = env
+        from overcast.services.iam import storage
+
         self.directory = Directory(env)
+        self._generation = storage.generation  # changes after every IAM write
         self.decisions: deque[tuple[Any, ...]] = deque(maxlen=KEEP)
         self._policies: dict[tuple[Any, ...], _PolicySet] = {}
         self._allowed: dict[tuple[Any, ...], tuple[PrincipalInfo, Outcome]] = {}
@@ -163,15 +166,14 @@ class Authorizer:
     def _policy_set(self, principal: PrincipalInfo) -> _PolicySet:
         """The policies, which costly condition keys they mention (``LAZY_KEYS``), and whether
         their decisions depend on the request's context at all."""
-        from overcast.iam.evaluation import NamedPolicy, Policies
-        from overcast.services.iam import storage
-
         session = principal.session
         key = (principal.source_arn, session.policies if session else None)
-        generation = storage.generation(self.env.store)
+        generation = self._generation(self.env.store)
         cached = self._policies.get(key)
         if cached is not None and cached.generation == generation:
             return cached
+        from overcast.iam.evaluation import NamedPolicy, Policies
+
         record = self.directory.principal(principal.source_arn)
         identity: list[NamedPolicy] = []
         boundary = None
