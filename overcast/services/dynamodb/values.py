@@ -277,9 +277,17 @@ def normalize_item(item: Mapping[str, AttributeValue]) -> Item:
 
 
 def _number_size(text: str) -> int:
-    digits = Decimal(text).normalize(decimal.Context(prec=1000)).as_tuple().digits
-    significant = len(digits) if any(digits) else 1
-    return (significant + 1) // 2 + 1
+    """A number's bytes: one, plus one per base-100 digit from the first significant digit to
+    the last (pairs aligned on the decimal point, so ``1.5`` costs 3 and ``15`` costs 2), plus
+    one for a negative number. This is what AWS measures; the documented "1 byte per two
+    significant digits plus 1" is an approximation of it."""
+    sign, digits, exponent = Decimal(text).as_tuple()
+    assert isinstance(exponent, int)
+    if not any(digits):
+        return 1
+    first = len(digits) - 1 + exponent  # power of ten of the leading digit (no leading zeros)
+    last = exponent + next(i for i, d in enumerate(reversed(digits)) if d)
+    return 1 + (first // 2 - last // 2 + 1) + (1 if sign else 0)
 
 
 def value_size(value: AttributeValue) -> int:

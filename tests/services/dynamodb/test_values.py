@@ -128,7 +128,7 @@ def test_key_validation_messages():
 
 def test_item_size_follows_documented_rules():
     assert av.item_size({"ab": {"S": "héllo"}}) == 2 + 6
-    assert av.item_size({"n": {"N": "12345"}}) == 1 + 4
+    assert av.item_size({"n": {"N": "12345"}}) == 1 + 4  # pairs 1|23|45 plus one
     assert av.item_size({"b": {"BOOL": True}, "z": {"NULL": True}}) == 4
     assert av.item_size({"l": {"L": [{"S": "ab"}]}}) == 1 + 3 + 3
     assert av.item_size({"m": {"M": {"k": {"S": "ab"}}}}) == 1 + 3 + 1 + 2 + 1
@@ -245,3 +245,34 @@ def test_exponents_are_read_in_full(text, message):
 
 def test_zero_within_range_is_zero():
     assert av.normalize({"N": "0e125"}) == {"N": "0"}
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [
+        ("0", 1),
+        ("1", 2),
+        ("12", 2),
+        ("123", 3),
+        ("1234", 3),
+        ("12345678901234567890123456789012345678", 20),
+        ("0042", 2),
+        ("100", 2),
+        ("1010", 3),
+        ("0.0000001", 2),
+        ("1E125", 2),
+        ("1E-100", 2),
+        ("1.5", 3),
+        ("15", 2),
+        ("1.200", 3),
+        ("3.14159", 5),
+        ("123456", 4),
+        ("100.5", 4),
+        ("0.15", 2),
+        ("-42", 3),
+        ("-0", 1),
+    ],
+)
+def test_number_sizes_as_aws_measures_them(text, size):
+    # Measured byte costs (an accept/reject pair either side of the 400 KB limit).
+    assert av.value_size({"N": text}) == size
