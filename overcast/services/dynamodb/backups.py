@@ -138,23 +138,7 @@ class BackupOps:
             current = self.catalog.load(conn, ctx.account_id, ctx.region, table.name)
             if current is None:
                 raise TableNotFoundException(f"Table not found: {table.name}")
-            size = count = 0
-            chunk: list[str] = []
-            for item, item_size in storage.scan(conn, current):
-                chunk.append(storage.encode_item(item))
-                size += item_size
-                count += 1
-                if len(chunk) >= 500:
-                    bstore.add_backup_items(conn, arn, count - len(chunk), chunk)
-                    chunk = []
-            bstore.add_backup_items(conn, arn, count - len(chunk), chunk)
-            doc = {**current.to_doc(), "_name": current.name, "_counts": [count, size]}
-            backup = bstore.Backup(
-                arn, ctx.account_id, ctx.region, backup_name, current.name, doc, now, size,
-                count, "USER",
-            )  # fmt: skip
-            bstore.insert_backup(conn, backup)
-            return backup
+            return _snapshot(conn, current, arn, backup_name, "USER", now)
 
         backup = await self.env.store.awrite(write)
         details = _details(backup)
@@ -163,7 +147,12 @@ class BackupOps:
 
     def _backup(self, ctx: RequestContext, arn: str) -> bstore.Backup:
         backup = self.env.store.read(lambda c: bstore.get_backup(c, arn))
-        if backup is None or backup.account_id != ctx.account_id or backup.region != ctx.region:
+        if (
+            backup is None
+            or backup.account_id != ctx.account_id
+            or backup.region != ctx.region
+            or _expired(backup, self.env.clock.now())
+        ):
             raise BackupNotFoundException(f"Backup not found: {arn}")
         return backup
 
@@ -179,6 +168,8 @@ class BackupOps:
 
     def list_backups(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         backups = self.env.store.read(lambda c: bstore.list_backups(c, ctx.account_id, ctx.region))
+        now = self.env.clock.now()
+        backups = [b for b in backups if not _expired(b, now)]
         if request.get("TableName"):
             name = self._name(ctx, request["TableName"])  # type: ignore[attr-defined]
             backups = [b for b in backups if b.table_name == name]
@@ -269,7 +260,17 @@ class BackupOps:
             bstore.trim_history(conn, table.table_id, now - days * 86400.0)
 
     def _pitr_forget(self, conn: sqlite3.Connection, table: Table) -> None:
-        """The table was deleted: its history goes with it."""
+        """The table was deleted: with PITR enabled, AWS keeps a SYSTEM backup of it for the
+        recovery period; the change history goes."""
+        setting = pitr_setting(table)
+        if setting.get("enabled"):
+            now = self.env.clock.now()
+            arn = f"{table.arn}/backup/{int(now * 1000):014d}-{os.urandom(4).hex()}"
+            days = setting.get("period") or DEFAULT_RECOVERY_DAYS
+            _snapshot(
+                conn, table, arn, f"{table.name}$DeletedTableBackup", "SYSTEM", now,
+                expires=now + days * 86400.0,
+            )  # fmt: skip
         bstore.forget_history(conn, table.table_id)
 
     def _pitr_description(self, table: Table) -> dict[str, Any]:
@@ -388,8 +389,44 @@ def _check_backup_name(name: str) -> None:
         )
 
 
+def _expired(b: bstore.Backup, now: float) -> bool:
+    """SYSTEM backups of deleted tables last the recovery period; USER backups until deleted."""
+    expires = b.table_doc.get("_expires")
+    return expires is not None and float(expires) <= now
+
+
+def _snapshot(
+    conn: sqlite3.Connection,
+    table: Table,
+    arn: str,
+    name: str,
+    kind: str,
+    now: float,
+    expires: float | None = None,
+) -> bstore.Backup:
+    """Copy the table's definition and items into a new backup (in the caller's transaction)."""
+    size = count = 0
+    chunk: list[str] = []
+    for item, item_size in storage.scan(conn, table):
+        chunk.append(storage.encode_item(item))
+        size += item_size
+        count += 1
+        if len(chunk) >= 500:
+            bstore.add_backup_items(conn, arn, count - len(chunk), chunk)
+            chunk = []
+    bstore.add_backup_items(conn, arn, count - len(chunk), chunk)
+    doc: dict[str, Any] = {**table.to_doc(), "_name": table.name, "_counts": [count, size]}
+    if expires is not None:
+        doc["_expires"] = expires
+    backup = bstore.Backup(
+        arn, table.account_id, table.region, name, table.name, doc, now, size, count, kind
+    )
+    bstore.insert_backup(conn, backup)
+    return backup
+
+
 def _details(b: bstore.Backup) -> dict[str, Any]:
-    return {
+    details = {
         "BackupArn": b.arn,
         "BackupName": b.name,
         "BackupSizeBytes": b.size,
@@ -397,6 +434,9 @@ def _details(b: bstore.Backup) -> dict[str, Any]:
         "BackupType": b.backup_type,
         "BackupCreationDateTime": _time(b.created),
     }
+    if b.table_doc.get("_expires") is not None:
+        details["BackupExpiryDateTime"] = _time(b.table_doc["_expires"])
+    return details
 
 
 def _summary(b: bstore.Backup) -> dict[str, Any]:
@@ -411,6 +451,11 @@ def _summary(b: bstore.Backup) -> dict[str, Any]:
         "BackupStatus": "AVAILABLE",
         "BackupType": b.backup_type,
         "BackupSizeBytes": b.size,
+        **(
+            {"BackupExpiryDateTime": _time(doc["_expires"])}
+            if doc.get("_expires") is not None
+            else {}
+        ),
     }
 
 

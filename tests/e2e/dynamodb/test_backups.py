@@ -241,3 +241,27 @@ def test_restore_to_point_in_time(disk_server: ServerProcess) -> None:
             RestoreDateTime=datetime.fromtimestamp(t1 - 86400, UTC),
         )
     assert _code(exc) == "InvalidRestoreTimeException"
+
+
+def test_deleting_a_pitr_table_keeps_a_system_backup(disk_server: ServerProcess) -> None:
+    ddb = disk_server.client("dynamodb")
+    name = _table(ddb)
+    ddb.put_item(TableName=name, Item={"pk": {"S": "kept"}, "g": {"S": "x"}})
+    ddb.update_continuous_backups(
+        TableName=name,
+        PointInTimeRecoverySpecification={
+            "PointInTimeRecoveryEnabled": True,
+            "RecoveryPeriodInDays": 2,
+        },
+    )
+    ddb.delete_table(TableName=name)
+    assert ddb.list_backups(TableName=name)["BackupSummaries"] == []  # USER by default
+    (summary,) = ddb.list_backups(TableName=name, BackupType="SYSTEM")["BackupSummaries"]
+    assert summary["BackupType"] == "SYSTEM"
+    assert summary["BackupName"] == f"{name}$DeletedTableBackup"
+    assert "BackupExpiryDateTime" in summary
+    target = _name("undeleted")
+    ddb.restore_table_from_backup(TargetTableName=target, BackupArn=summary["BackupArn"])
+    assert _keys(ddb, target) == {"kept"}
+    _clock(disk_server, advance=2 * 86400 + 1)
+    assert ddb.list_backups(TableName=name, BackupType="ALL")["BackupSummaries"] == []
