@@ -188,6 +188,12 @@ async def _sns_messages_clear(gw: Gateway, body: bytes) -> tuple[int, Any]:
     return 200, {"status": "ok"}
 
 
+async def _s3_notifications(gw: Gateway, body: bytes) -> tuple[int, Any]:
+    """S3 event deliveries with no live destination yet (Lambda, EventBridge)."""
+    s3: Any = gw.env.registry.provider("s3")
+    return 200, {"notifications": s3._captured_notifications({})}
+
+
 async def _sns_certificate(gw: Gateway, body: bytes) -> tuple[int, Any]:
     sns: Any = gw.env.registry.provider("sns")
     return 200, sns._certificate()
@@ -204,6 +210,7 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", "/_overcast/sns/messages"): _sns_messages,
     ("DELETE", "/_overcast/sns/messages"): _sns_messages_clear,
     ("GET", "/_overcast/sns/SimpleNotificationService.pem"): _sns_certificate,
+    ("GET", "/_overcast/s3/notifications"): _s3_notifications,
     ("GET", "/_overcast/iam/decisions"): decisions_endpoint,
     **{(m, "/_localstack/health"): _localstack_health for m in ("GET", "HEAD", "POST", "PUT")},
     ("GET", "/_localstack/info"): _localstack_info,

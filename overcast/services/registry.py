@@ -36,7 +36,7 @@ NATIVE: dict[str, str] = {
 # retries armed on the clock; DynamoDB: the TTL sweeper, export and import jobs). The gateway
 # loads them shortly after startup when their service has state in the store, instead of
 # waiting for their first request.
-BACKGROUND: frozenset[str] = frozenset({"sns", "dynamodb"})
+BACKGROUND: frozenset[str] = frozenset({"sns", "dynamodb", "s3"})
 
 
 class ProviderError(Exception):

@@ -58,6 +58,7 @@ from overcast.services.s3.errors import (
     NoSuchUpload,
     PreconditionFailed,
 )
+from overcast.services.s3.events_out import object_event
 from overcast.services.s3.keyrange import prefix_end
 from overcast.services.s3.models import NULL_VERSION, ObjectVersion, Part, Upload
 from overcast.services.s3.object_common import (
@@ -447,6 +448,8 @@ class Multipart(ObjectBase):
             obj = _assemble(upload, chosen, request, now)
             self._check_write(conn, bucket, key, request)
             store.put_version(conn, self._store, bucket, obj, link_blobs=False)
+            event = "ObjectCreated:CompleteMultipartUpload"
+            object_event(ctx, conn, self.env, bucket, key, event, obj)
             used = Counter(p.blob_id for p in chosen)
             # A blob may back several parts (a whole object copied twice): the object takes
             # over one reference per segment, the upload frees the rest.

@@ -25,6 +25,7 @@ from overcast.services.s3.copy_source import (
     parse_copy_source,
 )
 from overcast.services.s3.errors import InvalidArgument, InvalidRequest, MethodNotAllowed
+from overcast.services.s3.events_out import object_event
 from overcast.services.s3.models import Bucket, ObjectVersion
 from overcast.services.s3.object_common import (
     ObjectBase,
@@ -147,6 +148,7 @@ class ObjectCopy(ObjectBase):
                 self._check_write(conn, bucket, dest_key, request)
                 obj.meta["owner"] = object_owner(bucket, ctx.account_id, request.get("ACL"))
                 store.put_version(conn, self._store, bucket, obj)
+                object_event(ctx, conn, self.env, bucket, dest_key, "ObjectCreated:Copy", obj)
                 return bucket
 
             try:

@@ -16,6 +16,7 @@ from overcast.gateway.context import RequestContext
 from overcast.services.s3 import store
 from overcast.services.s3.conditions import etag_matches
 from overcast.services.s3.errors import MalformedXML, NoSuchKey, PreconditionFailed, S3Error
+from overcast.services.s3.events_out import object_event
 from overcast.services.s3.models import Bucket
 from overcast.services.s3.object_common import ObjectBase, check_body_digest, check_version_id
 
@@ -58,11 +59,16 @@ class ObjectDelete(ObjectBase):
                 store.delete_version(conn, self._store, obj)
                 if obj.delete_marker:
                     out["DeleteMarker"] = True
-            return out
-        marker = store.delete_key(conn, self._store, bucket, key, self._now(), ctx.account_id)
-        if marker is None:
-            return {}
-        return {"DeleteMarker": True, "VersionId": marker.version_id}
+            event, out_obj = "ObjectRemoved:Delete", obj
+        else:
+            marker = store.delete_key(conn, self._store, bucket, key, self._now(), ctx.account_id)
+            out = {} if marker is None else {"DeleteMarker": True, "VersionId": marker.version_id}
+            event = (
+                "ObjectRemoved:Delete" if marker is None else "ObjectRemoved:DeleteMarkerCreated"
+            )
+            out_obj = marker
+        object_event(ctx, conn, self.env, bucket, key, event, out_obj, version_id=version_id)
+        return out
 
     def delete_objects(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         name = request["Bucket"]

@@ -29,6 +29,7 @@ from overcast.services.s3.errors import (
     InvalidRequest,
     MissingContentLength,
 )
+from overcast.services.s3.events_out import object_event
 from overcast.services.s3.models import Bucket, ObjectVersion
 from overcast.services.s3.object_common import (
     ARCHIVED,
@@ -103,6 +104,7 @@ class Objects(ObjectCopy, ObjectDelete, ObjectTagging, ObjectBase):
                 self._check_write(conn, bucket, key, request)
                 obj.meta["owner"] = object_owner(bucket, ctx.account_id, request.get("ACL"))
                 store.put_version(conn, self._store, bucket, obj)
+                object_event(ctx, conn, self.env, bucket, key, "ObjectCreated:Put", obj)
                 self._store.after_commit(conn, lambda: committed.append(True))
                 return bucket
 

@@ -44,6 +44,7 @@ from overcast.services.s3.errors import (
     NoSuchBucket,
     SignatureDoesNotMatch,
 )
+from overcast.services.s3.events_out import object_event
 from overcast.services.s3.models import ObjectVersion
 from overcast.services.s3.ownership import object_owner
 from overcast.services.s3.post_form import StreamBody, boundary_of, read_form
@@ -368,7 +369,9 @@ async def handle(
         def commit(conn: sqlite3.Connection) -> ObjectVersion:
             current = provider._access(post_ctx, conn, name, "s3:PutObject", key=key)
             obj.meta["owner"] = object_owner(current, owner, fields.get("acl"))
-            return store.put_version(conn, provider._store, current, obj)
+            store.put_version(conn, provider._store, current, obj)
+            object_event(post_ctx, conn, provider.env, current, key, "ObjectCreated:Post", obj)
+            return obj
 
         obj = provider._store.write(commit)
     except BaseException:

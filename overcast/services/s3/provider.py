@@ -12,13 +12,23 @@ from overcast.protocol.http import HttpResponse
 from overcast.services.s3.access import Access
 from overcast.services.s3.bucket_defaults import BucketDefaults
 from overcast.services.s3.buckets import Buckets
+from overcast.services.s3.events_out import EventDelivery
 from overcast.services.s3.listing import Listing
 from overcast.services.s3.multipart import Multipart
 from overcast.services.s3.objects import Objects
 from overcast.services.s3.website import Website
 
 
-class S3Provider(Buckets, Listing, Objects, Multipart, Access, Website, BucketDefaults):
+class S3Provider(
+    Buckets,
+    Listing,
+    Objects,
+    Multipart,
+    Access,
+    Website,
+    EventDelivery,
+    BucketDefaults,
+):
     """The union of S3's operation groups.
 
     ``BucketDefaults`` (the "not configured" answers of sub-resources S3 part 2 will implement)
