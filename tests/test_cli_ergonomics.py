@@ -254,15 +254,16 @@ def test_init_dirs_reach_the_server(tmp_path: Path, how: str) -> None:
         "import os, pathlib\n"
         f"pathlib.Path({str(marker)!r}).write_text(os.environ['AWS_ENDPOINT_URL'])\n"
     )
+    log = tmp_path / "server.log"
     if how == "flag":
-        proc = ServerProcess(extra_args=["--init-dir", str(hooks)])
+        proc = ServerProcess(log_file=log, extra_args=["--init-dir", str(hooks)])
     else:
-        proc = ServerProcess(env={"OVERCAST_INIT_DIRS": str(hooks)})
+        proc = ServerProcess(log_file=log, env={"OVERCAST_INIT_DIRS": str(hooks)})
     with proc:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60
         while not marker.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert marker.exists()
+        assert marker.exists(), log.read_text()
         assert str(proc.port) in marker.read_text()
 
 
