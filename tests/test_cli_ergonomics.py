@@ -251,8 +251,9 @@ def test_init_dirs_reach_the_server(tmp_path: Path, how: str) -> None:
     (hooks / "ready.d").mkdir(parents=True)
     marker = tmp_path / "ran"
     (hooks / "ready.d" / "mark.py").write_text(
-        "import os, pathlib\n"
-        f"pathlib.Path({str(marker)!r}).write_text(os.environ['AWS_ENDPOINT_URL'])\n"
+        "import os, pathlib\n"  # written aside, then renamed: the test never reads half a file
+        f"pathlib.Path({str(marker)!r} + '.tmp').write_text(os.environ['AWS_ENDPOINT_URL'])\n"
+        f"os.replace({str(marker)!r} + '.tmp', {str(marker)!r})\n"
     )
     log = tmp_path / "server.log"
     if how == "flag":
