@@ -1,0 +1,337 @@
+"""Bucket event notifications: configuration, validation, and delivery to SQS, SNS, Lambda
+(stored) and EventBridge (stored until EventBridge exists), as AWS words and shapes them."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+import uuid
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from overcast.testing import ServerProcess
+
+
+def _name(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def _advance(server: ServerProcess, seconds: float) -> None:
+    request = urllib.request.Request(
+        server.endpoint + "/_overcast/clock",
+        data=json.dumps({"advance": seconds}).encode(),
+        method="POST",
+    )
+    urllib.request.urlopen(request).read()
+
+
+def _queue(sqs: Any, allow_s3: bool = True, name: str | None = None) -> tuple[str, str]:
+    url = sqs.create_queue(QueueName=name or _name("q"))["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    if allow_s3:
+        policy = {
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "s3.amazonaws.com"},
+                    "Action": "sqs:SendMessage",
+                    "Resource": arn,
+                }
+            ]
+        }
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
+    return url, arn
+
+
+def _messages(sqs: Any, url: str, want: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+    bodies: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    while len(bodies) < want and time.monotonic() < deadline:
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        for m in got.get("Messages", []):
+            bodies.append(json.loads(m["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    return bodies
+
+
+def _records(bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for b in bodies for r in b.get("Records", [])]
+
+
+@pytest.fixture
+def s3(client: Any) -> Any:
+    return client("s3")
+
+
+@pytest.fixture
+def sqs(client: Any) -> Any:
+    return client("sqs")
+
+
+def test_queue_gets_test_event_then_aws_records(s3: Any, sqs: Any) -> None:
+    bucket = _name("notify")
+    s3.create_bucket(Bucket=bucket)
+    url, arn = _queue(sqs)
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket,
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {
+                    "Id": "all",
+                    "QueueArn": arn,
+                    "Events": ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"],
+                }
+            ]
+        },
+    )
+    [test] = _messages(sqs, url, 1)
+    assert test["Event"] == "s3:TestEvent"
+    assert test["Service"] == "Amazon S3"
+    assert test["Bucket"] == bucket
+
+    put = s3.put_object(Bucket=bucket, Key="dir/a b+c.txt", Body=b"hello")
+    s3.copy_object(Bucket=bucket, Key="copy", CopySource={"Bucket": bucket, "Key": "dir/a b+c.txt"})
+    s3.delete_object(Bucket=bucket, Key="copy")
+    records = _records(_messages(sqs, url, 3))
+    names = [r["eventName"] for r in records]
+    assert names == ["ObjectCreated:Put", "ObjectCreated:Copy", "ObjectRemoved:Delete"]
+    first = records[0]
+    assert first["eventSource"] == "aws:s3"
+    assert first["eventVersion"] == "2.1"
+    assert first["awsRegion"] == "us-east-1"
+    assert first["s3"]["configurationId"] == "all"
+    assert first["s3"]["bucket"]["name"] == bucket
+    assert first["s3"]["bucket"]["arn"] == f"arn:aws:s3:::{bucket}"
+    obj = first["s3"]["object"]
+    assert obj["key"] == "dir/a+b%2Bc.txt"  # URL-encoded as AWS sends it
+    assert obj["size"] == 5
+    assert obj["eTag"] == put["ETag"].strip('"')
+    assert "versionId" not in obj  # unversioned bucket
+    assert "size" not in records[2]["s3"]["object"]
+    assert records[0]["s3"]["object"]["sequencer"] < records[1]["s3"]["object"]["sequencer"]
+    assert first["responseElements"]["x-amz-request-id"] == put["ResponseMetadata"]["RequestId"]
+
+
+def test_filters_and_versioned_delete_markers(s3: Any, sqs: Any) -> None:
+    bucket = _name("notify")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    url, arn = _queue(sqs)
+    rules = [{"Name": "prefix", "Value": "logs/"}, {"Name": "suffix", "Value": ".json"}]
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket,
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {
+                    "QueueArn": arn,
+                    "Events": ["s3:ObjectCreated:Put", "s3:ObjectRemoved:DeleteMarkerCreated"],
+                    "Filter": {"Key": {"FilterRules": rules}},
+                }
+            ]
+        },
+    )
+    got = s3.get_bucket_notification_configuration(Bucket=bucket)
+    [config] = got["QueueConfigurations"]
+    assert config["Id"]  # S3 names an unnamed configuration
+    assert config["Filter"]["Key"]["FilterRules"] == rules
+    _messages(sqs, url, 1)  # the test event
+    s3.put_object(Bucket=bucket, Key="other/x.json", Body=b"{}")
+    s3.put_object(Bucket=bucket, Key="logs/x.txt", Body=b"{}")
+    put = s3.put_object(Bucket=bucket, Key="logs/x.json", Body=b"{}")
+    marker = s3.delete_object(Bucket=bucket, Key="logs/x.json")
+    records = _records(_messages(sqs, url, 2))
+    assert [r["eventName"] for r in records] == [
+        "ObjectCreated:Put",
+        "ObjectRemoved:DeleteMarkerCreated",
+    ]
+    assert records[0]["s3"]["object"]["versionId"] == put["VersionId"]
+    assert records[1]["s3"]["object"]["versionId"] == marker["VersionId"]
+    assert not _messages(sqs, url, 1, timeout=1.5)
+
+
+def test_validation_errors(s3: Any, sqs: Any) -> None:
+    bucket = _name("notify")
+    s3.create_bucket(Bucket=bucket)
+    _, denied = _queue(sqs, allow_s3=False)
+    missing = "arn:aws:sqs:us-east-1:000000000000:no-such-queue"
+    for arn, reason in ((denied, "Permissions on the destination queue"), (missing, "not exist")):
+        with pytest.raises(ClientError) as err:
+            s3.put_bucket_notification_configuration(
+                Bucket=bucket,
+                NotificationConfiguration={
+                    "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]
+                },
+            )
+        error = err.value.response["Error"]
+        assert error["Code"] == "InvalidArgument"
+        assert error["Message"] == "Unable to validate the following destination configurations"
+        assert error["ArgumentName1"] == arn
+        assert reason in error["ArgumentValue1"]
+    _, arn = _queue(sqs)
+    bad_event = {"QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectMade:*"]}]}
+    bad_rule = {
+        "QueueConfigurations": [
+            {
+                "QueueArn": arn,
+                "Events": ["s3:ObjectCreated:*"],
+                "Filter": {"Key": {"FilterRules": [{"Name": "middle", "Value": "x"}]}},
+            }
+        ]
+    }
+    overlap = {
+        "QueueConfigurations": [
+            {"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]},
+            {"QueueArn": arn, "Events": ["s3:ObjectCreated:Put"]},
+        ]
+    }
+    for config, message in (
+        (bad_event, "The event is not supported for notifications"),
+        (bad_rule, "filter rule name must be either prefix or suffix"),
+        (overlap, "Configurations overlap"),
+    ):
+        with pytest.raises(ClientError) as err:
+            s3.put_bucket_notification_configuration(
+                Bucket=bucket, NotificationConfiguration=config
+            )
+        assert err.value.response["Error"]["Code"] == "InvalidArgument"
+        assert err.value.response["Error"]["Message"].startswith(message)
+    # Skipping validation stores a destination that does not exist.
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket,
+        NotificationConfiguration={
+            "QueueConfigurations": [{"QueueArn": missing, "Events": ["s3:ObjectCreated:*"]}]
+        },
+        SkipDestinationValidation=True,
+    )
+    assert s3.get_bucket_notification_configuration(Bucket=bucket)["QueueConfigurations"]
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={})
+    got = s3.get_bucket_notification_configuration(Bucket=bucket)
+    assert "QueueConfigurations" not in got
+
+
+def test_sns_destination(s3: Any, sqs: Any, client: Any) -> None:
+    sns = client("sns")
+    bucket = _name("notify")
+    s3.create_bucket(Bucket=bucket)
+    topic = sns.create_topic(Name=_name("t"))["TopicArn"]
+    url, queue_arn = _queue(sqs)
+    sns.subscribe(
+        TopicArn=topic,
+        Protocol="sqs",
+        Endpoint=queue_arn,
+        Attributes={"RawMessageDelivery": "true"},
+    )
+    config = {"TopicConfigurations": [{"TopicArn": topic, "Events": ["s3:ObjectCreated:*"]}]}
+    with pytest.raises(ClientError) as err:  # the default topic policy does not name S3
+        s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=config)
+    assert err.value.response["Error"]["ArgumentName1"] == topic
+    policy = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "s3.amazonaws.com"},
+                "Action": "SNS:Publish",
+                "Resource": topic,
+                "Condition": {"ArnLike": {"aws:SourceArn": f"arn:aws:s3:::{bucket}"}},
+            }
+        ]
+    }
+    sns.set_topic_attributes(
+        TopicArn=topic, AttributeName="Policy", AttributeValue=json.dumps(policy)
+    )
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=config)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    bodies = _messages(sqs, url, 2)
+    assert bodies[0]["Event"] == "s3:TestEvent"
+    assert [r["eventName"] for r in _records(bodies)] == ["ObjectCreated:Put"]
+
+
+def _stored(endpoint: str, bucket: str) -> list[dict[str, Any]]:
+    with urllib.request.urlopen(endpoint + "/_overcast/s3/notifications") as response:
+        entries = json.loads(response.read())["notifications"]
+    return [e for e in entries if e["bucket"] == bucket]
+
+
+def _wait_stored(endpoint: str, bucket: str, want: int) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + 10
+    while True:
+        got = _stored(endpoint, bucket)
+        if len(got) >= want or time.monotonic() > deadline:
+            return got
+        time.sleep(0.1)
+
+
+def test_lambda_and_eventbridge_deliveries_are_stored(s3: Any, server: ServerProcess) -> None:
+    bucket = _name("notify")
+    s3.create_bucket(Bucket=bucket)
+    function = "arn:aws:lambda:us-east-1:000000000000:function:thumbnails"
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket,
+        NotificationConfiguration={
+            "LambdaFunctionConfigurations": [
+                {
+                    "Id": "fn",
+                    "LambdaFunctionArn": function,
+                    "Events": ["s3:ObjectCreated:Post", "s3:ObjectCreated:CompleteMultipartUpload"],
+                }
+            ],
+            "EventBridgeConfiguration": {},
+        },
+    )
+    got = s3.get_bucket_notification_configuration(Bucket=bucket)
+    assert got["EventBridgeConfiguration"] == {}
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="big")["UploadId"]
+    part = s3.upload_part(Bucket=bucket, Key="big", UploadId=upload, PartNumber=1, Body=b"x")
+    s3.complete_multipart_upload(
+        Bucket=bucket,
+        Key="big",
+        UploadId=upload,
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]},
+    )
+    entries = _wait_stored(server.endpoint, bucket, 2)
+    kinds = sorted(e["kind"] for e in entries)
+    assert kinds == ["eventbridge", "lambda"]
+    lam = next(e for e in entries if e["kind"] == "lambda")
+    assert lam["arn"] == function
+    [rec] = lam["message"]["Records"]
+    assert rec["eventName"] == "ObjectCreated:CompleteMultipartUpload"
+    assert rec["s3"]["configurationId"] == "fn"
+    bridge = next(e for e in entries if e["kind"] == "eventbridge")["message"]
+    assert bridge["source"] == "aws.s3"
+    assert bridge["detail-type"] == "Object Created"
+    assert bridge["detail"]["bucket"]["name"] == bucket
+    assert bridge["detail"]["object"]["key"] == "big"
+    assert bridge["detail"]["reason"] == "CompleteMultipartUpload"
+    assert bridge["resources"] == [f"arn:aws:s3:::{bucket}"]
+
+
+def test_pending_deliveries_survive_kill_9(disk_server: ServerProcess) -> None:
+    s3, sqs = disk_server.client("s3"), disk_server.client("sqs")
+    bucket = _name("durable")
+    s3.create_bucket(Bucket=bucket)
+    url, arn = _queue(sqs)
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket,
+        NotificationConfiguration={
+            "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]
+        },
+    )
+    _messages(sqs, url, 1)
+    # The queue disappears: deliveries fail and wait in the outbox, retried with backoff.
+    sqs.delete_queue(QueueUrl=url)
+    keys = [f"k{i:03d}" for i in range(20)]
+    for key in keys:
+        s3.put_object(Bucket=bucket, Key=key, Body=key.encode())
+    disk_server.kill()
+    disk_server.start()
+    _advance(disk_server, 61)  # SQS refuses a deleted queue's name for 60 seconds
+    sqs = disk_server.client("sqs")
+    url, _ = _queue(sqs, name=arn.rsplit(":", 1)[1])
+    _advance(disk_server, 600)  # the retries are scheduled on the clock
+    records = _records(_messages(sqs, url, len(keys), timeout=20))
+    assert {r["s3"]["object"]["key"] for r in records} == set(keys)
