@@ -11,8 +11,7 @@ Version 2017.11.29 (CreateGlobalTable...) links existing empty tables with strea
 (NEW_AND_OLD_IMAGES) into a group recorded in the ``global_tables`` collection; version
 2019.11.21 (UpdateTable ReplicaUpdates) creates and deletes the replica tables itself.
 
-Kinesis streaming destinations are stored in ``settings["kinesis"]`` and reported; records are
-not sent anywhere (Overcast has no Kinesis yet).
+Kinesis streaming destinations are in ``kinesis_destinations.py`` (a base of this mixin).
 """
 
 from __future__ import annotations
@@ -31,11 +30,11 @@ from overcast.services.dynamodb.errors import (
     GlobalTableNotFoundException,
     ReplicaAlreadyExistsException,
     ReplicaNotFoundException,
-    ResourceInUseException,
     ResourceNotFoundException,
     TableNotFoundException,
     ValidationException,
 )
+from overcast.services.dynamodb.kinesis_destinations import KinesisDestinationOps
 from overcast.services.dynamodb.models import ACTIVE, Table
 
 if TYPE_CHECKING:
@@ -53,13 +52,26 @@ def _time(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
 
+def autoscaling_description(update: dict[str, Any]) -> dict[str, Any]:
+    """An AutoScalingSettingsDescription from an AutoScalingSettingsUpdate."""
+    out = {
+        k: update[k]
+        for k in ("MinimumUnits", "MaximumUnits", "AutoScalingDisabled", "AutoScalingRoleArn")
+        if k in update
+    }
+    policy = update.get("ScalingPolicyUpdate")
+    if policy:
+        out["ScalingPolicies"] = [policy]
+    return out
+
+
 def replica_group(table: Table) -> dict[str, Any] | None:
     group = table.settings.get("replicas")
     return group if isinstance(group, dict) and group.get("regions") else None
 
 
-class GlobalTableOps:
-    """Global tables and Kinesis destinations (composed in provider.py)."""
+class GlobalTableOps(KinesisDestinationOps):
+    """Global tables, and Kinesis destinations through its base (composed in provider.py)."""
 
     env: ServiceEnv
     catalog: Catalog
@@ -284,11 +296,15 @@ class GlobalTableOps:
         doc = self._global_doc(ctx.account_id, request["GlobalTableName"])
         if doc is None:
             raise GlobalTableNotFoundException()
+        return self._settings_description(ctx, doc)
+
+    def _settings_description(self, ctx: RequestContext, doc: dict[str, Any]) -> dict[str, Any]:
         settings = []
         for region in doc["regions"]:
             table = self.catalog.get(ctx.account_id, region, doc["name"])
             if table is None:
                 continue
+            scaling = table.settings.get("autoscaling") or {}
             entry: dict[str, Any] = {
                 "RegionName": region,
                 "ReplicaStatus": ACTIVE,
@@ -297,9 +313,126 @@ class GlobalTableOps:
                 "ReplicaProvisionedWriteCapacityUnits": table.throughput.get(
                     "WriteCapacityUnits", 0
                 ),
+                "ReplicaTableClassSummary": {"TableClass": table.table_class},
             }
+            if scaling.get("read"):
+                entry["ReplicaProvisionedReadCapacityAutoScalingSettings"] = scaling["read"]
+            if scaling.get("write"):
+                entry["ReplicaProvisionedWriteCapacityAutoScalingSettings"] = scaling["write"]
             settings.append(entry)
         return {"GlobalTableName": doc["name"], "ReplicaSettings": settings}
+
+    def update_global_table_settings(
+        self, ctx: RequestContext, request: dict[str, Any]
+    ) -> dict[str, Any]:
+        name = request["GlobalTableName"]
+        billing = request.get("GlobalTableBillingMode")
+        write_units = request.get("GlobalTableProvisionedWriteCapacityUnits")
+        write_scaling = request.get("GlobalTableProvisionedWriteCapacityAutoScalingSettingsUpdate")
+
+        def write(conn: sqlite3.Connection) -> dict[str, Any]:
+            doc = self._global_tables.get(ctx.account_id, "", name, conn=conn)
+            if doc is None:
+                raise GlobalTableNotFoundException()
+            per_region = {u["RegionName"]: u for u in request.get("ReplicaSettingsUpdate") or []}
+            for region in per_region:
+                if region not in doc["regions"]:
+                    raise ReplicaNotFoundException(f"Replica not found in region {region}")
+            for region in doc["regions"]:
+                table = self.catalog.load(conn, ctx.account_id, region, name)
+                if table is None:
+                    continue
+                update = per_region.get(region, {})
+                if billing:
+                    table.billing_mode = billing
+                if write_units is not None:
+                    table.throughput["WriteCapacityUnits"] = write_units
+                if update.get("ReplicaProvisionedReadCapacityUnits") is not None:
+                    table.throughput["ReadCapacityUnits"] = update[
+                        "ReplicaProvisionedReadCapacityUnits"
+                    ]
+                if update.get("ReplicaTableClass"):
+                    table.table_class = update["ReplicaTableClass"]
+                scaling = dict(table.settings.get("autoscaling") or {})
+                if write_scaling:
+                    scaling["write"] = autoscaling_description(write_scaling)
+                read_scaling = update.get("ReplicaProvisionedReadCapacityAutoScalingSettingsUpdate")
+                if read_scaling:
+                    scaling["read"] = autoscaling_description(read_scaling)
+                table.settings["autoscaling"] = scaling
+                if table.billing_mode == "PROVISIONED" and not (
+                    table.throughput.get("ReadCapacityUnits")
+                    and table.throughput.get("WriteCapacityUnits")
+                ):
+                    raise ValidationException(
+                        "One or more parameter values were invalid: provisioned read and write "
+                        f"capacity units are required for the replica in {region}"
+                    )
+                self.catalog.save(conn, table)
+            return doc
+
+        doc = self.env.store.write(write)
+        return self._settings_description(ctx, doc)
+
+    # -- replica auto scaling (version 2019.11.21) ---------------------------------------------
+
+    def describe_table_replica_auto_scaling(
+        self, ctx: RequestContext, request: dict[str, Any]
+    ) -> dict[str, Any]:
+        table = self._table(ctx, request["TableName"], describe=True)  # type: ignore[attr-defined]
+        return {"TableAutoScalingDescription": self._auto_scaling(table)}
+
+    def update_table_replica_auto_scaling(
+        self, ctx: RequestContext, request: dict[str, Any]
+    ) -> dict[str, Any]:
+        name = self._table(ctx, request["TableName"], describe=True).name  # type: ignore[attr-defined]
+
+        def write(conn: sqlite3.Connection) -> Table:
+            table = self.catalog.load(conn, ctx.account_id, ctx.region, name)
+            if table is None:
+                raise ResourceNotFoundException()
+            group = replica_group(table)
+            regions = set(group["regions"]) if group else {table.region}
+            scaling = dict(table.settings.get("autoscaling") or {})
+            if request.get("ProvisionedWriteCapacityAutoScalingUpdate"):
+                scaling["write"] = autoscaling_description(
+                    request["ProvisionedWriteCapacityAutoScalingUpdate"]
+                )
+            reads = dict(scaling.get("replica_read") or {})
+            for update in request.get("ReplicaUpdates") or []:
+                region = update["RegionName"]
+                if region not in regions:
+                    raise ValidationException(f"Replica not found in region {region}")
+                if update.get("ReplicaProvisionedReadCapacityAutoScalingUpdate"):
+                    reads[region] = autoscaling_description(
+                        update["ReplicaProvisionedReadCapacityAutoScalingUpdate"]
+                    )
+            scaling["replica_read"] = reads
+            table.settings["autoscaling"] = scaling
+            self.catalog.save(conn, table)
+            return table
+
+        table = self.env.store.write(write)
+        return {"TableAutoScalingDescription": self._auto_scaling(table)}
+
+    def _auto_scaling(self, table: Table) -> dict[str, Any]:
+        group = replica_group(table)
+        regions = group["regions"] if group else [table.region]
+        scaling = table.settings.get("autoscaling") or {}
+        replicas = []
+        for region in regions:
+            replica: dict[str, Any] = {
+                "RegionName": region,
+                "GlobalSecondaryIndexes": [],
+                "ReplicaStatus": ACTIVE,
+            }
+            read = (scaling.get("replica_read") or {}).get(region)
+            if read:
+                replica["ReplicaProvisionedReadCapacityAutoScalingSettings"] = read
+            if scaling.get("write"):
+                replica["ReplicaProvisionedWriteCapacityAutoScalingSettings"] = scaling["write"]
+            replicas.append(replica)
+        return {"TableName": table.name, "TableStatus": ACTIVE, "Replicas": replicas}
 
     def update_global_table(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         name = request["GlobalTableName"]
@@ -355,123 +488,3 @@ class GlobalTableOps:
         if len(docs) > limit:
             out["LastEvaluatedGlobalTableName"] = docs[limit - 1]["name"]
         return out
-
-    # -- Kinesis streaming destinations --------------------------------------------------------
-
-    def _kinesis_change(
-        self,
-        ctx: RequestContext,
-        request: dict[str, Any],
-        change: Any,
-    ) -> dict[str, Any]:
-        stream_arn = request["StreamArn"]
-        if not _KINESIS_ARN.match(stream_arn):
-            raise ValidationException(f"Invalid StreamArn: {stream_arn}")
-        name = self._table(ctx, request["TableName"]).name  # type: ignore[attr-defined]
-
-        def write(conn: sqlite3.Connection) -> dict[str, Any]:
-            table = self.catalog.load(conn, ctx.account_id, ctx.region, name)
-            if table is None:
-                raise ResourceNotFoundException()
-            destinations = dict(table.settings.get("kinesis") or {})
-            result = change(table, destinations, destinations.get(stream_arn))
-            table.settings["kinesis"] = destinations
-            self.catalog.save(conn, table)
-            return result
-
-        return self.env.store.write(write)
-
-    def enable_kinesis_streaming_destination(
-        self, ctx: RequestContext, request: dict[str, Any]
-    ) -> dict[str, Any]:
-        config = request.get("EnableKinesisStreamingConfiguration") or {}
-        precision = config.get("ApproximateCreationDateTimePrecision") or "MILLISECOND"
-
-        def change(table: Table, dests: dict[str, Any], current: dict | None) -> dict[str, Any]:
-            if current is not None and current["DestinationStatus"] == ACTIVE:
-                raise ValidationException(
-                    f"Table {table.name} is already streaming to {request['StreamArn']}"
-                )
-            active = [d for d in dests.values() if d["DestinationStatus"] == ACTIVE]
-            if len(active) >= 2:
-                raise ValidationException("A table can stream to at most 2 Kinesis data streams")
-            dests[request["StreamArn"]] = {
-                "StreamArn": request["StreamArn"],
-                "DestinationStatus": ACTIVE,
-                "ApproximateCreationDateTimePrecision": precision,
-            }
-            return {
-                "TableName": table.name,
-                "StreamArn": request["StreamArn"],
-                "DestinationStatus": "ENABLING",
-                "EnableKinesisStreamingConfiguration": {
-                    "ApproximateCreationDateTimePrecision": precision
-                },
-            }
-
-        return self._kinesis_change(ctx, request, change)
-
-    def disable_kinesis_streaming_destination(
-        self, ctx: RequestContext, request: dict[str, Any]
-    ) -> dict[str, Any]:
-        def change(table: Table, dests: dict[str, Any], current: dict | None) -> dict[str, Any]:
-            if current is None or current["DestinationStatus"] != ACTIVE:
-                raise ResourceNotFoundException(
-                    f"Table {table.name} is not streaming to {request['StreamArn']}"
-                )
-            dests[request["StreamArn"]] = {**current, "DestinationStatus": "DISABLED"}
-            return {
-                "TableName": table.name,
-                "StreamArn": request["StreamArn"],
-                "DestinationStatus": "DISABLING",
-                "EnableKinesisStreamingConfiguration": {
-                    "ApproximateCreationDateTimePrecision": current[
-                        "ApproximateCreationDateTimePrecision"
-                    ]
-                },
-            }
-
-        return self._kinesis_change(ctx, request, change)
-
-    def update_kinesis_streaming_destination(
-        self, ctx: RequestContext, request: dict[str, Any]
-    ) -> dict[str, Any]:
-        config = request.get("UpdateKinesisStreamingConfiguration") or {}
-        precision = config.get("ApproximateCreationDateTimePrecision")
-
-        def change(table: Table, dests: dict[str, Any], current: dict | None) -> dict[str, Any]:
-            if current is None or current["DestinationStatus"] != ACTIVE:
-                raise ResourceNotFoundException(
-                    f"Table {table.name} is not streaming to {request['StreamArn']}"
-                )
-            if not precision:
-                raise ValidationException(
-                    "UpdateKinesisStreamingConfiguration must specify "
-                    "ApproximateCreationDateTimePrecision"
-                )
-            if precision == current["ApproximateCreationDateTimePrecision"]:
-                raise ResourceInUseException(
-                    "The destination is already configured with "
-                    f"ApproximateCreationDateTimePrecision {precision}"
-                )
-            dests[request["StreamArn"]] = {
-                **current,
-                "ApproximateCreationDateTimePrecision": precision,
-            }
-            return {
-                "TableName": table.name,
-                "StreamArn": request["StreamArn"],
-                "DestinationStatus": "UPDATING",
-                "UpdateKinesisStreamingConfiguration": {
-                    "ApproximateCreationDateTimePrecision": precision
-                },
-            }
-
-        return self._kinesis_change(ctx, request, change)
-
-    def describe_kinesis_streaming_destination(
-        self, ctx: RequestContext, request: dict[str, Any]
-    ) -> dict[str, Any]:
-        table = self._table(ctx, request["TableName"], describe=True)  # type: ignore[attr-defined]
-        dests = table.settings.get("kinesis") or {}
-        return {"TableName": table.name, "KinesisDataStreamDestinations": list(dests.values())}

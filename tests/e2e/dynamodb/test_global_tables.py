@@ -177,3 +177,67 @@ def test_kinesis_streaming_destination(client: Client) -> None:
             TableName=name, StreamArn="arn:aws:sqs:us-east-1:000000000000:not-a-stream"
         )
     assert _code(exc) == "ValidationException"
+
+
+def test_global_table_settings_2017(client: Client) -> None:
+    east, west = client("dynamodb", region="us-east-1"), client("dynamodb", region="ca-central-1")
+    name = _table(east, stream=True)
+    _table(west, name, stream=True)
+    east.create_global_table(
+        GlobalTableName=name,
+        ReplicationGroup=[{"RegionName": "us-east-1"}, {"RegionName": "ca-central-1"}],
+    )
+    out = east.update_global_table_settings(
+        GlobalTableName=name,
+        GlobalTableBillingMode="PROVISIONED",
+        GlobalTableProvisionedWriteCapacityUnits=7,
+        ReplicaSettingsUpdate=[
+            {"RegionName": "us-east-1", "ReplicaProvisionedReadCapacityUnits": 3},
+            {"RegionName": "ca-central-1", "ReplicaProvisionedReadCapacityUnits": 4},
+        ],
+    )
+    by_region = {r["RegionName"]: r for r in out["ReplicaSettings"]}
+    assert by_region["us-east-1"]["ReplicaProvisionedWriteCapacityUnits"] == 7
+    assert by_region["ca-central-1"]["ReplicaProvisionedReadCapacityUnits"] == 4
+    assert by_region["ca-central-1"]["ReplicaBillingModeSummary"]["BillingMode"] == "PROVISIONED"
+    table = west.describe_table(TableName=name)["Table"]
+    assert table["ProvisionedThroughput"]["ReadCapacityUnits"] == 4
+    assert table["ProvisionedThroughput"]["WriteCapacityUnits"] == 7
+    described = east.describe_global_table_settings(GlobalTableName=name)
+    assert {r["RegionName"] for r in described["ReplicaSettings"]} == {"us-east-1", "ca-central-1"}
+    with pytest.raises(ClientError) as exc:
+        east.update_global_table_settings(
+            GlobalTableName=name,
+            ReplicaSettingsUpdate=[
+                {"RegionName": "eu-south-1", "ReplicaProvisionedReadCapacityUnits": 3}
+            ],
+        )
+    assert _code(exc) == "ReplicaNotFoundException"
+
+
+def test_table_replica_auto_scaling(client: Client) -> None:
+    east = client("dynamodb", region="us-east-1")
+    name = _table(east)
+    east.update_table(TableName=name, ReplicaUpdates=[{"Create": {"RegionName": "sa-east-1"}}])
+    scaling = {
+        "MinimumUnits": 5,
+        "MaximumUnits": 50,
+        "ScalingPolicyUpdate": {"TargetTrackingScalingPolicyConfiguration": {"TargetValue": 70.0}},
+    }
+    out = east.update_table_replica_auto_scaling(
+        TableName=name,
+        ProvisionedWriteCapacityAutoScalingUpdate=scaling,
+        ReplicaUpdates=[
+            {"RegionName": "sa-east-1", "ReplicaProvisionedReadCapacityAutoScalingUpdate": scaling}
+        ],
+    )["TableAutoScalingDescription"]
+    replicas = {r["RegionName"]: r for r in out["Replicas"]}
+    assert set(replicas) == {"us-east-1", "sa-east-1"}
+    read = replicas["sa-east-1"]["ReplicaProvisionedReadCapacityAutoScalingSettings"]
+    assert read["MinimumUnits"] == 5 and read["MaximumUnits"] == 50
+    assert read["ScalingPolicies"][0]["TargetTrackingScalingPolicyConfiguration"] == {
+        "TargetValue": 70.0
+    }
+    described = east.describe_table_replica_auto_scaling(TableName=name)
+    assert described["TableAutoScalingDescription"]["TableName"] == name
+    east.update_table(TableName=name, ReplicaUpdates=[{"Delete": {"RegionName": "sa-east-1"}}])
