@@ -85,8 +85,8 @@ class BatchOps(ItemOps):
         for name, writes in requests.items():
             table = self._table(ctx, name)
             seen: set[tuple[bytes, bytes]] = set()
-            for write in writes:
-                put, delete = write.get("PutRequest"), write.get("DeleteRequest")
+            for entry in writes:
+                put, delete = entry.get("PutRequest"), entry.get("DeleteRequest")
                 if (put is None) == (delete is None):
                     raise ValidationException(
                         f"{_INVALID}A WriteRequest must contain exactly one of PutRequest or "
@@ -97,6 +97,7 @@ class BatchOps(ItemOps):
                     key = table.key_of(item)
                     plans.append((name, table, key, item))
                 else:
+                    assert delete is not None
                     key = params.check_key(table, delete["Key"])
                     plans.append((name, table, key, None))
                 ident = _key_id(table, key)
@@ -107,7 +108,7 @@ class BatchOps(ItemOps):
             self.throttle.check(table, read=False)
 
         def write(conn: sqlite3.Connection) -> list[tuple[str, Change]]:
-            changes = []
+            changes: list[tuple[str, Change]] = []
             for name, table, key, item in plans:
                 old = storage.get_item_sized(conn, table, key)
                 size = params.check_size(item) if item is not None else 0

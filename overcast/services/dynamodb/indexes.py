@@ -3,7 +3,7 @@ messages, and the checks an item's index key attributes must pass on every write
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from overcast.errors import ValidationException
@@ -15,7 +15,7 @@ MAX_PROJECTED = 100  # NonKeyAttributes over all indexes of a table
 _INVALID = "One or more parameter values were invalid: "
 
 
-def key_schema(schema: list[Mapping[str, str]]) -> tuple[str, str | None]:
+def key_schema(schema: Sequence[Mapping[str, str]]) -> tuple[str, str | None]:
     """(hash key, range key) of a KeySchema, checked as AWS checks it."""
     if not schema:
         raise ValidationException(_INVALID + "KeySchema must not be empty")
@@ -41,7 +41,7 @@ def key_schema(schema: list[Mapping[str, str]]) -> tuple[str, str | None]:
     return schema[0]["AttributeName"], schema[1]["AttributeName"]
 
 
-def attribute_types(definitions: list[Mapping[str, str]]) -> dict[str, str]:
+def attribute_types(definitions: Sequence[Mapping[str, str]]) -> dict[str, str]:
     types: dict[str, str] = {}
     for d in definitions:
         name = d["AttributeName"]

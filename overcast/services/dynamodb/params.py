@@ -129,7 +129,9 @@ def check_key(table: Table, key: Any) -> Item:
                 break
         else:
             return out
-    values.validate_key(key, table.key_schema(), table.attribute_definitions)
+    schema: list[Mapping[str, str]] = list(table.key_schema())
+    definitions: list[Mapping[str, str]] = list(table.attribute_definitions)
+    values.validate_key(key, schema, definitions)
     return values.normalize_item(key)
 
 

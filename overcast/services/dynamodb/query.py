@@ -263,18 +263,25 @@ class QueryOps(DynamoBase):
         exprs = params.Expressions(request)
         reader = self._reader(table, request, exprs)
         target: Table | Index = reader.index or table
-        schema = {
-            "hash_key": target.hash_key,
-            "range_key": target.range_key,
-            "hash_type": target.hash_type,
-            "range_type": target.range_type,
-        }
         if request.get("KeyConditionExpression") is not None:
             key = parse_key_condition(
-                request["KeyConditionExpression"], exprs.names, exprs.values, exprs.usage, **schema
+                request["KeyConditionExpression"],
+                exprs.names,
+                exprs.values,
+                exprs.usage,
+                hash_key=target.hash_key,
+                range_key=target.range_key,
+                hash_type=target.hash_type,
+                range_type=target.range_type,
             )
         elif request.get("KeyConditions") is not None:
-            key = legacy.key_conditions(request["KeyConditions"], **schema)
+            key = legacy.key_conditions(
+                request["KeyConditions"],
+                hash_key=target.hash_key,
+                range_key=target.range_key,
+                hash_type=target.hash_type,
+                range_type=target.range_type,
+            )
         else:
             raise ValidationException(
                 "Either the KeyConditions or KeyConditionExpression parameter must be specified "

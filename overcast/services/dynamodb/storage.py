@@ -310,8 +310,12 @@ class Catalog:
     def _invalidate(self, conn: sqlite3.Connection, table: Table) -> None:
         key = (table.account_id, table.region, table.name)
         self._cache.pop(key, None)
+
         # Again after the commit: a reader may have cached the old row meanwhile.
-        self.store.after_commit(conn, lambda: self._cache.pop(key, None))
+        def forget() -> None:
+            self._cache.pop(key, None)
+
+        self.store.after_commit(conn, forget)
 
 
 def _add_counter(conn: sqlite3.Connection, table_id: int, number: int) -> None:

@@ -227,8 +227,8 @@ class TransactionOps(ItemOps):
             return [storage.get_item_sized(conn, table, key) for table, key, _ in gets]
 
         rows = self.env.store.read(read)
-        responses = []
-        used = []
+        responses: list[dict[str, Any]] = []
+        used: list[capacity.Consumed] = []
         for (table, _, projection), row in zip(gets, rows, strict=True):
             consumed = capacity.Consumed(table, read=True)
             consumed.on_table = capacity.read_units(
