@@ -53,10 +53,15 @@ TOO_DEEP = (
 # --- Numbers ------------------------------------------------------------------------------------
 
 
-def parse_number(text: Any) -> Decimal:
-    """The Decimal of a wire number, with DynamoDB's errors for bad text, precision and range."""
+def parse_number(text: Any, *, older: bool = False) -> Decimal:
+    """The Decimal of a wire number, with DynamoDB's errors for bad text, precision and range.
+
+    ``older`` picks the wording of DynamoDB's older validation layer (Scan, BatchWriteItem,
+    transactions), which leaves the colon out for an empty number."""
     if not isinstance(text, str) or not text:
-        raise ValidationException("The parameter cannot be converted to a numeric value")
+        if older:
+            raise ValidationException("The parameter cannot be converted to a numeric value")
+        raise ValidationException("The parameter cannot be converted to a numeric value: ")
     match = _NUMBER.fullmatch(text)
     # An exponent past a 64-bit integer cannot be read at all (a smaller one is range-checked).
     if match is None or (match.group(2) and abs(int(match.group(2)[1:])) > 2**63 - 1):
@@ -132,20 +137,39 @@ def value_type(value: Any) -> str:
     return present[0]
 
 
-def _render(members: list[Any]) -> str:
-    parts = [base64.b64encode(m).decode() if isinstance(m, bytes) else str(m) for m in members]
-    return "[" + ", ".join(parts) + "]"
+def _render(kind: str, members: list[Any], older: bool) -> str:
+    """A set with a repeated member as DynamoDB prints it. The older layer prints the members as
+    sent; the current one quotes them, in byte order up to the first repeat, then the repeat,
+    then the rest as sent (and joins binaries without a space)."""
+    if older:
+        shown = members
+    else:
+        keyed = [(bytes(m) if kind == "BS" else m.encode("utf-8"), m) for m in members]
+        seen: dict[bytes, Any] = {}
+        for i, (key, member) in enumerate(keyed):
+            if key in seen:
+                shown = [seen[k] for k in sorted(seen)] + [m for _, m in keyed[i:]]
+                break
+            seen[key] = member
+        else:
+            shown = members
+    text = [base64.b64encode(m).decode() if kind == "BS" else str(m) for m in shown]
+    if older:
+        return "[" + ", ".join(text) + "]"
+    return "[" + ("," if kind == "BS" else ", ").join(f'"{t}"' for t in text) + "]"
 
 
-def validate_value(value: Any, depth: int = 1) -> None:
-    """Check one AttributeValue (recursively) as DynamoDB checks request values."""
+def validate_value(value: Any, depth: int = 1, *, older: bool = False) -> None:
+    """Check one AttributeValue (recursively) as DynamoDB checks request values; ``older``
+    picks the wording of DynamoDB's older validation layer (Scan, BatchWriteItem,
+    transactions) for bad numbers and repeated set members."""
     kind = value_type(value)
     body = value[kind]
     if kind == "S":
         if not isinstance(body, str):
             raise ValidationException("Invalid attribute value type")
     elif kind == "N":
-        parse_number(body)
+        parse_number(body, older=older)
     elif kind == "B":
         if not isinstance(body, bytes | bytearray):
             raise ValidationException("Invalid attribute value type")
@@ -158,47 +182,40 @@ def validate_value(value: Any, depth: int = 1) -> None:
                 _INVALID + "Null attribute value types must have the value of true"
             )
     elif kind in SET_TYPES:
-        _validate_set(kind, body)
-    elif kind == "L":
-        if not isinstance(body, list):
+        _validate_set(kind, body, older)
+    elif kind in ("L", "M"):
+        if not isinstance(body, list if kind == "L" else Mapping):
             raise ValidationException("Invalid attribute value type")
         if body and depth >= MAX_NESTING:
             raise ValidationException(TOO_DEEP)
-        for member in body:
-            validate_value(member, depth + 1)
-    elif kind == "M":
-        if not isinstance(body, Mapping):
-            raise ValidationException("Invalid attribute value type")
-        if body and depth >= MAX_NESTING:
-            raise ValidationException(TOO_DEEP)
-        for member in body.values():
-            validate_value(member, depth + 1)
+        for member in body if kind == "L" else body.values():
+            validate_value(member, depth + 1, older=older)
 
 
-def _validate_set(kind: str, members: Any) -> None:
+def _validate_set(kind: str, members: Any, older: bool) -> None:
     if not isinstance(members, list):
         raise ValidationException("Invalid attribute value type")
     if not members:
         raise ValidationException(_SET_EMPTY[kind])
     if kind == "NS":
-        numbers = [parse_number(m) for m in members]
+        numbers = [parse_number(m, older=older) for m in members]
         if len(set(numbers)) != len(numbers):
-            raise ValidationException("Input collection contains duplicates")
+            if older:
+                raise ValidationException("Input collection contains duplicates")
+            raise ValidationException(f"{_INVALID}Input collection contains duplicates.")
         return
     wanted = str if kind == "SS" else (bytes, bytearray)
     if not all(isinstance(m, wanted) for m in members):
         raise ValidationException("Invalid attribute value type")
     if len({bytes(m) if kind == "BS" else m for m in members}) != len(members):
-        if kind == "SS":
-            raise ValidationException(
-                f"{_INVALID}Input collection {_render(members)} contains duplicates."
-            )
+        shown = _render(kind, members, older)
+        of_type = "of type BS" if kind == "BS" else ""
         raise ValidationException(
-            f"{_INVALID}Input collection {_render(members)}of type BS contains duplicates."
+            f"{_INVALID}Input collection {shown}{of_type} contains duplicates."
         )
 
 
-def validate_item(item: Any, *, what: str = "item") -> None:
+def validate_item(item: Any, *, what: str = "item", older: bool = False) -> None:
     """Check every attribute of an item (or a map of values) as PutItem's request validation."""
     if not isinstance(item, Mapping):
         raise ValidationException(f"Invalid {what}")
@@ -207,7 +224,7 @@ def validate_item(item: Any, *, what: str = "item") -> None:
             raise ValidationException(
                 _INVALID + "An AttributeValue may not contain an empty attribute name"
             )
-        validate_value(value)
+        validate_value(value, older=older)
 
 
 def validate_key(

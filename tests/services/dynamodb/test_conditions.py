@@ -249,9 +249,16 @@ def test_deep_parentheses_fail_cleanly():
 
 
 def test_invalid_value_in_attribute_values():
-    assert error_of("n = :e", values={":e": {"SS": []}}) == (
-        "ExpressionAttributeValues contains invalid value: One or more parameter values were "
-        "invalid: An string set  may not be empty for key :e"
+    with pytest.raises(ValidationException) as caught:
+        parse_condition("n = :e", None, {":e": {"SS": []}}, Usage())
+    assert caught.value.error_message == (
+        "One or more parameter values were invalid: An string set  may not be empty"
+    )
+    with pytest.raises(ValidationException) as caught:
+        validate_attribute_maps(None, {":e": {"N": ""}}, older=True)
+    assert caught.value.error_message == (
+        "ExpressionAttributeValues contains invalid value: The parameter cannot be converted to "
+        "a numeric value for key :e"
     )
 
 

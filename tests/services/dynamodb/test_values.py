@@ -62,6 +62,32 @@ def error_of(call, *args, **kwargs) -> str:
     ],
 )
 def test_invalid_values_get_aws_messages(value, message):
+    # The wording of DynamoDB's older validation layer (Scan, batch writes, transactions).
+    assert error_of(av.validate_item, {"a": value}, older=True) == message
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (
+            {"SS": ["b", "a", "b"]},
+            'One or more parameter values were invalid: Input collection ["a", "b", "b"] '
+            "contains duplicates.",
+        ),
+        (
+            {"BS": [b"\xff", b"\x00", b"\x00"]},
+            'One or more parameter values were invalid: Input collection ["AA==","/w==","AA=="]'
+            "of type BS contains duplicates.",
+        ),
+        (
+            {"NS": ["2", "1", "2"]},
+            "One or more parameter values were invalid: Input collection contains duplicates.",
+        ),
+        ({"N": ""}, "The parameter cannot be converted to a numeric value: "),
+        ({"N": "abc"}, "The parameter cannot be converted to a numeric value: abc"),
+    ],
+)
+def test_current_layer_wording(value, message):
     assert error_of(av.validate_item, {"a": value}) == message
 
 

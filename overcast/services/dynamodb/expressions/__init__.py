@@ -48,11 +48,15 @@ _NAME_KEY = re.compile(r"#[A-Za-z0-9_]+")
 _VALUE_KEY = re.compile(r":[A-Za-z0-9_]+")
 
 
-def validate_attribute_maps(names: Any, values: Any, *, expressions: bool = True) -> None:
+def validate_attribute_maps(
+    names: Any, values: Any, *, expressions: bool = True, older: bool = False
+) -> None:
     """The request-level checks of ExpressionAttributeNames/-Values, before any parsing.
 
     ``expressions`` says whether the request carries any expression at all: without one, AWS
-    refuses the maps outright.
+    refuses the maps outright. ``older`` asks for the wording of DynamoDB's older validation
+    layer (Scan, BatchWriteItem, TransactWriteItems), which wraps a bad value as
+    "ExpressionAttributeValues contains invalid value: ... for key :v".
     """
     if names is not None:
         if not expressions:
@@ -77,8 +81,12 @@ def validate_attribute_maps(names: Any, values: Any, *, expressions: bool = True
             raise ValidationException("ExpressionAttributeValues must not be empty")
         for key, value in values.items():
             _check_key("ExpressionAttributeValues", key, _VALUE_KEY)
-            try:
+            if not older:
                 av.validate_value(value)
+                continue
+            # DynamoDB's older validation layer (Scan, batch writes, transactions) names the key.
+            try:
+                av.validate_value(value, older=True)
             except ValidationException as error:
                 raise ValidationException(
                     f"ExpressionAttributeValues contains invalid value: {error.error_message} "

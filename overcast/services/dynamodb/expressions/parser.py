@@ -173,13 +173,9 @@ class Parser:
                 f"attribute value: {token.text}"
             )
             return {"NULL": True}
-        try:
-            av.validate_value(value)
-        except ValidationException as error:
-            raise ValidationException(
-                f"ExpressionAttributeValues contains invalid value: {error.error_message} "
-                f"for key {token.text}"
-            ) from None
+        # Normally checked with the whole map first (validate_attribute_maps); the current
+        # validation layer reports a bad value as it is, without naming its key.
+        av.validate_value(value)
         return av.normalize(value)
 
     def parse_path(self) -> DocPath:
