@@ -132,3 +132,33 @@ def test_transact_get(ddb: Any) -> None:
     )
     assert out["Responses"] == [{"Item": {"v": {"S": "1"}}}, {}]
     assert out["ConsumedCapacity"] == [{"TableName": name, "CapacityUnits": 4.0}]
+
+
+def test_idempotency_token_expires_after_ten_minutes(tmp_path: Any) -> None:
+    import requests
+
+    from overcast.testing import ServerProcess
+
+    proc = ServerProcess(log_file=tmp_path / "log").start()
+    try:
+        ddb = proc.client("dynamodb")
+        name = _table(ddb)
+        items = [
+            {
+                "Update": {
+                    "TableName": name,
+                    "Key": {"pk": {"S": "n"}},
+                    "UpdateExpression": "ADD c :one",
+                    "ExpressionAttributeValues": {":one": {"N": "1"}},
+                }
+            }
+        ]
+        ddb.transact_write_items(TransactItems=items, ClientRequestToken="tok")
+        requests.post(proc.endpoint + "/_overcast/clock", json={"advance": 590}, timeout=10)
+        ddb.transact_write_items(TransactItems=items, ClientRequestToken="tok")
+        assert _get(ddb, name, "n")["c"] == {"N": "1"}  # still the same request
+        requests.post(proc.endpoint + "/_overcast/clock", json={"advance": 20}, timeout=10)
+        ddb.transact_write_items(TransactItems=items, ClientRequestToken="tok")
+        assert _get(ddb, name, "n")["c"] == {"N": "2"}  # the token expired: applied again
+    finally:
+        proc.stop()
