@@ -29,5 +29,5 @@ def documented(snippet: str) -> str:
 
 
 def on(server: ServerProcess, snippet: str) -> str:
-    """A documented snippet aimed at the test server instead of localhost:4566."""
-    return snippet.replace("localhost:4566", f"127.0.0.1:{server.port}")
+    """A documented snippet as a user runs it, on the test server's port instead of 4566."""
+    return snippet.replace("localhost:4566", f"localhost:{server.port}")
