@@ -328,3 +328,15 @@ class MaxPostPreDataLengthExceededError(S3Error):
 class InvalidPartNumber(S3Error):
     status = 416
     message = "The requested partnumber is not satisfiable"
+
+
+class NoSuchConfiguration(S3Error):
+    status = 404
+    message = "The specified configuration does not exist."
+
+
+class TooManyConfigurations(S3Error):
+    message = (
+        "You are attempting to create a new configuration but have already reached the "
+        "1,000-configuration limit."
+    )

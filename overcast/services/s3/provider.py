@@ -10,6 +10,7 @@ from overcast.gateway.asgi import Receive
 from overcast.gateway.context import RequestContext
 from overcast.protocol.http import HttpResponse
 from overcast.services.s3.access import Access
+from overcast.services.s3.bucket_configs import BucketConfigs
 from overcast.services.s3.bucket_defaults import BucketDefaults
 from overcast.services.s3.buckets import Buckets
 from overcast.services.s3.events_out import EventDelivery
@@ -27,6 +28,7 @@ class S3Provider(
     Access,
     Website,
     EventDelivery,
+    BucketConfigs,
     BucketDefaults,
 ):
     """The union of S3's operation groups.
