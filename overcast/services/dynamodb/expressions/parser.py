@@ -1,6 +1,6 @@
 """The recursive-descent parser of condition expressions, document paths and operands.
 
-Grammar (keywords case-insensitive, function names case-sensitive)::
+Grammar (keywords case-insensitive and never attribute names; function names case-sensitive)::
 
     condition  := or
     or         := and ("OR" and)*
@@ -11,12 +11,14 @@ Grammar (keywords case-insensitive, function names case-sensitive)::
                 | operand comparator operand
                 | operand "BETWEEN" operand "AND" operand
                 | operand "IN" "(" operand ("," operand)* ")"
-    operand    := path | ":value" | "size" "(" path ")"
+    operand    := "(" operand ")" | path | ":value" | "size" "(" operand ")"
     path       := (name | "#name") ("." (name | "#name") | "[" digits "]")*
 
-Syntax errors are raised at once; the semantic errors DynamoDB reports after parsing (reserved
-words, undefined names and values, operand types) are kept and the first one is raised once the
-whole expression has parsed.
+``(`` opens either a condition or a parenthesized operand; the parser tries the condition first
+and reads the text again as a predicate when that fails (remembering where, so it never tries
+twice). Syntax errors and redundant parentheses are raised at once; the other errors are kept
+and raised once the whole expression parsed, in the order DynamoDB reports them (see
+``defer``).
 """
 
 from __future__ import annotations
