@@ -340,3 +340,18 @@ class TooManyConfigurations(S3Error):
         "You are attempting to create a new configuration but have already reached the "
         "1,000-configuration limit."
     )
+
+
+class RestoreAlreadyInProgress(S3Error):
+    status = 409
+    message = "Object restore is already in progress"
+
+
+class NoSuchObjectLockConfiguration(S3Error):
+    status = 404
+    message = "The specified object does not have a ObjectLock configuration"
+
+
+class ServerSideEncryptionConfigurationNotFoundError(S3Error):
+    status = 404
+    message = "The server side encryption configuration was not found"
