@@ -265,6 +265,8 @@ def describe(bucket: Bucket, obj: ObjectVersion, *, checksum_mode: bool = False)
     tags = meta.get("tags")
     if tags:
         out["TagCount"] = len(tags)
+    if meta.get("replication_status"):
+        out["ReplicationStatus"] = meta["replication_status"]
     if checksum_mode and meta.get("checksums"):
         out.update(checksum_members(meta["checksums"]))
         out["ChecksumType"] = meta.get("checksum_type", "FULL_OBJECT")
