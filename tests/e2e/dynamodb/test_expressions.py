@@ -627,3 +627,55 @@ def test_legacy_parameters(ddb: Any, table: str) -> None:
         "Can not use both expression and non-expression parameters in the same request: "
         "Non-expression parameters: {Expected} Expression parameters: {ConditionExpression}"
     )
+
+
+def test_parenthesized_operands_and_utf16_size(ddb: Any, table: str) -> None:
+    ddb.put_item(
+        TableName=table,
+        Item={"pk": {"S": "utf16"}, "sk": {"S": "1"}, "s": {"S": "\u00e9\U0001d11e"}},
+    )
+    items = ddb.query(
+        TableName=table,
+        KeyConditionExpression="(pk) = :p",
+        FilterExpression="(size(s)) = :three AND (s) <> (:p)",
+        ExpressionAttributeValues={":p": {"S": "utf16"}, ":three": {"N": "3"}},
+    )["Items"]
+    assert len(items) == 1
+
+
+def test_update_paths_under_missing_containers(ddb: Any, table: str) -> None:
+    key = {"pk": {"S": "containers"}, "sk": {"S": "1"}}
+    ddb.put_item(TableName=table, Item={**key, "m": {"M": {"k": {"S": "v"}}}})
+    ddb.update_item(TableName=table, Key=key, UpdateExpression="REMOVE m.absent")
+    for expression in ("REMOVE nope.x", "REMOVE m[0]"):
+        message = _validation(
+            ddb.update_item, TableName=table, Key=key, UpdateExpression=expression
+        )
+        assert (
+            message == "The document path provided in the update expression is invalid for update"
+        )
+
+
+def test_overlapping_update_paths_report_the_first_clash(ddb: Any, table: str) -> None:
+    message = _validation(
+        ddb.update_item,
+        TableName=table,
+        Key={"pk": {"S": "clash"}, "sk": {"S": "1"}},
+        UpdateExpression="SET d[1] = :v, d.b = :v, c[1].a = :v, c = :v",
+        ExpressionAttributeValues={":v": {"S": "x"}},
+    )
+    assert message == (
+        "Invalid UpdateExpression: Two document paths overlap with each other; must remove or "
+        "rewrite one of these paths; path one: [c, [1], a], path two: [c]"
+    )
+
+
+def test_zero_with_an_out_of_range_exponent_overflows(ddb: Any, table: str) -> None:
+    message = _validation(
+        ddb.put_item,
+        TableName=table,
+        Item={"pk": {"S": "zero"}, "sk": {"S": "1"}, "z": {"N": "0e126"}},
+    )
+    assert message.endswith(
+        "Number overflow. Attempting to store a number with magnitude larger than supported range"
+    )
