@@ -147,6 +147,25 @@ def items_at(conn: sqlite3.Connection, table_uid: str, when: float) -> Iterator[
         yield text
 
 
+def changes_between(
+    conn: sqlite3.Connection, table_uid: str, start: float, end: float
+) -> Iterator[tuple[str | None, str | None, float]]:
+    """Per key changed in ``(start, end]``: (item at ``start``, item at ``end``, last write
+    time), items encoded, None where absent."""
+    keys = conn.execute(
+        "SELECT DISTINCT hk, sk FROM ddbb_history WHERE table_uid = ? AND at > ? AND at <= ?",
+        (table_uid, start, end),
+    ).fetchall()
+    last = (
+        "SELECT item, at FROM ddbb_history WHERE table_uid = ? AND hk = ? AND sk = ? AND at <= ? "
+        "ORDER BY id DESC LIMIT 1"
+    )
+    for hk, sk in keys:
+        new = conn.execute(last, (table_uid, hk, sk, end)).fetchone()
+        old = conn.execute(last, (table_uid, hk, sk, start)).fetchone()
+        yield (old[0] if old else None), new[0], new[1]
+
+
 def forget_history(conn: sqlite3.Connection, table_uid: str) -> None:
     conn.execute("DELETE FROM ddbb_history WHERE table_uid = ?", (table_uid,))
 

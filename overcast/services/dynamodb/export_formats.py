@@ -57,10 +57,20 @@ def data_line(item: Item, fmt: str) -> str:
     return json.dumps({"Item": {k: encode_value(v) for k, v in item.items()}}, ensure_ascii=False)
 
 
-def data_file(items: list[Item], fmt: str) -> bytes:
-    lines = [data_line(item, fmt) for item in items]
-    if fmt == "ION":
-        lines.insert(0, "$ion_1_0")
+def change_line(keys: Item, old: Item | None, new: Item | None, micros: int, view: str) -> str:
+    """One line of an incremental export (DYNAMODB_JSON)."""
+    doc: dict[str, Any] = {
+        "Metadata": {"WriteTimestampMicros": {"N": str(micros)}},
+        "Keys": {k: encode_value(v) for k, v in keys.items()},
+    }
+    if new is not None:
+        doc["NewImage"] = {k: encode_value(v) for k, v in new.items()}
+    if old is not None and view == "NEW_AND_OLD_IMAGES":
+        doc["OldImage"] = {k: encode_value(v) for k, v in old.items()}
+    return json.dumps(doc, ensure_ascii=False)
+
+
+def gzip_lines(lines: list[str]) -> bytes:
     text = "\n".join(lines) + ("\n" if lines else "")
     return gzip.compress(text.encode("utf-8"), mtime=0)
 

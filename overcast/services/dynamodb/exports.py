@@ -167,13 +167,14 @@ class ExportOps:
             raise PointInTimeRecoveryUnavailableException(
                 f"Point in time recovery is not enabled for table '{table.name}'"
             )
-        if request.get("ExportType") == "INCREMENTAL_EXPORT":
-            raise ValidationException("Incremental exports are not supported by Overcast")
         now = self.env.clock.now()
         when = now
-        if request.get("ExportTime") is not None:
+        incremental = None
+        if request.get("ExportType") == "INCREMENTAL_EXPORT":
+            incremental = _incremental_window(request, float(setting["since"]), now)
+        elif request.get("ExportTime") is not None:
             given = request["ExportTime"]
-            when = given.timestamp() if isinstance(given, datetime) else float(given)
+            when = _epoch(given)
             if when < float(setting["since"]) or when > now:
                 raise InvalidExportTimeException(
                     "ExportTime must be within the point in time recovery window of the table"
@@ -192,12 +193,19 @@ class ExportOps:
             "StartTime": now,
             "TableArn": table.arn,
             "TableId": table.table_id,
+            "KeyNames": list(table.key_names),
             "ExportTime": when,
             "S3Bucket": request["S3Bucket"],
             "S3SseAlgorithm": request.get("S3SseAlgorithm") or "AES256",
             "ExportFormat": export_format,
             "ExportType": "FULL_EXPORT",
         }
+        if incremental is not None:
+            if export_format != "DYNAMODB_JSON":
+                raise ValidationException("Incremental exports support only DYNAMODB_JSON")
+            del doc["ExportTime"]
+            doc["ExportType"] = "INCREMENTAL_EXPORT"
+            doc["IncrementalExportSpecification"] = incremental
         for member in ("ClientToken", "S3BucketOwner", "S3Prefix", "S3SseKmsKeyId"):
             if request.get(member):
                 doc[member] = request[member]
@@ -222,40 +230,25 @@ class ExportOps:
         self._exports.put(account_id, region, arn, doc)
 
     async def _write_export(self, account_id: str, region: str, doc: dict[str, Any]) -> None:
-        when = float(doc["ExportTime"])
-
-        def snapshot(conn: sqlite3.Connection) -> list[tuple[dict[str, Any], int]]:
-            table = self.catalog.by_arn(conn, doc["TableArn"])
-            if (
-                table is not None
-                and table.table_id == doc["TableId"]
-                and when >= (self.env.clock.now() - 1.0)
-            ):
-                return list(storage.scan(conn, table))  # as of now: the table itself
-            rows = []
-            for text in bstore.items_at(conn, doc["TableId"], when):
-                item = storage.decode_item(text)
-                rows.append((item, values.item_size(item)))
-            return rows
-
-        rows = (
-            await self.env.store.aread(snapshot)
-            if hasattr(self.env.store, "aread")
-            else self.env.store.read(snapshot)
-        )
+        kind = doc["ExportFormat"]
+        if doc["ExportType"] == "INCREMENTAL_EXPORT":
+            lines, size = await self.env.store.aread(lambda c: _changes(c, doc))
+        else:
+            rows = await self.env.store.aread(lambda c: self._snapshot_rows(c, doc))
+            lines = [fmt.data_line(item, kind) for item, _ in rows]
+            size = sum(s for _, s in rows)
         bucket = doc["S3Bucket"]
         export_id = doc["ExportArn"].rsplit("/", 1)[1]
         prefix = f"{doc['S3Prefix'].rstrip('/')}/" if doc.get("S3Prefix") else ""
         base = f"{prefix}AWSDynamoDB/{export_id}"
-        kind = doc["ExportFormat"]
         suffix = "ion.gz" if kind == "ION" else "json.gz"
         await self._put(account_id, bucket, f"{base}/_started", b"")
         manifest_lines = []
-        for start in range(0, max(len(rows), 1), ITEMS_PER_FILE):
-            chunk = [item for item, _ in rows[start : start + ITEMS_PER_FILE]]
-            if not chunk and rows:
+        for start in range(0, max(len(lines), 1), ITEMS_PER_FILE):
+            chunk = lines[start : start + ITEMS_PER_FILE]
+            if not chunk and lines:
                 break
-            data = fmt.data_file(chunk, kind)
+            data = fmt.gzip_lines(["$ion_1_0", *chunk] if kind == "ION" else chunk)
             key = f"{base}/data/{os.urandom(13).hex()[:26]}.{suffix}"
             etag = await self._put(account_id, bucket, key, data)
             manifest_lines.append(
@@ -272,26 +265,31 @@ class ExportOps:
         await self._put(
             account_id, bucket, f"{base}/manifest-files.md5", fmt.md5_hex(files).encode()
         )
-        size = sum(s for _, s in rows)
         end = self.env.clock.now()
-        summary = {
+        summary: dict[str, Any] = {
             "version": "2020-06-30",
             "exportArn": doc["ExportArn"],
             "startTime": _iso(doc["StartTime"]),
             "endTime": _iso(end),
             "tableArn": doc["TableArn"],
             "tableId": doc["TableId"],
-            "exportTime": _iso(when),
             "s3Bucket": bucket,
             "s3Prefix": doc.get("S3Prefix"),
             "s3SseAlgorithm": doc["S3SseAlgorithm"],
             "s3SseKmsKeyId": doc.get("S3SseKmsKeyId"),
             "manifestFilesS3Key": files_key,
             "billedSizeBytes": size,
-            "itemCount": len(rows),
+            "itemCount": len(lines),
             "outputFormat": kind,
-            "exportType": "FULL_EXPORT",
+            "exportType": doc["ExportType"],
         }
+        if doc["ExportType"] == "INCREMENTAL_EXPORT":
+            window = doc["IncrementalExportSpecification"]
+            summary["exportFromTime"] = _iso(window["ExportFromTime"])
+            summary["exportToTime"] = _iso(window["ExportToTime"])
+            summary["exportViewType"] = window["ExportViewType"]
+        else:
+            summary["exportTime"] = _iso(float(doc["ExportTime"]))
         text = json.dumps(summary).encode()
         await self._put(account_id, bucket, f"{base}/manifest-summary.json", text)
         await self._put(
@@ -300,9 +298,28 @@ class ExportOps:
         doc.update(
             ExportStatus="COMPLETED",
             ExportManifest=f"{base}/manifest-summary.json",
-            ItemCount=len(rows),
+            ItemCount=len(lines),
             BilledSizeBytes=size,
         )
+
+    def _snapshot_rows(
+        self, conn: sqlite3.Connection, doc: dict[str, Any]
+    ) -> list[tuple[dict[str, Any], int]]:
+        """The items of a full export: the table itself when exporting now, else as of
+        ExportTime from the point-in-time history."""
+        when = float(doc["ExportTime"])
+        table = self.catalog.by_arn(conn, doc["TableArn"])
+        if (
+            table is not None
+            and table.table_id == doc["TableId"]
+            and when >= self.env.clock.now() - 1.0
+        ):
+            return list(storage.scan(conn, table))
+        rows = []
+        for text in bstore.items_at(conn, doc["TableId"], when):
+            item = storage.decode_item(text)
+            rows.append((item, values.item_size(item)))
+        return rows
 
     def describe_export(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         doc = self._exports.get(ctx.account_id, ctx.region, request["ExportArn"])
@@ -492,6 +509,57 @@ class ExportOps:
         return out
 
 
+def _incremental_window(request: dict[str, Any], since: float, now: float) -> dict[str, Any]:
+    """IncrementalExportSpecification, checked as AWS does: within the PITR window, from 15
+    minutes to 24 hours long."""
+    spec = request.get("IncrementalExportSpecification") or {}
+    if spec.get("ExportFromTime") is None or spec.get("ExportToTime") is None:
+        raise ValidationException(
+            "IncrementalExportSpecification with ExportFromTime and ExportToTime is required "
+            "for an INCREMENTAL_EXPORT"
+        )
+    start, end = (_epoch(spec[k]) for k in ("ExportFromTime", "ExportToTime"))
+    if start < since or end > now or start >= end:
+        raise InvalidExportTimeException(
+            "The export period must be within the point in time recovery window of the table"
+        )
+    if not 15 * 60 <= end - start <= 24 * 3600:
+        raise ValidationException(
+            "The export period must be at least 15 minutes and at most 24 hours long"
+        )
+    return {
+        "ExportFromTime": start,
+        "ExportToTime": end,
+        "ExportViewType": spec.get("ExportViewType") or "NEW_AND_OLD_IMAGES",
+    }
+
+
+def _changes(conn: sqlite3.Connection, doc: dict[str, Any]) -> tuple[list[str], int]:
+    """The lines of an incremental export (items whose state differs between the two times)
+    and their size."""
+    window = doc["IncrementalExportSpecification"]
+    lines: list[str] = []
+    size = 0
+    changes = bstore.changes_between(
+        conn, doc["TableId"], window["ExportFromTime"], window["ExportToTime"]
+    )
+    for old_text, new_text, at in changes:
+        if old_text == new_text:
+            continue
+        old = storage.decode_item(old_text) if old_text else None
+        new = storage.decode_item(new_text) if new_text else None
+        ref = new if new is not None else old
+        assert ref is not None
+        keys = {k: ref[k] for k in doc["KeyNames"] if k in ref}
+        lines.append(fmt.change_line(keys, old, new, int(at * 1_000_000), window["ExportViewType"]))
+        size += values.item_size(ref)
+    return lines, size
+
+
+def _epoch(value: Any) -> float:
+    return value.timestamp() if isinstance(value, datetime) else float(value)
+
+
 def _is_manifest(key: str) -> bool:
     tail = key.rsplit("/", 1)[-1]
     return tail in ("_started", "manifest-summary.json", "manifest-files.json") or tail.endswith(
@@ -508,10 +576,15 @@ def _valid(item: dict[str, Any], key_types: dict[str, str]) -> bool:
 
 
 def _export_description(doc: dict[str, Any]) -> dict[str, Any]:
-    out = dict(doc)
+    out = {k: v for k, v in doc.items() if k != "KeyNames"}
     for member in ("StartTime", "EndTime", "ExportTime"):
         if member in out:
             out[member] = _time(out[member])
+    if "IncrementalExportSpecification" in out:
+        window = dict(out["IncrementalExportSpecification"])
+        for member in ("ExportFromTime", "ExportToTime"):
+            window[member] = _time(window[member])
+        out["IncrementalExportSpecification"] = window
     return out
 
 
