@@ -181,20 +181,27 @@ def _combine(conditions: list[Condition], conditional_operator: str | None) -> C
     return result
 
 
-def _check_conditional_operator(conditional_operator: str | None) -> None:
-    if conditional_operator is not None and conditional_operator not in ("AND", "OR"):
+def _check_conditional_operator(conditional_operator: str | None, *, filtering: bool) -> None:
+    """ConditionalOperator is AND or OR; AWS words the refusal differently for the filters of
+    Query and Scan than for Expected."""
+    if conditional_operator is None or conditional_operator in ("AND", "OR"):
+        return
+    if filtering:
         raise ValidationException(
-            f"1 validation error detected: Value '{conditional_operator}' at "
-            "'conditionalOperator' failed to satisfy constraint: Member must satisfy enum value "
-            "set: [AND, OR]"
+            "Failed to satisfy constraint: Member must satisfy enum value set: [ALL, OR]"
         )
+    raise ValidationException(
+        f"1 validation error detected: Value '{conditional_operator}' at "
+        "'conditionalOperator' failed to satisfy constraint: Member must satisfy enum value "
+        "set: [OR, AND]"
+    )
 
 
 def filter_condition(
     conditions: Mapping[str, Any] | None, conditional_operator: str | None = None
 ) -> Condition:
     """QueryFilter or ScanFilter (ComparisonOperator + AttributeValueList per attribute)."""
-    _check_conditional_operator(conditional_operator)
+    _check_conditional_operator(conditional_operator, filtering=True)
     parts = []
     for name, spec in (conditions or {}).items():
         operator = spec.get("ComparisonOperator")
@@ -206,7 +213,7 @@ def expected_condition(
     expected: Mapping[str, Any] | None, conditional_operator: str | None = None
 ) -> Condition:
     """Expected: the Value/Exists form or the ComparisonOperator form, per attribute."""
-    _check_conditional_operator(conditional_operator)
+    _check_conditional_operator(conditional_operator, filtering=False)
     parts: list[Condition] = []
     for name, spec in (expected or {}).items():
         operator = spec.get("ComparisonOperator")

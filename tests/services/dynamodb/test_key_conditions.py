@@ -360,3 +360,17 @@ def test_legacy_value_list_types():
         {"l": {"ComparisonOperator": "CONTAINS", "AttributeValueList": [{"NULL": True}]}}
     )
     assert contains_null.evaluate({"l": {"L": [{"NULL": True}]}})
+
+
+def test_conditional_operator_enum():
+    with pytest.raises(ValidationException) as caught:
+        legacy.filter_condition({"b": {"ComparisonOperator": "NULL"}}, "XOR")
+    assert caught.value.error_message == (
+        "Failed to satisfy constraint: Member must satisfy enum value set: [ALL, OR]"
+    )
+    with pytest.raises(ValidationException) as caught:
+        legacy.expected_condition({"b": {"Exists": False}}, "XOR")
+    assert caught.value.error_message == (
+        "1 validation error detected: Value 'XOR' at 'conditionalOperator' failed to satisfy "
+        "constraint: Member must satisfy enum value set: [OR, AND]"
+    )
