@@ -190,6 +190,8 @@ def validate_value(value: Any, depth: int = 1, *, older: bool = False) -> None:
             raise ValidationException(TOO_DEEP)
         for member in body if kind == "L" else body.values():
             validate_value(member, depth + 1, older=older)
+        if kind == "M" and "" in body:
+            raise ValidationException("Empty attribute name")
 
 
 def _validate_set(kind: str, members: Any, older: bool) -> None:
@@ -221,9 +223,7 @@ def validate_item(item: Any, *, what: str = "item", older: bool = False) -> None
         raise ValidationException(f"Invalid {what}")
     for name, value in item.items():
         if name == "":
-            raise ValidationException(
-                _INVALID + "An AttributeValue may not contain an empty attribute name"
-            )
+            raise ValidationException("Empty attribute name")
         validate_value(value, older=older)
 
 

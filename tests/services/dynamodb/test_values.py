@@ -302,3 +302,8 @@ def test_zero_within_range_is_zero():
 def test_number_sizes_as_aws_measures_them(text, size):
     # Measured byte costs (an accept/reject pair either side of the 400 KB limit).
     assert av.value_size({"N": text}) == size
+
+
+def test_empty_attribute_names_are_refused():
+    assert error_of(av.validate_item, {"": {"S": "x"}}) == "Empty attribute name"
+    assert error_of(av.validate_item, {"m": {"M": {"": {"S": "x"}}}}) == "Empty attribute name"
