@@ -190,8 +190,6 @@ def validate_value(value: Any, depth: int = 1, *, older: bool = False) -> None:
             raise ValidationException(TOO_DEEP)
         for member in body if kind == "L" else body.values():
             validate_value(member, depth + 1, older=older)
-        if kind == "M" and "" in body:
-            raise ValidationException("Empty attribute name")
 
 
 def _validate_set(kind: str, members: Any, older: bool) -> None:
@@ -221,10 +219,19 @@ def validate_item(item: Any, *, what: str = "item", older: bool = False) -> None
     """Check every attribute of an item (or a map of values) as PutItem's request validation."""
     if not isinstance(item, Mapping):
         raise ValidationException(f"Invalid {what}")
-    for name, value in item.items():
-        if name == "":
-            raise ValidationException("Empty attribute name")
+    for value in item.values():
         validate_value(value, older=older)
+    # Names are checked once every value passed (a too-deep value is reported first).
+    if any(name == "" for name in item) or any(_has_empty_key(v) for v in item.values()):
+        raise ValidationException("Empty attribute name")
+
+
+def _has_empty_key(value: AttributeValue) -> bool:
+    if "M" in value:
+        return "" in value["M"] or any(_has_empty_key(v) for v in value["M"].values())
+    if "L" in value:
+        return any(_has_empty_key(v) for v in value["L"])
+    return False
 
 
 def validate_key(

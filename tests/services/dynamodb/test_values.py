@@ -307,3 +307,11 @@ def test_number_sizes_as_aws_measures_them(text, size):
 def test_empty_attribute_names_are_refused():
     assert error_of(av.validate_item, {"": {"S": "x"}}) == "Empty attribute name"
     assert error_of(av.validate_item, {"m": {"M": {"": {"S": "x"}}}}) == "Empty attribute name"
+
+
+def test_too_deep_values_are_reported_before_empty_names():
+    deep: dict = {"S": "x"}
+    for _ in range(40):
+        deep = {"M": {"n": deep}}
+    item = {"m": {"M": {"": {"S": "x"}}}, "d": deep}
+    assert error_of(av.validate_item, item) == av.TOO_DEEP
