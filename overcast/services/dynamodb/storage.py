@@ -22,7 +22,8 @@ so a request is one transaction and index entries and counts change with the ite
   a cached read (do not mutate the result). To change a table, inside ``store.write``:
   ``table = catalog.load(conn, account, region, name)`` (fresh copy), change it, then
   ``catalog.save(conn, table)``. ``catalog.insert(conn, table)`` creates one (assigns
-  ``table.id``), ``catalog.delete(conn, table)`` drops it with all its items.
+  ``table.id``), ``catalog.delete(conn, table)`` drops it with all its items in that
+  transaction (DeleteTable instead retires the table and purges its rows in small steps).
 * Items: ``get_item(conn, table, key)``; ``put_item(conn, table, item)`` and
   ``delete_item(conn, table, key)`` return the old item; ``apply_change(conn, table, old, new)``
   when you already read the old one. These do NOT emit stream records nor check conditions:
@@ -101,6 +102,7 @@ MIGRATIONS = [
 Item = dict[str, Any]
 Row = tuple[Item, int]  # an item and its size in bytes
 
+RETIRED = "#retired-"  # name prefix of deleted tables whose rows are being purged (never valid)
 _SEGMENT_SPACE = 1 << 32  # hk starts with 4 hash bytes: segment ranges split this space
 
 
@@ -257,14 +259,17 @@ class Catalog:
         """Table names in order, after ``after``, at most ``limit``."""
         rows = conn.execute(
             "SELECT name FROM ddb_tables WHERE account_id = ? AND region = ? AND name > ?"
-            " ORDER BY name LIMIT ?",
+            f" AND name NOT LIKE '{RETIRED}%' ORDER BY name LIMIT ?",
             (account_id, region, after or "", limit),
         ).fetchall()
         return [r[0] for r in rows]
 
     def all(self, conn: sqlite3.Connection) -> Iterator[Table]:
         """Every table of every account and region (for sweepers)."""
-        rows = conn.execute("SELECT id, account_id, region, name, doc FROM ddb_tables").fetchall()
+        rows = conn.execute(
+            "SELECT id, account_id, region, name, doc FROM ddb_tables"
+            f" WHERE name NOT LIKE '{RETIRED}%'"
+        ).fetchall()
         for row in rows:
             yield Table.from_doc(row[0], row[1], row[2], row[3], json.loads(row[4]))
 
@@ -299,6 +304,49 @@ class Catalog:
         ):
             conn.execute(sql, (table.id,))
         self._invalidate(conn, table)
+
+    def retire(self, conn: sqlite3.Connection, table: Table) -> None:
+        """Make the table disappear at once (its name is free again) and leave its rows for
+        ``purge`` to delete in small transactions: a large table's deletion never holds the
+        writer for long."""
+        conn.execute(
+            "UPDATE ddb_tables SET name = ? WHERE id = ?", (f"{RETIRED}{table.id}", table.id)
+        )
+        self._invalidate(conn, table)
+
+    def retired(self, conn: sqlite3.Connection) -> list[int]:
+        """Ids of retired tables whose rows are not all purged yet."""
+        rows = conn.execute(
+            f"SELECT id FROM ddb_tables WHERE name LIKE '{RETIRED}%' ORDER BY id"
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def purge(self, conn: sqlite3.Connection, table_id: int, limit: int = 5000) -> bool:
+        """Delete up to ``limit`` rows of each kind of a retired table; True once nothing is
+        left (its counters and table row are then gone too)."""
+        done = True
+        for source, columns in (
+            ("ddb_items", "hk, sk"),
+            ("ddb_index_items", "index_no, hk, sk, pk"),
+        ):
+            bound = conn.execute(
+                f"SELECT {columns} FROM {source} WHERE table_id = ? ORDER BY {columns}"
+                " LIMIT 1 OFFSET ?",
+                (table_id, limit - 1),
+            ).fetchone()
+            if bound is None:
+                conn.execute(f"DELETE FROM {source} WHERE table_id = ?", (table_id,))
+                continue
+            marks = ", ".join("?" for _ in bound)
+            conn.execute(
+                f"DELETE FROM {source} WHERE table_id = ? AND ({columns}) <= ({marks})",
+                (table_id, *bound),
+            )
+            done = False
+        if done:
+            conn.execute("DELETE FROM ddb_counts WHERE table_id = ?", (table_id,))
+            conn.execute("DELETE FROM ddb_tables WHERE id = ?", (table_id,))
+        return done
 
     def counts(self, conn: sqlite3.Connection, table: Table) -> dict[int, tuple[int, int]]:
         """(item count, bytes) per index number, 0 being the table."""

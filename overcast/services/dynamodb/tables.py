@@ -3,6 +3,8 @@ DeleteTable, ListTables, tags, DescribeLimits and DescribeEndpoints."""
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import sqlite3
 import uuid
 from typing import Any
@@ -88,6 +90,8 @@ def _tags(tags: list[dict[str, str]] | None) -> dict[str, str]:
 
 
 class TableOps(DynamoBase):
+    _purge_task: asyncio.Task[None] | None = None  # deleting retired tables' rows
+
     # -- create ---------------------------------------------------------------------------------
 
     def create_table(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
@@ -469,11 +473,30 @@ class TableOps(DynamoBase):
                     f"Requested resource not found: Table: {name} not found"
                 )
             self._table_deleted(conn, current)
-            self.catalog.delete(conn, current)
+            self.catalog.retire(conn, current)
 
-        # Deleting a large table's items takes a while: off the event loop.
-        await self.env.store.awrite(write)
+        # The table is gone at once; its rows are purged in the background, a few thousand
+        # per transaction, so deleting a large table never stalls other requests.
+        self.env.store.write(write)
+        self._start_purge()
         return {"TableDescription": desc}
+
+    def _start_purge(self) -> None:
+        task = self._purge_task
+        if task is None or task.done():
+            self._purge_task = asyncio.get_running_loop().create_task(self._purge_retired())
+
+    async def _purge_retired(self) -> None:
+        """Purge every retired table (those of an interrupted run too) until none is left."""
+        store = self.env.store
+        while ids := store.read(self.catalog.retired):
+            for table_id in ids:
+                step = functools.partial(self._purge_step, table_id=table_id)
+                while not await store.awrite(step):
+                    pass
+
+    def _purge_step(self, conn: sqlite3.Connection, *, table_id: int) -> bool:
+        return self.catalog.purge(conn, table_id)
 
     # -- tags -----------------------------------------------------------------------------------
 

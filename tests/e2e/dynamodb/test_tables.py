@@ -231,3 +231,15 @@ def test_table_class_stream_and_limits(client: Client) -> None:
     limits = ddb.describe_limits()
     assert limits["TableMaxReadCapacityUnits"] == 40000
     assert ddb.describe_endpoints()["Endpoints"][0]["CachePeriodInMinutes"] == 1440
+
+
+def test_recreate_after_delete_starts_empty(client: Client) -> None:
+    ddb = client("dynamodb")
+    name = _name()
+    _create(ddb, name)
+    for n in range(30):
+        ddb.put_item(TableName=name, Item={"pk": {"S": "p"}, "sk": {"N": str(n)}})
+    ddb.delete_table(TableName=name)
+    _create(ddb, name)
+    assert ddb.scan(TableName=name)["Count"] == 0
+    assert ddb.describe_table(TableName=name)["Table"]["ItemCount"] == 0

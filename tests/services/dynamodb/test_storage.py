@@ -95,3 +95,27 @@ def test_capacity_units() -> None:
     assert capacity.write_units(1024) == 1.0
     assert capacity.write_units(1025) == 2.0
     assert capacity.write_units(10, transactional=True) == 2.0
+
+
+def test_retired_table_is_hidden_then_purged_in_steps(store: Store) -> None:
+    table = _table(store)
+    catalog = storage.Catalog.of(store)
+    for n in range(30):
+        item = {"h": {"S": f"k{n}"}, "r": {"N": "1"}, "g": {"S": "x"}}
+        store.write(lambda conn, item=item: storage.put_item(conn, table, item))
+    store.write(lambda conn: catalog.retire(conn, table))
+    assert catalog.get("1", "r", "t") is None
+    assert store.read(lambda conn: catalog.names(conn, "1", "r", None, 10)) == []
+    assert store.read(lambda conn: list(catalog.all(conn))) == []
+    assert store.read(catalog.retired) == [table.id]
+    steps = 0
+    while not store.write(lambda conn: catalog.purge(conn, table.id, limit=7)):
+        steps += 1
+    assert steps >= 4
+    assert store.read(catalog.retired) == []
+    left = store.read(
+        lambda conn: conn.execute(
+            "SELECT (SELECT COUNT(*) FROM ddb_items) + (SELECT COUNT(*) FROM ddb_index_items)"
+        ).fetchone()[0]
+    )
+    assert left == 0
