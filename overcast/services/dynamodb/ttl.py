@@ -148,36 +148,68 @@ class TtlOps:
         self._arm_ttl_sweep()
 
     async def _sweep_expired(self) -> int:
-        """Delete every expired item of every TTL-enabled table now; returns how many."""
+        """Delete every expired item of every TTL-enabled table now; returns how many.
+
+        Candidates are found in a read transaction (a scan must not hold the write lock), then
+        deleted in batches, each item checked again in the write (it may have changed since).
+        """
         if self._ttl_running:
             return 0
         self._ttl_running = True
         try:
+            now = self.env.clock.now()
+            found = await self.env.store.aread(lambda c: self._expired_keys(c, now))
             deleted = 0
-            while True:
-                count = await self.env.store.awrite(self._sweep_batch)
-                deleted += count
-                if count < SWEEP_BATCH:
-                    return deleted
+            for start in range(0, len(found), SWEEP_BATCH):
+                batch = found[start : start + SWEEP_BATCH]
+                deleted += await self.env.store.awrite(lambda c, b=batch: self._delete(c, b, now))
                 await asyncio.sleep(0)
+            return deleted
         finally:
             self._ttl_running = False
 
-    def _sweep_batch(self, conn: sqlite3.Connection) -> int:
-        now = self.env.clock.now()
-        count = 0
+    def _expired_keys(
+        self, conn: sqlite3.Connection, now: float
+    ) -> list[tuple[str, str, str, str, dict[str, Any]]]:
+        """(account, region, table name, table id, key) of every item the sweep deletes."""
+        found = []
         for table in self._ttl_tables(conn):
             attribute = ttl_setting(table)["AttributeName"]  # type: ignore[index]
-            victims = [
-                item for item, _ in storage.scan(conn, table) if expired(item, attribute, now)
-            ][: SWEEP_BATCH - count]
-            for item in victims:
-                old = storage.delete_item(conn, table, table.key_of(item))
-                if old is not None:
-                    self._record_change(  # type: ignore[attr-defined]
-                        conn, table, old, None, user_identity=SERVICE_IDENTITY
-                    )
-                    count += 1
-            if count >= SWEEP_BATCH:
-                break
+            for item, _ in storage.scan(conn, table):
+                if expired(item, attribute, now):
+                    found.append(
+                        (table.account_id, table.region, table.name, table.table_id,
+                         table.key_of(item))
+                    )  # fmt: skip
+        return found
+
+    def _delete(
+        self,
+        conn: sqlite3.Connection,
+        batch: list[tuple[str, str, str, str, dict[str, Any]]],
+        now: float,
+    ) -> int:
+        count = 0
+        tables: dict[tuple[str, str, str], Table | None] = {}
+        for account_id, region, name, table_id, key in batch:
+            where = (account_id, region, name)
+            if where not in tables:
+                tables[where] = self.catalog.load(conn, account_id, region, name)
+            table = tables[where]
+            setting = ttl_setting(table) if table is not None else None
+            if (
+                table is None
+                or table.table_id != table_id
+                or setting is None
+                or setting.get("Status") != "ENABLED"
+            ):
+                continue  # the table was deleted, re-created or TTL changed meanwhile
+            item = storage.get_item(conn, table, key)
+            if item is None or not expired(item, setting["AttributeName"], now):
+                continue
+            storage.delete_item(conn, table, key)
+            self._record_change(  # type: ignore[attr-defined]
+                conn, table, item, None, user_identity=SERVICE_IDENTITY
+            )
+            count += 1
         return count
