@@ -25,10 +25,11 @@ from overcast import events
 from overcast.events import Event
 from overcast.gateway.context import RequestContext
 from overcast.services.base import ServiceEnv
-from overcast.services.s3 import notifications
+from overcast.services.s3 import notifications, store
 from overcast.services.s3.event_records import eventbridge_event, record
 from overcast.services.s3.models import Bucket, ObjectVersion
 from overcast.services.s3.notifications import Notifications
+from overcast.services.s3.replication import rule_for
 from overcast.state import Store
 
 NAMESPACE = "s3.notifications"
@@ -70,6 +71,9 @@ def object_event(
     if not any(config.get(name) for name in EVENT_CONFIGS):
         return
     when = env.clock.now() if now is None else now
+    replication = config.get("replication")
+    if replication and obj is not None and event_name.startswith("ObjectCreated"):
+        _mark_pending(conn, replication, obj)
     if obj is not None:
         version_id = obj.version_id
     seq = obj.seq if obj is not None else 0
@@ -97,6 +101,17 @@ def object_event(
     }
     topic = events.S3_OBJECT_CREATED if event_name.startswith("ObjectCreated") else None
     env.events.publish(topic or events.S3_OBJECT_REMOVED, payload, conn=conn)
+
+
+def _mark_pending(
+    conn: sqlite3.Connection, replication: dict[str, Any], obj: ObjectVersion
+) -> None:
+    """A new version a replication rule covers starts PENDING (x-amz-replication-status)."""
+    if obj.meta.get("replication_status") == "REPLICA":
+        return
+    if rule_for(replication, obj.key, obj.meta.get("tags") or {}) is not None:
+        obj.meta["replication_status"] = "PENDING"
+        store.update_object_meta(conn, obj)
 
 
 def captured(
@@ -133,8 +148,6 @@ class EventDelivery(Notifications):
     async def _on_object_event(self, event: Event) -> None:
         p = event.payload
         name = p["bucket"]
-        from overcast.services.s3 import store
-
         bucket = await self._store.aread(lambda c: store.get_bucket(c, name))
         if bucket is None or bucket.account_id != p["account_id"]:
             return  # the bucket is gone (or is another owner's now): nobody to notify

@@ -17,6 +17,7 @@ from overcast.services.s3.events_out import EventDelivery
 from overcast.services.s3.listing import Listing
 from overcast.services.s3.multipart import Multipart
 from overcast.services.s3.objects import Objects
+from overcast.services.s3.replication_worker import ReplicationWorker
 from overcast.services.s3.website import Website
 
 
@@ -28,6 +29,7 @@ class S3Provider(
     Access,
     Website,
     EventDelivery,
+    ReplicationWorker,
     BucketConfigs,
     BucketDefaults,
 ):

@@ -1,0 +1,124 @@
+"""Replication: copies new versions (and, per rule, delete markers) from a bucket with a
+replication configuration to its rules' destination buckets, in the background.
+
+The write that creates a version marks it PENDING (``events_out.object_event``) and publishes
+its event to the bus's durable outbox in the same transaction; this subscriber then copies the
+version (same version id, metadata, tags, checksums; its blobs shared, not copied: blobs are
+reference-counted) into the destination as a REPLICA and marks the source COMPLETED, all in one
+write transaction. A destination that is gone or no longer versioned marks it FAILED. A crash
+before the copy leaves the event in the outbox: it is redelivered at the next start, and a
+version already replicated is recognised by its version id.
+"""
+
+from __future__ import annotations
+
+import copy
+import sqlite3
+from typing import Any
+
+from overcast import events
+from overcast.events import Event
+from overcast.services.base import ServiceEnv
+from overcast.services.s3 import store
+from overcast.services.s3.events_out import object_event
+from overcast.services.s3.models import Bucket, ObjectVersion
+from overcast.services.s3.replication import (
+    CONFIG_KEY,
+    Replication,
+    destination_bucket,
+    replicates_delete_markers,
+    rule_for,
+)
+from overcast.state.blobs import Blob
+
+SUBSCRIBERS = {
+    events.S3_OBJECT_CREATED: "s3.replication.created",
+    events.S3_OBJECT_REMOVED: "s3.replication.removed",
+}
+
+
+class ReplicationWorker(Replication):
+    def __init__(self, env: ServiceEnv) -> None:
+        super().__init__(env)
+        for topic, name in SUBSCRIBERS.items():
+            env.events.subscribe(topic, self._on_replication_event, name=name)
+
+    async def _on_replication_event(self, event: Event) -> None:
+        p = event.payload
+        if p.get("replica") or not p.get("version_id"):
+            return  # replicas are not replicated again; unversioned writes never replicate
+        await self._store.awrite(lambda conn: self._replicate(conn, p))
+
+    def _replicate(self, conn: sqlite3.Connection, p: dict[str, Any]) -> None:
+        bucket = store.get_bucket(conn, p["bucket"])
+        config = bucket.config.get(CONFIG_KEY) if bucket is not None else None
+        if bucket is None or not config:
+            return
+        if p["event_name"].startswith("ObjectCreated"):
+            self._replicate_version(conn, bucket, config, p)
+        elif p["event_name"] == "ObjectRemoved:DeleteMarkerCreated":
+            self._replicate_marker(conn, config, p)
+
+    def _replicate_version(
+        self, conn: sqlite3.Connection, bucket: Bucket, config: dict[str, Any], p: dict[str, Any]
+    ) -> None:
+        source = store.get_version(conn, bucket.name, p["key"], p["version_id"])
+        if source is None or source.meta.get("replication_status") != "PENDING":
+            return  # deleted meanwhile, or replicated already (a redelivery)
+        rule = rule_for(config, source.key, source.meta.get("tags") or {})
+        target = store.get_bucket(conn, destination_bucket(rule)) if rule else None
+        if rule is None or target is None or target.versioning != "Enabled":
+            source.meta["replication_status"] = "FAILED"
+            store.update_object_meta(conn, source)
+            return
+        if store.get_version(conn, target.name, source.key, source.version_id) is None:
+            replica = ObjectVersion(
+                bucket=target.name,
+                key=source.key,
+                version_id=source.version_id,
+                last_modified=source.last_modified,
+                size=source.size,
+                etag=source.etag,
+                storage_class=rule["Destination"].get("StorageClass") or source.storage_class,
+                segments=list(source.segments),
+                meta=copy.deepcopy(source.meta),
+            )
+            replica.meta["replication_status"] = "REPLICA"
+            translation = rule["Destination"].get("AccessControlTranslation") or {}
+            if translation.get("Owner") == "Destination":
+                replica.meta["owner"] = target.account_id
+                replica.meta.pop("acl", None)
+            self._insert_replica(conn, replica)
+            object_event(None, conn, self.env, target, replica.key, "ObjectCreated:Put", replica)
+        source.meta["replication_status"] = "COMPLETED"
+        store.update_object_meta(conn, source)
+
+    def _replicate_marker(
+        self, conn: sqlite3.Connection, config: dict[str, Any], p: dict[str, Any]
+    ) -> None:
+        rule = rule_for(config, p["key"], {})
+        if rule is None or not replicates_delete_markers(rule):
+            return
+        target = store.get_bucket(conn, destination_bucket(rule))
+        if target is None or target.versioning != "Enabled":
+            return
+        if store.get_version(conn, target.name, p["key"], p["version_id"]) is not None:
+            return
+        marker = ObjectVersion(
+            bucket=target.name,
+            key=p["key"],
+            version_id=p["version_id"],
+            last_modified=p["time"],
+            delete_marker=True,
+            meta={"owner": p["account_id"], "replication_status": "REPLICA"},
+        )
+        self._insert_replica(conn, marker)
+
+    def _insert_replica(self, conn: sqlite3.Connection, obj: ObjectVersion) -> None:
+        """Insert a version under its source's version id as the key's current version."""
+        store._supersede(conn, self._store, obj.bucket, obj.key, obj.version_id)
+        obj.seq = store._next_seq(conn, obj.bucket, obj.key)
+        obj.is_latest = True
+        store._insert_object(conn, obj)
+        for blob_id, size in obj.segments:
+            self._store.blobs.link(conn, Blob(blob_id, size))

@@ -1,0 +1,154 @@
+"""Bucket replication: configuration rules and errors, asynchronous copies of new versions with
+their metadata and tags, x-amz-replication-status, delete-marker replication per rule."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+ROLE = "arn:aws:iam::000000000000:role/replication"
+
+
+@pytest.fixture
+def s3(client: Any) -> Any:
+    return client("s3")
+
+
+def _bucket(s3: Any, versioned: bool = True, region: str | None = None) -> str:
+    name = f"repl-{uuid.uuid4().hex[:12]}"
+    if region is None:
+        s3.create_bucket(Bucket=name)
+    else:
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": region})
+    if versioned:
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    return name
+
+
+def _rule(dest: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "ID": "all",
+        "Priority": 1,
+        "Status": "Enabled",
+        "Filter": {"Prefix": ""},
+        "DeleteMarkerReplication": {"Status": "Disabled"},
+        "Destination": {"Bucket": f"arn:aws:s3:::{dest}"},
+        **extra,
+    }
+
+
+def _wait_status(s3: Any, bucket: str, key: str, version: str, want: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 10
+    while True:
+        head = s3.head_object(Bucket=bucket, Key=key, VersionId=version)
+        if head.get("ReplicationStatus") == want or time.monotonic() > deadline:
+            return head
+        time.sleep(0.05)
+
+
+def test_configuration_errors(s3: Any) -> None:
+    plain = _bucket(s3, versioned=False)
+    dest = _bucket(s3)
+    config = {"Role": ROLE, "Rules": [_rule(dest)]}
+    with pytest.raises(ClientError) as err:
+        s3.put_bucket_replication(Bucket=plain, ReplicationConfiguration=config)
+    assert err.value.response["Error"]["Code"] == "InvalidRequest"
+    assert "Versioning must be 'Enabled'" in err.value.response["Error"]["Message"]
+    source = _bucket(s3)
+    unversioned = {"Role": ROLE, "Rules": [_rule(plain)]}
+    with pytest.raises(ClientError) as err:
+        s3.put_bucket_replication(Bucket=source, ReplicationConfiguration=unversioned)
+    assert "versioning enabled" in err.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as err:
+        s3.get_bucket_replication(Bucket=source)
+    assert err.value.response["Error"]["Code"] == "ReplicationConfigurationNotFoundError"
+    s3.put_bucket_replication(Bucket=source, ReplicationConfiguration=config)
+    got = s3.get_bucket_replication(Bucket=source)["ReplicationConfiguration"]
+    assert got["Role"] == ROLE
+    assert got["Rules"][0]["ID"] == "all"
+    s3.delete_bucket_replication(Bucket=source)
+    with pytest.raises(ClientError):
+        s3.get_bucket_replication(Bucket=source)
+
+
+def test_new_versions_are_copied_with_metadata_and_tags(s3: Any, client: Any) -> None:
+    source = _bucket(s3)
+    west = client("s3", region="eu-west-1")
+    dest = _bucket(west, region="eu-west-1")  # cross region
+    rule = _rule(dest, Filter={"Prefix": "docs/"}, Destination={
+        "Bucket": f"arn:aws:s3:::{dest}", "StorageClass": "STANDARD_IA"})  # fmt: skip
+    s3.put_bucket_replication(
+        Bucket=source, ReplicationConfiguration={"Role": ROLE, "Rules": [rule]}
+    )
+    put = s3.put_object(
+        Bucket=source,
+        Key="docs/a.txt",
+        Body=b"replicate me",
+        ContentType="text/plain",
+        Metadata={"colour": "blue"},
+        Tagging="team=storage",
+    )
+    head = _wait_status(s3, source, "docs/a.txt", put["VersionId"], "COMPLETED")
+    assert head["ReplicationStatus"] == "COMPLETED"
+    replica = west.get_object(Bucket=dest, Key="docs/a.txt")
+    assert replica["Body"].read() == b"replicate me"
+    assert replica["VersionId"] == put["VersionId"]
+    assert replica["ReplicationStatus"] == "REPLICA"
+    assert replica["ContentType"] == "text/plain"
+    assert replica["Metadata"] == {"colour": "blue"}
+    assert replica["StorageClass"] == "STANDARD_IA"
+    tags = west.get_object_tagging(Bucket=dest, Key="docs/a.txt")["TagSet"]
+    assert tags == [{"Key": "team", "Value": "storage"}]
+    # Outside the rule's prefix: no status, no copy.
+    other = s3.put_object(Bucket=source, Key="other.txt", Body=b"x")
+    head = s3.head_object(Bucket=source, Key="other.txt", VersionId=other["VersionId"])
+    assert "ReplicationStatus" not in head
+    with pytest.raises(ClientError):
+        west.head_object(Bucket=dest, Key="other.txt")
+
+
+def test_delete_markers_follow_the_rule(s3: Any) -> None:
+    source, kept, mirrored = _bucket(s3), _bucket(s3), _bucket(s3)
+    rules = [
+        _rule(kept, ID="keep", Priority=1, Filter={"Prefix": "keep/"}),
+        _rule(
+            mirrored,
+            ID="mirror",
+            Priority=2,
+            Filter={"Prefix": "mirror/"},
+            DeleteMarkerReplication={"Status": "Enabled"},
+        ),
+    ]
+    s3.put_bucket_replication(
+        Bucket=source, ReplicationConfiguration={"Role": ROLE, "Rules": rules}
+    )
+    for key in ("keep/x", "mirror/x"):
+        version = s3.put_object(Bucket=source, Key=key, Body=b"1")["VersionId"]
+        _wait_status(s3, source, key, version, "COMPLETED")
+        s3.delete_object(Bucket=source, Key=key)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            s3.head_object(Bucket=mirrored, Key="mirror/x")
+        except ClientError:
+            break
+        time.sleep(0.05)
+    with pytest.raises(ClientError) as err:
+        s3.head_object(Bucket=mirrored, Key="mirror/x")
+    assert err.value.response["Error"]["Code"] == "404"
+    assert s3.head_object(Bucket=kept, Key="keep/x")["ReplicationStatus"] == "REPLICA"
+
+
+def test_failed_when_destination_is_gone(s3: Any) -> None:
+    source, dest = _bucket(s3), _bucket(s3)
+    s3.put_bucket_replication(
+        Bucket=source, ReplicationConfiguration={"Role": ROLE, "Rules": [_rule(dest)]}
+    )
+    s3.delete_bucket(Bucket=dest)
+    version = s3.put_object(Bucket=source, Key="k", Body=b"1")["VersionId"]
+    head = _wait_status(s3, source, "k", version, "FAILED")
+    assert head["ReplicationStatus"] == "FAILED"
