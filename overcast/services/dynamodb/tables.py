@@ -308,12 +308,11 @@ class TableOps(DynamoBase):
                 if "Update" in u
             }
             for gsi in table.gsis.values():
-                spec = updates.get(gsi.name, {}).get("ProvisionedThroughput")
-                if not spec:
+                # Set by the GSI's Update entry in _update_indexes.
+                if not updates.get(gsi.name, {}).get("ProvisionedThroughput"):
                     raise ValidationException(
                         f"{_INVALID}ProvisionedThroughput must be specified for index: {gsi.name}"
                     )
-                gsi.throughput = indexes.throughput(spec)
             return
         if given:
             table.throughput = self._new_throughput(table.throughput, given, now, "table")

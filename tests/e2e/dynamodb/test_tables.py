@@ -243,3 +243,40 @@ def test_recreate_after_delete_starts_empty(client: Client) -> None:
     _create(ddb, name)
     assert ddb.scan(TableName=name)["Count"] == 0
     assert ddb.describe_table(TableName=name)["Table"]["ItemCount"] == 0
+
+
+def test_switch_to_provisioned_with_gsi_capacity(client: Client) -> None:
+    ddb = client("dynamodb")
+    name = _name()
+    _create(
+        ddb,
+        name,
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "N"},
+            {"AttributeName": "g", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by-g",
+                "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
+        ],
+    )
+    capacity = {"ReadCapacityUnits": 3, "WriteCapacityUnits": 4}
+    with pytest.raises(ClientError) as exc:
+        ddb.update_table(TableName=name, BillingMode="PROVISIONED", ProvisionedThroughput=capacity)
+    assert "ProvisionedThroughput must be specified for index: by-g" in _error(exc)[1]
+    ddb.update_table(
+        TableName=name,
+        BillingMode="PROVISIONED",
+        ProvisionedThroughput=capacity,
+        GlobalSecondaryIndexUpdates=[
+            {"Update": {"IndexName": "by-g", "ProvisionedThroughput": capacity}}
+        ],
+    )
+    table = ddb.describe_table(TableName=name)["Table"]
+    assert table["BillingModeSummary"]["BillingMode"] == "PROVISIONED"
+    gsi = table["GlobalSecondaryIndexes"][0]
+    assert gsi["ProvisionedThroughput"]["WriteCapacityUnits"] == 4
