@@ -199,11 +199,11 @@ class Authorizer:
             texts.append(record.permissions_boundary)
         lowered = " ".join(texts).lower()
         needs = frozenset(k for k in LAZY_KEYS if k in lowered)
-        named = [*identity, *([boundary] if boundary else []), *(session_policies or [])]
+        every = [*identity, *([boundary] if boundary else []), *(session_policies or [])]
         static = all(
             not statement.conditions
             and not any("${" in r for r in (*statement.resources, *statement.not_resources))
-            for policy in named
+            for policy in every
             for statement in policy.policy.statements
         )
         if len(self._policies) > 4096:

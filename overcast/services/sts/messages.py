@@ -36,7 +36,11 @@ def _fernet(store: Store) -> Fernet:
             if not keys.insert("", "", _ID, doc):
                 doc = keys.get("", "", _ID) or doc
         fernet = _fernets[store] = Fernet(doc["key"].encode())
-        store.on_reset(lambda: _fernets.pop(store, None))
+
+        def forget() -> None:  # the key lives in the store: a reset makes a new one
+            _fernets.pop(store, None)
+
+        store.on_reset(forget)
         return fernet
 
 

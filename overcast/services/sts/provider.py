@@ -49,10 +49,11 @@ class StsProvider(FederationMixin, Provider):
         principal = identity.principal if identity else None
         if principal is not None:
             return {"UserId": principal.user_id, "Account": account, "Arn": principal.arn}
-        arn = identity.principal_arn if identity else f"arn:aws:iam::{account}:root"
-        # For an account's root user AWS answers the account id as the UserId.
-        user_id = account if arn.endswith(":root") else (identity.access_key or account)
-        return {"UserId": user_id, "Account": account, "Arn": arn}
+        if identity is None or identity.principal_arn.endswith(":root"):
+            # For an account's root user AWS answers the account id as the UserId.
+            return {"UserId": account, "Account": account, "Arn": f"arn:aws:iam::{account}:root"}
+        arn = identity.principal_arn
+        return {"UserId": identity.access_key or account, "Account": account, "Arn": arn}
 
     def get_access_key_info(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         key = request["AccessKeyId"]

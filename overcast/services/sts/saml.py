@@ -47,7 +47,7 @@ def _invalid(message: str = "Invalid SAML response") -> InvalidIdentityTokenExce
 
 
 def _certificates(metadata: str) -> list[str]:
-    from lxml import etree
+    from lxml import etree  # type: ignore[import-untyped]
 
     try:
         root = etree.fromstring(metadata.encode())
@@ -84,7 +84,8 @@ def verify(encoded: str, metadata: str) -> Assertion:
     signed: Any = None
     for pem in certificates:
         try:
-            signed = XMLVerifier().verify(document, x509_cert=pem).signed_xml
+            result = XMLVerifier().verify(document, x509_cert=pem)
+            signed = (result[0] if isinstance(result, list) else result).signed_xml
             break
         except (InvalidSignature, InvalidInput, ValueError):
             continue
@@ -126,9 +127,9 @@ def _read(assertion: Any) -> Assertion:
         if len(pair) == 2:
             role, provider = pair if ":role/" in pair[0] else (pair[1], pair[0])
             roles.add((role, provider))
-    names = attributes.get(_ATTRIBUTES + "RoleSessionName") or [None]
+    names = attributes.get(_ATTRIBUTES + "RoleSessionName") or []
     durations = attributes.get(_ATTRIBUTES + "SessionDuration") or []
-    sources = attributes.get(_ATTRIBUTES + "SourceIdentity") or [None]
+    sources = attributes.get(_ATTRIBUTES + "SourceIdentity") or []
     tags = {
         name.rsplit(":", 1)[-1]: values[0]
         for name, values in attributes.items()
@@ -142,8 +143,8 @@ def _read(assertion: Any) -> Assertion:
         not_before=not_before,
         not_on_or_after=not_after,
         roles=frozenset(roles),
-        session_name=names[0],
+        session_name=names[0] if names else None,
         session_duration=int(durations[0]) if durations and durations[0].isdigit() else None,
-        source_identity=sources[0],
+        source_identity=sources[0] if sources else None,
         tags=tags,
     )
