@@ -150,6 +150,8 @@ class TableOps(DynamoBase):
             attribute_definitions=definitions,
             billing_mode=billing,
             created=now,
+            # AWS reports a table created on-demand as switched to it at creation.
+            billing_changed=now if billing == PAY_PER_REQUEST else None,
             status=ACTIVE,
             throughput=indexes.throughput(given),
             on_demand=dict(request["OnDemandThroughput"])

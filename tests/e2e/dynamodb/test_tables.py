@@ -50,6 +50,14 @@ def test_create_describe_waiters_and_delete(client: Client) -> None:
     assert table["TableStatus"] == "ACTIVE"
     assert table["ItemCount"] == 0 and table["TableSizeBytes"] == 0
     assert table["KeySchema"][1] == {"AttributeName": "sk", "KeyType": "RANGE"}
+    summary = table["BillingModeSummary"]
+    assert summary["LastUpdateToPayPerRequestDateTime"] == table["CreationDateTime"]
+    assert "SSEDescription" not in table and "StreamSpecification" not in table
+    assert table["ProvisionedThroughput"] == {
+        "NumberOfDecreasesToday": 0,
+        "ReadCapacityUnits": 0,
+        "WriteCapacityUnits": 0,
+    }
     # The ARN works wherever a table name does.
     assert ddb.describe_table(TableName=table["TableArn"])["Table"]["TableName"] == name
     tags = ddb.list_tags_of_resource(ResourceArn=table["TableArn"])["Tags"]
