@@ -4,6 +4,7 @@ the packed-policy size, trust-policy checks, and the ``Credentials`` shape."""
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from overcast.services.base import ServiceEnv
     from overcast.services.iam.directory import Directory
 
+log = logging.getLogger("overcast.iam")
 _PACKED_LIMIT = 2048  # bytes the packed session policies and tags may take
 MAX_SESSION_TAGS = 50
 MAX_POLICY_ARNS = 10
@@ -104,6 +106,7 @@ def packed_size(policies: tuple[str, ...] | None, tags: Mapping[str, str]) -> in
 
 
 def check_trust(
+    env: ServiceEnv,
     trust_policy: str | None,
     role_arn: str,
     principal: Principal,
@@ -111,14 +114,23 @@ def check_trust(
     context: Mapping[str, ContextValue],
     denied_message: str,
 ) -> None:
-    """The role's trust policy must allow every action (sts:AssumeRole, sts:TagSession...)."""
+    """The role's trust policy must allow every action (sts:AssumeRole, sts:TagSession...).
+
+    Under ``iam_mode`` ``audit`` a refusal is logged and the role assumed anyway; ``off`` does
+    not evaluate trust policies at all."""
+    mode = env.settings.iam_mode
+    if mode == "off":
+        return
     try:
-        policy = Policy.parse(trust_policy or "", trust_policy=True)
+        policy: Policy | None = Policy.parse(trust_policy or "", trust_policy=True)
     except PolicyError:
-        raise AccessDenied(denied_message) from None
+        policy = None
     for action in actions:
         request = RequestInfo(action, role_arn, principal, context)
-        if policy.evaluate(request) is not Decision.ALLOW:
+        if policy is None or policy.evaluate(request) is not Decision.ALLOW:
+            if mode == "audit":
+                log.warning("audit: would deny %s on %s (trust policy)", action, role_arn)
+                continue
             raise AccessDenied(denied_message)
 
 

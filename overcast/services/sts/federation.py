@@ -223,7 +223,7 @@ class FederationMixin:
         context: dict[str, ContextValue] = {**keys, "aws:FederatedProvider": provider_arn}
         who = Principal(federated=provider_arn)
         denied = f"Not authorized to perform {action}"
-        common.check_trust(role.trust_policy, role.arn, who, [action], context, denied)
+        common.check_trust(self.env, role.trust_policy, role.arn, who, [action], context, denied)
         principal, credentials, packed = self._federated_session(
             ctx, role, request["RoleSessionName"], request, provider_arn, keys
         )
@@ -278,7 +278,7 @@ class FederationMixin:
             actions.append("sts:SetSourceIdentity")
         who = Principal(federated=provider_arn)
         denied = f"Not authorized to perform {action}"
-        common.check_trust(role.trust_policy, role.arn, who, actions, context, denied)
+        common.check_trust(self.env, role.trust_policy, role.arn, who, actions, context, denied)
         if assertion.session_duration and not request.get("DurationSeconds"):
             request = {**request, "DurationSeconds": min(assertion.session_duration, 43200)}
         if not assertion.session_name:

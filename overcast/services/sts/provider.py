@@ -202,7 +202,7 @@ class StsProvider(FederationMixin, Provider):
         if source_identity:
             actions.append("sts:SetSourceIdentity")
         who = engine_principal(ctx.account_id, caller)
-        common.check_trust(role.trust_policy, role.arn, who, actions, context, denied)
+        common.check_trust(self.env, role.trust_policy, role.arn, who, actions, context, denied)
 
     def _check_mfa(self, serial: str, code: str | None) -> None:
         if not code or not self.directory.verify_totp(serial, code):

@@ -418,3 +418,19 @@ def test_policy_changes_apply_to_the_next_request(server: ServerProcess, bucket:
     iam.put_group_policy(GroupName=group, PolicyName="read", PolicyDocument=doc(allow("s3:Get*")))
     iam.add_user_to_group(GroupName=group, UserName=name)
     s3.get_object(Bucket=bucket, Key="public/a.txt")
+
+
+def test_audit_mode_covers_trust_policies(tmp_path: Any) -> None:
+    with ServerProcess(extra_args=["--iam-mode", "audit"], log_file=tmp_path / "a.log") as s:
+        _, creds = new_user(s)
+        trust = {
+            "Effect": "Allow",
+            "Principal": {"Service": "ec2.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+        role = s.client("iam").create_role(
+            RoleName=unique("r"),
+            AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [trust]}),
+        )["Role"]["Arn"]
+        s.client("sts", **creds).assume_role(RoleArn=role, RoleSessionName="audited")
+        assert "(trust policy)" in (tmp_path / "a.log").read_text()
