@@ -46,7 +46,7 @@ log = logging.getLogger("overcast.iam")
 
 KEEP = 1000  # decisions remembered for the decisions endpoint
 # Condition keys that cost a lookup: added only for principals whose policies mention them.
-LAZY_KEYS = ("aws:resourcetag/", "dynamodb:leadingkeys")
+LAZY_KEYS = ("aws:resourcetag/", "iam:resourcetag/", "dynamodb:leadingkeys")
 # Services whose resource policies can also deny a caller its identity policies allow, so the
 # resource policy is read even then (S3 applies its bucket policy's denies itself).
 _ALWAYS_RESOURCE = frozenset({"sqs", "sns"})
@@ -289,9 +289,11 @@ class Authorizer:
         from overcast.iam import resources
 
         extra: dict[str, ContextValue] = {}
-        if "aws:resourcetag/" in needs:
-            tags = resources.tags(ctx, self.directory, item.resource)
-            extra.update({f"aws:ResourceTag/{k}": v for k, v in (tags or {}).items()})
+        if "aws:resourcetag/" in needs or "iam:resourcetag/" in needs:
+            tags = resources.tags(ctx, self.directory, item.resource) or {}
+            extra.update({f"aws:ResourceTag/{k}": v for k, v in tags.items()})
+            if item.resource.startswith(("arn:aws:iam:", "arn:aws:sts:")):
+                extra.update({f"iam:ResourceTag/{k}": v for k, v in tags.items()})
         if "dynamodb:leadingkeys" in needs and ctx.service and ctx.service.name == "dynamodb":
             leading = resources.leading_keys(ctx, ctx.params)
             if leading is not None:
