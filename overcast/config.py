@@ -134,10 +134,11 @@ class Option:
     help: str
     many: bool = False  # a list: repeatable flag, comma-separated variable, TOML array
     flag: str = ""  # the command-line flag when it is not --<name-with-dashes>
+    variable: str = ""  # the environment variable when it is not OVERCAST_<NAME>
 
     @property
     def env(self) -> str:
-        return "OVERCAST_" + self.name.upper()
+        return self.variable or "OVERCAST_" + self.name.upper()
 
     @property
     def cli_flag(self) -> str:
@@ -165,7 +166,9 @@ class Option:
 
 
 OPTIONS: tuple[Option, ...] = (
-    Option("host", _text, "address to listen on"),
+    # OVERCAST_HOST is the host name in URLs (as LOCALSTACK_HOST is), so the bind address
+    # has its own variable.
+    Option("host", _text, "address to listen on", variable="OVERCAST_LISTEN_HOST"),
     Option("port", _port, "port to listen on"),
     Option(
         "listen",
@@ -195,6 +198,7 @@ OPTIONS: tuple[Option, ...] = (
         "external_host",
         _text,
         "HOST[:PORT] used in URLs the server hands out (queue URLs, Location)",
+        variable="OVERCAST_HOST",
     ),
     Option("tls", _bool, "also answer HTTPS on the same port (local CA: see `overcast cert`)"),
     Option("moto_compat", _bool, "moto's default account 123456789012 and its account header"),

@@ -49,7 +49,7 @@ class Settings:
     synchronous: str = "NORMAL"
     static_keys: tuple[StaticKey, ...] = ()
     # Host name (and optional :port) used in URLs the server hands out (queue URLs, Location,
-    # presigned URLs); None: taken from each request's Host header. OVERCAST_EXTERNAL_HOST or
+    # presigned URLs); None: taken from each request's Host header. OVERCAST_HOST or
     # LocalStack's LOCALSTACK_HOST.
     external_host: str | None = None
     # HTTPS on the same port as HTTP (TLS detected per connection), with a local CA.

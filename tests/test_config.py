@@ -37,7 +37,7 @@ def test_defaults_when_nothing_is_set(tmp_path: Path) -> None:
 def test_every_setting_from_overcast_variables(tmp_path: Path) -> None:
     config = settings_of(
         tmp_path,
-        OVERCAST_HOST="0.0.0.0",
+        OVERCAST_LISTEN_HOST="0.0.0.0",
         OVERCAST_PORT="5000",
         OVERCAST_LISTEN="127.0.0.1:5001,[::1]:5002",
         OVERCAST_DATA_DIR=str(tmp_path / "d"),
@@ -48,7 +48,7 @@ def test_every_setting_from_overcast_variables(tmp_path: Path) -> None:
         OVERCAST_SERVER="hypercorn",
         OVERCAST_DURABILITY="power",
         OVERCAST_CREDENTIALS="AKIDX:secret:444455556666",
-        OVERCAST_EXTERNAL_HOST="cloud.test:4566",
+        OVERCAST_HOST="cloud.test:4566",
         OVERCAST_TLS="false",
         OVERCAST_MOTO_COMPAT="1",
         OVERCAST_INIT_DIRS=f"{tmp_path}/a,{tmp_path}/b",
@@ -176,7 +176,9 @@ def test_gateway_listen_sets_host_port_and_extra_listeners(tmp_path: Path) -> No
 
 
 def test_gateway_listen_loses_to_overcast_variables_and_flags(tmp_path: Path) -> None:
-    config = settings_of(tmp_path, {"port": "4999"}, GATEWAY_LISTEN=":4567", OVERCAST_HOST="::1")
+    config = settings_of(
+        tmp_path, {"port": "4999"}, GATEWAY_LISTEN=":4567", OVERCAST_LISTEN_HOST="::1"
+    )
     assert (config.settings.host, config.settings.port) == ("::1", 4999)
 
 

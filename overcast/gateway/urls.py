@@ -1,6 +1,6 @@
 """URLs the server hands out (queue URLs, S3 ``Location``, SNS subscribe links) point back here.
 
-The host is ``settings.external_host`` (``--external-host``, ``OVERCAST_EXTERNAL_HOST``, or
+The host is ``settings.external_host`` (``--external-host``, ``OVERCAST_HOST``, or
 LocalStack's ``LOCALSTACK_HOST``) when configured, its port defaulting to the listening port;
 otherwise the request's ``Host`` header as the client sent it. The scheme is the request's:
 ``https`` when it came over TLS.
