@@ -292,7 +292,7 @@ class Authorizer:
         if "aws:resourcetag/" in needs or "iam:resourcetag/" in needs:
             tags = resources.tags(ctx, self.directory, item.resource) or {}
             extra.update({f"aws:ResourceTag/{k}": v for k, v in tags.items()})
-            if item.resource.startswith(("arn:aws:iam:", "arn:aws:sts:")):
+            if item.resource.split(":", 3)[2:3] in (["iam"], ["sts"]):
                 extra.update({f"iam:ResourceTag/{k}": v for k, v in tags.items()})
         if "dynamodb:leadingkeys" in needs and ctx.service and ctx.service.name == "dynamodb":
             leading = resources.leading_keys(ctx, ctx.params)
