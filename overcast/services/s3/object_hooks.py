@@ -1,0 +1,54 @@
+"""Where the object paths (PUT, GET/HEAD, COPY, DELETE, multipart) call S3 part 2's features:
+storage classes and restores, lifecycle expiration, encryption, Object Lock.
+
+One call per path keeps the edits to the hot-path modules to a line each. Every hook works on
+the bucket and version the path already holds (no extra store read), and returns quickly when the
+bucket has none of these configurations.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from overcast.gateway.context import RequestContext
+from overcast.services.s3 import encryption, lifecycle, object_lock, storage_class
+from overcast.services.s3.models import Bucket, ObjectVersion
+
+
+def on_write(
+    ctx: RequestContext, bucket: Bucket, obj: ObjectVersion, request: dict[str, Any], now: float
+) -> None:
+    """In the transaction committing a new version: its encryption and Object Lock."""
+    encryption.resolve(bucket, obj, ctx.account_id)
+    object_lock.apply_to_put(bucket, obj, request, now)
+
+
+def write_members(bucket: Bucket, obj: ObjectVersion) -> dict[str, Any]:
+    """Members a PUT/COPY/CompleteMultipartUpload answers besides S3 part 1's."""
+    if lifecycle.CONFIG_KEY not in bucket.config:
+        return {}
+    return lifecycle.expiration_member(bucket, obj)
+
+
+def read_members(
+    bucket: Bucket, obj: ObjectVersion, request: dict[str, Any], now: float, *, method: str
+) -> dict[str, Any]:
+    """Checks of a GET/HEAD (SSE-C key, archived body) and the members they add."""
+    encryption.check_key_for(obj.meta, request)
+    out = storage_class.read_members(obj, now, method=method)
+    if "retention" in obj.meta or "legal_hold" in obj.meta:
+        out.update(object_lock.lock_members(obj))
+    if lifecycle.CONFIG_KEY in bucket.config:
+        out.update(lifecycle.expiration_member(bucket, obj))
+    return out
+
+
+def check_copy_source(source: ObjectVersion, request: dict[str, Any], now: float) -> None:
+    encryption.check_key_for(source.meta, request, "CopySource")
+    storage_class.check_copy_source(source, now)
+
+
+def check_delete(ctx: RequestContext, obj: ObjectVersion | None, now: float) -> None:
+    """Before a version is deleted by id: Object Lock."""
+    if obj is not None and ("retention" in obj.meta or "legal_hold" in obj.meta):
+        object_lock.check_delete(ctx, obj, now)
