@@ -147,6 +147,11 @@ class Bench:
             )
 
         result = best_of(self.repeat, measure)
+        if not result.requests:
+            raise RuntimeError(
+                f"no request completed within {self.duration:g}s"
+                + (f" ({result.extra['first_error']})" if result.extra.get("first_error") else "")
+            )
         per_cpu = result.extra.get("rps_per_cpu")
         return Row(
             self.target,
