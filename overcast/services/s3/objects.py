@@ -19,20 +19,18 @@ from overcast.gateway.context import RequestContext
 from overcast.protocol.http import HttpResponse
 from overcast.protocol.timestamps import RFC822, format_timestamp
 from overcast.services.s3 import body as bodies
-from overcast.services.s3 import store
+from overcast.services.s3 import object_hooks, store
 from overcast.services.s3.checksum_headers import ChecksumPlan, checksum_members, plan_checksums
 from overcast.services.s3.common import meta_of
 from overcast.services.s3.conditions import check_read_conditions, read_conditions
 from overcast.services.s3.errors import (
     InvalidArgument,
-    InvalidObjectState,
     InvalidRequest,
     MissingContentLength,
 )
 from overcast.services.s3.events_out import object_event
 from overcast.services.s3.models import Bucket, ObjectVersion
 from overcast.services.s3.object_common import (
-    ARCHIVED,
     ObjectBase,
     check_key,
     check_metadata,
@@ -103,6 +101,7 @@ class Objects(ObjectCopy, ObjectDelete, ObjectTagging, ObjectBase):
                 bucket = self._access(ctx, conn, name, "s3:PutObject", key=key)
                 self._check_write(conn, bucket, key, request)
                 obj.meta["owner"] = object_owner(bucket, ctx.account_id, request.get("ACL"))
+                object_hooks.on_write(ctx, bucket, obj, request, self._now())
                 store.put_version(conn, self._store, bucket, obj)
                 object_event(ctx, conn, self.env, bucket, key, "ObjectCreated:Put", obj)
                 self._store.after_commit(conn, lambda: committed.append(True))
@@ -117,6 +116,7 @@ class Objects(ObjectCopy, ObjectDelete, ObjectTagging, ObjectBase):
         if not obj.segments:
             bodies.discard(self._store, received)  # an empty body needs no blob
         out: dict[str, Any] = {"ETag": obj.etag, **sse_members(meta)}
+        out.update(object_hooks.write_members(bucket, obj))
         if plan.algorithm is not None:
             out.update(checksum_members({plan.algorithm: checksums[plan.algorithm]}))
             out["ChecksumType"] = "FULL_OBJECT"
@@ -184,10 +184,10 @@ class Objects(ObjectCopy, ObjectDelete, ObjectTagging, ObjectBase):
 
         bucket, obj, small = self._store.read(lookup)
         check_read_conditions(obj, **read_conditions(request))
-        if method == "GET" and obj.storage_class in ARCHIVED:
-            raise InvalidObjectState(StorageClass=obj.storage_class)
+        part2 = object_hooks.read_members(bucket, obj, request, self._now(), method=method)
         checksum_mode = request.get("ChecksumMode") == "ENABLED"
         out = describe(bucket, obj, checksum_mode=checksum_mode)
+        out.update(part2)
         start, end = 0, obj.size - 1
         part_number = request.get("PartNumber")
         range_header = request.get("Range")
