@@ -146,10 +146,11 @@ class ExportOps:
 
     def _resume_jobs(self) -> None:
         asyncio.get_running_loop()  # RuntimeError when not serving
-        for account_id, region, arn, doc in self._exports.scan():
+        # (Collection.scan's "list" annotation confuses mypy inside Collection's namespace.)
+        for account_id, region, arn, doc in self._exports.scan():  # type: ignore[attr-defined]
             if doc["ExportStatus"] == "IN_PROGRESS":
                 self._spawn(self._run_export(account_id, region, arn))
-        for account_id, region, arn, doc in self._imports.scan():
+        for account_id, region, arn, doc in self._imports.scan():  # type: ignore[attr-defined]
             if doc["ImportStatus"] == "IN_PROGRESS":
                 self._spawn(self._run_import(account_id, region, arn))
 
@@ -184,9 +185,9 @@ class ExportOps:
         arn = f"{table.arn}/export/{export_id}"
         token = request.get("ClientToken")
         if token:
-            for _, doc in self._exports.all(ctx.account_id, ctx.region):
-                if doc.get("ClientToken") == token and doc["TableArn"] == table.arn:
-                    return {"ExportDescription": doc}
+            for _, earlier in self._exports.all(ctx.account_id, ctx.region):
+                if earlier.get("ClientToken") == token and earlier["TableArn"] == table.arn:
+                    return {"ExportDescription": _export_description(earlier)}
         doc: dict[str, Any] = {
             "ExportArn": arn,
             "ExportStatus": "IN_PROGRESS",
@@ -357,9 +358,9 @@ class ExportOps:
             raise ValidationException("ION input is not supported by Overcast")
         token = request.get("ClientToken")
         if token:
-            for _, doc in self._imports.all(ctx.account_id, ctx.region):
-                if doc.get("ClientToken") == token:
-                    return {"ImportTableDescription": _import_description(doc)}
+            for _, earlier in self._imports.all(ctx.account_id, ctx.region):
+                if earlier.get("ClientToken") == token:
+                    return {"ImportTableDescription": _import_description(earlier)}
         check_table_name(name, "tableCreationParameters.tableName")
         table = self._new_table(ctx, name, dict(params))  # type: ignore[attr-defined]
         table.status = CREATING

@@ -54,7 +54,7 @@ def _time(epoch: float) -> datetime:
 
 def autoscaling_description(update: dict[str, Any]) -> dict[str, Any]:
     """An AutoScalingSettingsDescription from an AutoScalingSettingsUpdate."""
-    out = {
+    out: dict[str, Any] = {
         k: update[k]
         for k in ("MinimumUnits", "MaximumUnits", "AutoScalingDisabled", "AutoScalingRoleArn")
         if k in update

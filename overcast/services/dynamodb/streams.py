@@ -82,8 +82,8 @@ class StreamOps:
         now = self.env.clock.now()
         if table.stream_enabled:
             self._append_stream_record(conn, table, old, new, user_identity, now)
-        self._pitr_record(conn, table, old, new, now)  # backups.py
-        self._replicate(conn, table, old, new, now)  # global_tables.py
+        self._pitr_record(conn, table, old, new, now)  # type: ignore[attr-defined]  # backups.py
+        self._replicate(conn, table, old, new, now)  # type: ignore[attr-defined]  # global_tables
 
     def _append_stream_record(
         self,
@@ -201,7 +201,7 @@ class StreamOps:
         active = streams.active_stream(conn, table.account_id, table.region, table.name)
         if active is not None:
             streams.disable_stream(conn, active.arn, self.env.clock.now())
-        self._pitr_forget(conn, table)  # backups.py
+        self._pitr_forget(conn, table)  # type: ignore[attr-defined]  # backups.py
 
 
 def _encoded_stream_record(dyn: dict[str, Any]) -> dict[str, Any]:

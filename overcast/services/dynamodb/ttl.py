@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import sqlite3
 import threading
@@ -162,7 +163,9 @@ class TtlOps:
             deleted = 0
             for start in range(0, len(found), SWEEP_BATCH):
                 batch = found[start : start + SWEEP_BATCH]
-                deleted += await self.env.store.awrite(lambda c, b=batch: self._delete(c, b, now))
+                deleted += await self.env.store.awrite(
+                    functools.partial(self._delete, batch=batch, now=now)
+                )
                 await asyncio.sleep(0)
             return deleted
         finally:
@@ -186,6 +189,7 @@ class TtlOps:
     def _delete(
         self,
         conn: sqlite3.Connection,
+        *,
         batch: list[tuple[str, str, str, str, dict[str, Any]]],
         now: float,
     ) -> int:
