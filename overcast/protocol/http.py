@@ -84,15 +84,22 @@ class Headers(Mapping[str, str]):
         return list(self._items)
 
     def set(self, name: str, value: str) -> None:
-        self.remove(name)
-        self._items.append((name.lower(), value))
+        name = name.lower()
+        self._remove(name)
+        self._items.append((name, value))
 
     def add(self, name: str, value: str) -> None:
         self._items.append((name.lower(), value))
 
     def remove(self, name: str) -> None:
-        name = name.lower()
-        self._items = [(k, v) for k, v in self._items if k != name]
+        self._remove(name.lower())
+
+    def _remove(self, name: str) -> None:
+        # Serializers ``set`` dozens of headers that are not there yet: look before rebuilding.
+        for k, _ in self._items:
+            if k == name:
+                self._items = [(k, v) for k, v in self._items if k != name]
+                return
 
     def __repr__(self) -> str:
         return f"Headers({self._items!r})"

@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import functools
 import hashlib
+import os
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -61,34 +63,44 @@ async def receive(
     sums: dict[str, Checksum] = {a.upper(): new_checksum(a.upper()) for a in algorithms}
     writer = store.blobs.writer()
 
-    def consume(data: bytearray) -> None:
-        md5.update(data)
-        for checksum in sums.values():
-            checksum.update(data)
-        writer.write(data)
+    def consume(chunks: list[bytes]) -> None:
+        for data in chunks:
+            md5.update(data)
+            for checksum in sums.values():
+                checksum.update(data)
+            writer.write(data)
 
-    # Incoming chunks are gathered into BATCH-sized buffers; each full buffer is hashed and
-    # written on a worker thread (hashlib, the CRCs and file writes release the GIL) while the
-    # loop receives the next one. One buffer in flight at most: order kept, memory bounded.
-    # Bodies smaller than BATCH never leave the loop (a thread hop costs more than they do).
+    # Incoming chunks (immutable bytes, kept as they are: no copy) are gathered into batches of
+    # BATCH bytes; each batch is hashed and written on a worker thread (hashlib, the CRCs and
+    # file writes release the GIL) while the loop receives the next one. One batch in flight at
+    # most: order kept, memory bounded. Bodies smaller than BATCH never leave the loop (a thread
+    # hop costs more than they do), nor does anything when this process may use one CPU only:
+    # the thread could not run beside the loop, and handing over the GIL has a cost.
+    offload = _cpus_available() > 1
     total = 0
-    buffer = bytearray()
+    batch: list[bytes] = []
+    batch_size = 0
     pending: asyncio.Future[None] | None = None
     try:
         async for chunk in stream:
-            total += len(chunk)
+            size = len(chunk)
+            total += size
             if total > max_size:
                 raise _Limit
-            buffer += chunk
-            if len(buffer) >= BATCH:
+            batch.append(chunk if type(chunk) is bytes else bytes(chunk))
+            batch_size += size
+            if batch_size >= BATCH:
+                data, batch, batch_size = batch, [], 0
+                if not offload:
+                    consume(data)
+                    continue
                 if pending is not None:
                     await asyncio.shield(pending)  # cancelled or not, the thread runs on
-                data, buffer = buffer, bytearray()
                 pending = asyncio.get_running_loop().run_in_executor(None, consume, data)
         if pending is not None:
             await asyncio.shield(pending)
             pending = None
-        consume(buffer)
+        consume(batch)
     except BaseException as exc:
         if pending is not None and not pending.done():
             # The worker is still writing: abort once it is done with the file.
@@ -115,6 +127,15 @@ async def receive(
         md5_hex=md5.hexdigest(),
         checksums={name: c.b64digest() for name, c in sums.items()},
     )
+
+
+@functools.cache
+def _cpus_available() -> int:
+    """CPUs this process may run on (1 when pinned, e.g. ``taskset -c 0``)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # no affinity API here (macOS, Windows)
+        return os.cpu_count() or 1
 
 
 def discard(store: Store, received: ReceivedBody) -> None:

@@ -275,9 +275,15 @@ def _supersede(
 ) -> None:
     """Make room for a new current version: drop a replaced ``null`` version, demote the rest."""
     if new_version_id == NULL_VERSION:
-        old = get_version(conn, bucket, key, NULL_VERSION)
-        if old is not None:
-            _remove_version(conn, store, old)
+        # Only the replaced version's blobs matter here: no need to decode the whole row.
+        row = conn.execute(
+            "DELETE FROM s3_objects WHERE bucket = ? AND key = ? AND version_id = ?"
+            " RETURNING segments",
+            (bucket, key, NULL_VERSION),
+        ).fetchone()
+        if row is not None:
+            for blob_id, _ in json.loads(row[0]):
+                store.blobs.unlink(conn, blob_id)
     conn.execute(
         "UPDATE s3_objects SET is_latest = 0 WHERE bucket = ? AND key = ? AND is_latest = 1",
         (bucket, key),
