@@ -355,3 +355,12 @@ class NoSuchObjectLockConfiguration(S3Error):
 class ServerSideEncryptionConfigurationNotFoundError(S3Error):
     status = 404
     message = "The server side encryption configuration was not found"
+
+
+class InvalidTargetBucketForLogging(S3Error):
+    message = "The target bucket for logging does not exist"
+
+
+class CrossLocationLoggingProhibitted(S3Error):  # sic: AWS's spelling
+    status = 403
+    message = "Cross S3 location logging not allowed. "

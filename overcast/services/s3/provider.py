@@ -10,14 +10,20 @@ from overcast.gateway.asgi import Receive
 from overcast.gateway.context import RequestContext
 from overcast.protocol.http import HttpResponse
 from overcast.services.s3.access import Access
+from overcast.services.s3.access_logging import AccessLogging
 from overcast.services.s3.bucket_configs import BucketConfigs
 from overcast.services.s3.bucket_defaults import BucketDefaults
 from overcast.services.s3.buckets import Buckets
+from overcast.services.s3.encryption import Encryption
 from overcast.services.s3.events_out import EventDelivery
+from overcast.services.s3.lifecycle_worker import LifecycleWorker
 from overcast.services.s3.listing import Listing
 from overcast.services.s3.multipart import Multipart
+from overcast.services.s3.object_lock import ObjectLock
 from overcast.services.s3.objects import Objects
 from overcast.services.s3.replication_worker import ReplicationWorker
+from overcast.services.s3.requester_pays import RequesterPays
+from overcast.services.s3.restore import Restore
 from overcast.services.s3.website import Website
 
 
@@ -26,9 +32,15 @@ class S3Provider(
     Listing,
     Objects,
     Multipart,
+    Restore,
+    ObjectLock,
+    LifecycleWorker,
+    Encryption,
+    RequesterPays,
     Access,
     Website,
     EventDelivery,
+    AccessLogging,
     ReplicationWorker,
     BucketConfigs,
     BucketDefaults,
@@ -52,3 +64,6 @@ class S3Provider(
     def decorate_response(self, ctx: RequestContext, response: HttpResponse) -> None:
         self._partial_content(ctx, response)
         self._cors_response_headers(ctx, response)
+        self._restore_status(ctx, response)
+        self._request_charged(ctx, response)
+        self._log_access(ctx, response)

@@ -1,0 +1,142 @@
+"""Server access logging: configuration errors, and AWS-format log objects delivered into the
+target bucket (clock-driven: the tests advance the clock instead of waiting)."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import urllib.request
+import uuid
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from overcast.testing import ServerProcess
+
+# AWS's record: owner bucket [time] ip requester request-id operation key "uri" status error
+# bytes size total turnaround "referer" "agent" version host-id sig cipher auth host tls ap acl
+LINE = re.compile(
+    r"^(?P<owner>[0-9a-f]{64}) (?P<bucket>\S+) \[(?P<time>[^\]]+)\] (?P<ip>\S+) (?P<requester>\S+) "
+    r'(?P<request_id>\S+) (?P<operation>\S+) (?P<key>\S+) "(?P<uri>[^"]*)" (?P<status>\d{3}) '
+    r"(?P<error>\S+) (?P<sent>\S+) (?P<size>\S+) (?P<total>\S+) (?P<turnaround>\S+) "
+    r'"(?P<referer>[^"]*)" "(?P<agent>[^"]*)" (?P<version>\S+) (?P<host_id>\S+) (?P<sig>\S+) '
+    r"(?P<cipher>\S+) (?P<auth>\S+) (?P<host>\S+) (?P<tls>\S+) (?P<ap>\S+) (?P<acl>\S+)$"
+)
+
+
+@pytest.fixture
+def s3(client: Any) -> Any:
+    return client("s3")
+
+
+def _bucket(s3: Any) -> str:
+    name = f"logs-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=name)
+    return name
+
+
+def _advance(server: ServerProcess, seconds: float) -> None:
+    request = urllib.request.Request(
+        server.endpoint + "/_overcast/clock",
+        data=json.dumps({"advance": seconds}).encode(),
+        method="POST",
+    )
+    urllib.request.urlopen(request).read()
+
+
+def _log_objects(s3: Any, bucket: str, prefix: str, want: int = 1) -> list[str]:
+    deadline = time.monotonic() + 10
+    while True:
+        keys = [
+            o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
+        ]
+        if len(keys) >= want or time.monotonic() > deadline:
+            return keys
+        time.sleep(0.05)
+
+
+def test_configuration_and_errors(s3: Any, client: Any) -> None:
+    source, target = _bucket(s3), _bucket(s3)
+    assert "LoggingEnabled" not in s3.get_bucket_logging(Bucket=source)
+    with pytest.raises(ClientError) as err:
+        s3.put_bucket_logging(
+            Bucket=source,
+            BucketLoggingStatus={
+                "LoggingEnabled": {"TargetBucket": "no-such-log-target-bkt", "TargetPrefix": "x/"}
+            },
+        )
+    assert err.value.response["Error"]["Code"] == "InvalidTargetBucketForLogging"
+    west = client("s3", region="eu-west-2")
+    far = f"logs-{uuid.uuid4().hex[:12]}"
+    west.create_bucket(Bucket=far, CreateBucketConfiguration={"LocationConstraint": "eu-west-2"})
+    with pytest.raises(ClientError) as err:
+        s3.put_bucket_logging(
+            Bucket=source,
+            BucketLoggingStatus={"LoggingEnabled": {"TargetBucket": far, "TargetPrefix": "x/"}},
+        )
+    assert err.value.response["Error"]["Code"] == "CrossLocationLoggingProhibitted"
+    s3.put_bucket_logging(
+        Bucket=source,
+        BucketLoggingStatus={"LoggingEnabled": {"TargetBucket": target, "TargetPrefix": "x/"}},
+    )
+    got = s3.get_bucket_logging(Bucket=source)["LoggingEnabled"]
+    assert got == {"TargetBucket": target, "TargetPrefix": "x/"}
+    s3.put_bucket_logging(Bucket=source, BucketLoggingStatus={})
+    assert "LoggingEnabled" not in s3.get_bucket_logging(Bucket=source)
+
+
+def test_requests_are_delivered_as_log_objects(s3: Any, server: ServerProcess) -> None:
+    source, target = _bucket(s3), _bucket(s3)
+    s3.put_bucket_logging(
+        Bucket=source,
+        BucketLoggingStatus={"LoggingEnabled": {"TargetBucket": target, "TargetPrefix": "logs/"}},
+    )
+    put = s3.put_object(Bucket=source, Key="hello.txt", Body=b"hello world")
+    s3.get_object(Bucket=source, Key="hello.txt")["Body"].read()
+    with pytest.raises(ClientError):
+        s3.get_object(Bucket=source, Key="missing")
+    time.sleep(0.3)  # the records are written in the background
+    _advance(server, 61)
+    keys = _log_objects(s3, target, "logs/")
+    assert len(keys) == 1
+    assert re.match(r"^logs/\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}-[0-9A-F]{16}$", keys[0])
+    text = s3.get_object(Bucket=target, Key=keys[0])["Body"].read().decode()
+    records = [LINE.match(line) for line in text.splitlines()]
+    assert all(records), text
+    by_op = {(m["operation"], m["key"]): m for m in records if m}
+    put_line = by_op[("REST.PUT.OBJECT", "hello.txt")]
+    assert put_line["bucket"] == source
+    assert put_line["status"] == "200"
+    assert put_line["size"] == "11"
+    assert put_line["request_id"] == put["ResponseMetadata"]["RequestId"]
+    assert put_line["uri"].startswith(f"PUT /{source}/hello.txt")
+    assert put_line["sig"] == "SigV4"
+    assert put_line["auth"] == "AuthHeader"
+    get_line = by_op[("REST.GET.OBJECT", "hello.txt")]
+    assert get_line["sent"] == "11"
+    missing = by_op[("REST.GET.OBJECT", "missing")]
+    assert missing["status"] == "404"
+    assert missing["error"] == "NoSuchKey"
+
+
+def test_partitioned_keys(s3: Any, server: ServerProcess) -> None:
+    source, target = _bucket(s3), _bucket(s3)
+    s3.put_bucket_logging(
+        Bucket=source,
+        BucketLoggingStatus={
+            "LoggingEnabled": {
+                "TargetBucket": target,
+                "TargetPrefix": "p/",
+                "TargetObjectKeyFormat": {
+                    "PartitionedPrefix": {"PartitionDateSource": "EventTime"}
+                },
+            }
+        },
+    )
+    s3.list_objects_v2(Bucket=source)
+    time.sleep(0.3)
+    _advance(server, 61)
+    [key] = _log_objects(s3, target, "p/")
+    assert key.startswith(f"p/000000000000/us-east-1/{source}/")
