@@ -23,6 +23,9 @@ from overcast.services.dynamodb.expressions import (
 from overcast.services.dynamodb.models import Table
 
 MAX_ITEM_SIZE = 400 * 1024
+_LONELY_OPERATOR = (
+    "ConditionalOperator can only be used when Filter or Expected has two or more elements"
+)
 Item = dict[str, Any]
 
 RETURN_VALUES = {
@@ -165,15 +168,14 @@ class Expressions:
         text = self.request.get("ConditionExpression")
         if text is not None:
             return parse_condition(text, self.names, self.values, self.usage)
+        if self.request.get("Expected") == {} and self.request.get("ConditionalOperator"):
+            raise ValidationException(_LONELY_OPERATOR)
         if self.request.get("Expected") is not None:
             return legacy.expected_condition(
                 self.request["Expected"], self.request.get("ConditionalOperator")
             )
         if self.request.get("ConditionalOperator") is not None:
-            raise ValidationException(
-                "ConditionalOperator can only be used when Filter or Expected has two or more "
-                "elements"
-            )
+            raise ValidationException(_LONELY_OPERATOR)
         return None
 
     def filter(self, legacy_member: str) -> Condition | None:

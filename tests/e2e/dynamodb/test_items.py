@@ -193,6 +193,17 @@ def test_update_creates_item_and_legacy_parameters(ddb: Any) -> None:
             Expected={"n": {"Value": {"N": "4"}}},
         )
     assert _code(exc)[0] == "ConditionalCheckFailedException"
+    with pytest.raises(ClientError) as exc:
+        ddb.put_item(TableName=name, Item=key, Expected={}, ConditionalOperator="OR")
+    assert _code(exc) == (
+        "ValidationException",
+        "ConditionalOperator can only be used when Filter or Expected has two or more elements",
+    )
+    # An update of only removals creates no missing item.
+    ddb.update_item(TableName=name, Key={"pk": {"S": "ghost"}}, UpdateExpression="REMOVE x")
+    assert "Item" not in ddb.get_item(TableName=name, Key={"pk": {"S": "ghost"}})
+    ddb.update_item(TableName=name, Key={"pk": {"S": "bare"}})
+    assert ddb.get_item(TableName=name, Key={"pk": {"S": "bare"}})["Item"] == {"pk": {"S": "bare"}}
     got = ddb.get_item(TableName=name, Key=key, AttributesToGet=["n"])["Item"]
     assert got == {"n": {"N": "5"}}
     got = ddb.get_item(
