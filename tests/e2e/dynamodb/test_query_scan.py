@@ -188,3 +188,45 @@ def test_legacy_key_conditions_and_capacity(ddb: Any) -> None:
     )
     assert out["Count"] == 2
     assert out["ConsumedCapacity"] == {"TableName": name, "CapacityUnits": 0.5}
+
+
+def test_reverse_pagination_and_limit_at_the_end(ddb: Any) -> None:
+    name = _table(ddb)
+    _fill(ddb, name, [{"N": str(n)} for n in range(7)])
+    seen: list[str] = []
+    start: dict[str, Any] | None = None
+    pages = 0
+    while True:
+        extra = {"ExclusiveStartKey": start} if start else {}
+        page = _query(ddb, name, ScanIndexForward=False, Limit=3, **extra)
+        seen += [i["sk"]["N"] for i in page["Items"]]
+        pages += 1
+        start = page.get("LastEvaluatedKey")
+        if start is None:
+            break
+    assert seen == [str(n) for n in reversed(range(7))]
+    assert pages == 3
+    # A page that stops exactly at the last item still carries a LastEvaluatedKey (as on
+    # AWS); the next page is empty and final.
+    exact = _query(ddb, name, Limit=7)
+    assert exact["Count"] == 7 and "LastEvaluatedKey" in exact
+    after = _query(ddb, name, ExclusiveStartKey=exact["LastEvaluatedKey"])
+    assert after["Count"] == 0 and "LastEvaluatedKey" not in after
+
+
+def test_scan_select_and_projection(ddb: Any) -> None:
+    name = _table(ddb)
+    _fill(ddb, name, [{"N": str(n)} for n in range(4)])
+    count = ddb.scan(TableName=name, Select="COUNT")
+    assert count["Count"] == 4 and "Items" not in count
+    items = ddb.scan(TableName=name, ProjectionExpression="i")["Items"]
+    assert sorted(i["i"]["N"] for i in items) == ["0", "1", "2", "3"]
+    filtered = ddb.scan(
+        TableName=name,
+        FilterExpression="sk >= :two",
+        ExpressionAttributeValues={":two": {"N": "2"}},
+    )
+    assert filtered["Count"] == 2 and filtered["ScannedCount"] == 4
+    with pytest.raises(ClientError) as exc:
+        ddb.scan(TableName=name, Select="ALL_PROJECTED_ATTRIBUTES")
+    assert _code(exc)[0] == "ValidationException"
