@@ -147,9 +147,17 @@ def default_rule(bucket: Bucket) -> dict[str, Any]:
 
 
 def resolve(bucket: Bucket, obj: ObjectVersion, account_id: str) -> None:
-    """Complete a new version's ``meta["sse"]`` with the bucket default and KMS key ARN, and give
-    SSE-C and SSE-KMS versions an ETag that is not the MD5 of their data, as S3 does."""
-    sse = obj.meta.get("sse") or {}
+    """Complete a new version's ``meta["sse"]`` (``resolve_meta``), and give SSE-C and SSE-KMS
+    versions an ETag that is not the MD5 of their data, as S3 does."""
+    sse = resolve_meta(bucket, obj.meta, account_id)
+    encrypted_by_key = "SSECustomerAlgorithm" in sse or sse.get("ServerSideEncryption") in KMS
+    if encrypted_by_key and not obj.meta.get("parts") and obj.etag:
+        obj.etag = f'"{hashlib.md5(obj.etag.encode() + secrets.token_bytes(16)).hexdigest()}"'
+
+
+def resolve_meta(bucket: Bucket, meta: dict[str, Any], account_id: str) -> dict[str, Any]:
+    """Complete ``meta["sse"]`` with the bucket default and the KMS key's ARN; returns it."""
+    sse = meta.get("sse") or {}
     if "SSECustomerAlgorithm" not in sse:
         rule = default_rule(bucket)
         if "ServerSideEncryption" not in sse:
@@ -168,10 +176,8 @@ def resolve(bucket: Bucket, obj: ObjectVersion, account_id: str) -> None:
             )
         else:
             sse.pop("BucketKeyEnabled", None)
-    obj.meta["sse"] = sse
-    encrypted_by_key = "SSECustomerAlgorithm" in sse or sse.get("ServerSideEncryption") in KMS
-    if encrypted_by_key and not obj.meta.get("parts") and obj.etag:
-        obj.etag = f'"{hashlib.md5(obj.etag.encode() + secrets.token_bytes(16)).hexdigest()}"'
+    meta["sse"] = sse
+    return sse
 
 
 def members(meta: dict[str, Any]) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from overcast.gateway.auth.checksums import new_checksum
 from overcast.gateway.context import RequestContext
 from overcast.gateway.urls import s3_url
 from overcast.services.s3 import body as bodies
-from overcast.services.s3 import store
+from overcast.services.s3 import object_hooks, store
 from overcast.services.s3.checksum_combine import (
     FULL_OBJECT_ALGORITHMS,
     combine_crcs,
@@ -220,6 +220,7 @@ class Multipart(ObjectBase):
                 initiator=_initiator(ctx),
             )
             upload.meta = meta
+            object_hooks.on_create_upload(ctx, bucket, meta, request, self._now())
             store.insert_upload(conn, upload)
 
         self._store.write(create)
@@ -447,6 +448,7 @@ class Multipart(ObjectBase):
             chosen = _choose_parts(upload, listed, stored)
             obj = _assemble(upload, chosen, request, now)
             self._check_write(conn, bucket, key, request)
+            object_hooks.on_complete_upload(ctx, bucket, obj, now)
             store.put_version(conn, self._store, bucket, obj, link_blobs=False)
             event = "ObjectCreated:CompleteMultipartUpload"
             object_event(ctx, conn, self.env, bucket, key, event, obj)

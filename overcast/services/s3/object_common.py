@@ -16,7 +16,7 @@ from typing import Any
 
 from overcast.gateway.auth.checksums import algorithm_of_header, b64checksum
 from overcast.gateway.context import RequestContext
-from overcast.services.s3 import store
+from overcast.services.s3 import encryption, store
 from overcast.services.s3.checksum_headers import checksum_members
 from overcast.services.s3.common import S3Base
 from overcast.services.s3.conditions import check_write_conditions
@@ -109,25 +109,12 @@ def clean_content_encoding(meta: dict[str, Any]) -> None:
 
 
 def sse_of(request: dict[str, Any]) -> dict[str, Any]:
-    """The server-side encryption a write asks for (S3 encrypts with AES256 by default)."""
-    sse: dict[str, Any] = {}
-    if request.get("ServerSideEncryption"):
-        sse["ServerSideEncryption"] = request["ServerSideEncryption"]
-    if request.get("SSEKMSKeyId"):
-        sse["SSEKMSKeyId"] = request["SSEKMSKeyId"]
-    if request.get("BucketKeyEnabled") is not None:
-        sse["BucketKeyEnabled"] = bool(request["BucketKeyEnabled"])
-    return sse
+    """The server-side encryption a write asks for, checked (``encryption.py``)."""
+    return encryption.requested(request)
 
 
 def sse_members(meta: dict[str, Any]) -> dict[str, Any]:
-    sse = meta.get("sse") or {}
-    out: dict[str, Any] = {"ServerSideEncryption": sse.get("ServerSideEncryption", "AES256")}
-    if "SSEKMSKeyId" in sse:
-        out["SSEKMSKeyId"] = sse["SSEKMSKeyId"]
-    if "BucketKeyEnabled" in sse:
-        out["BucketKeyEnabled"] = sse["BucketKeyEnabled"]
-    return out
+    return encryption.members(meta)
 
 
 def check_body_digest(ctx: RequestContext, *, required: bool) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from overcast.gateway.auth.checksums import new_checksum
 from overcast.gateway.context import RequestContext
-from overcast.services.s3 import store
+from overcast.services.s3 import object_hooks, store
 from overcast.services.s3.checksum_headers import DEFAULT_ALGORITHM, checksum_members
 from overcast.services.s3.common import meta_of
 from overcast.services.s3.copy_source import (
@@ -103,6 +103,7 @@ class ObjectCopy(ObjectBase):
             src_bucket, source = self._store.read(find_source)
             check_copy_conditions(request, source)
             check_copy_size(source)
+            object_hooks.check_copy_source(source, request, self._now())
             if (
                 src_name == dest_name
                 and src_key == dest_key
@@ -147,6 +148,7 @@ class ObjectCopy(ObjectBase):
                 bucket = self._access(ctx, conn, dest_name, "s3:PutObject", key=dest_key)
                 self._check_write(conn, bucket, dest_key, request)
                 obj.meta["owner"] = object_owner(bucket, ctx.account_id, request.get("ACL"))
+                object_hooks.on_write(ctx, bucket, obj, request, self._now())
                 store.put_version(conn, self._store, bucket, obj)
                 object_event(ctx, conn, self.env, bucket, dest_key, "ObjectCreated:Copy", obj)
                 return bucket

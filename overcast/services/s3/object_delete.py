@@ -13,7 +13,7 @@ import sqlite3
 from typing import Any
 
 from overcast.gateway.context import RequestContext
-from overcast.services.s3 import store
+from overcast.services.s3 import object_hooks, store
 from overcast.services.s3.conditions import etag_matches
 from overcast.services.s3.errors import MalformedXML, NoSuchKey, PreconditionFailed, S3Error
 from overcast.services.s3.events_out import object_event
@@ -56,6 +56,7 @@ class ObjectDelete(ObjectBase):
             obj = store.get_version(conn, bucket.name, key, version_id)
             out: dict[str, Any] = {"VersionId": version_id}
             if obj is not None:
+                object_hooks.check_delete(ctx, obj, self._now())
                 store.delete_version(conn, self._store, obj)
                 if obj.delete_marker:
                     out["DeleteMarker"] = True

@@ -23,6 +23,27 @@ def on_write(
     object_lock.apply_to_put(bucket, obj, request, now)
 
 
+LOCK_HEADERS = ("ObjectLockMode", "ObjectLockRetainUntilDate", "ObjectLockLegalHoldStatus")
+_LOCK_REQUEST = "lock_request"  # an upload's Object Lock headers, applied at completion
+
+
+def on_create_upload(
+    ctx: RequestContext, bucket: Bucket, meta: dict[str, Any], request: dict[str, Any], now: float
+) -> None:
+    """CreateMultipartUpload: the upload's encryption, and its Object Lock headers checked now
+    and kept for CompleteMultipartUpload."""
+    encryption.resolve_meta(bucket, meta, ctx.account_id)
+    lock = {h: request[h] for h in LOCK_HEADERS if request.get(h) is not None}
+    if lock:
+        object_lock.retention_of_put(bucket, lock, now)
+        meta[_LOCK_REQUEST] = lock
+
+
+def on_complete_upload(ctx: RequestContext, bucket: Bucket, obj: ObjectVersion, now: float) -> None:
+    """CompleteMultipartUpload, in its transaction: as ``on_write``, with the upload's headers."""
+    on_write(ctx, bucket, obj, obj.meta.pop(_LOCK_REQUEST, None) or {}, now)
+
+
 def write_members(bucket: Bucket, obj: ObjectVersion) -> dict[str, Any]:
     """Members a PUT/COPY/CompleteMultipartUpload answers besides S3 part 1's."""
     if lifecycle.CONFIG_KEY not in bucket.config:
