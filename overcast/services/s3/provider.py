@@ -10,6 +10,7 @@ from overcast.gateway.asgi import Receive
 from overcast.gateway.context import RequestContext
 from overcast.protocol.http import HttpResponse
 from overcast.services.s3.access import Access
+from overcast.services.s3.access_logging import AccessLogging
 from overcast.services.s3.bucket_configs import BucketConfigs
 from overcast.services.s3.bucket_defaults import BucketDefaults
 from overcast.services.s3.buckets import Buckets
@@ -39,6 +40,7 @@ class S3Provider(
     Access,
     Website,
     EventDelivery,
+    AccessLogging,
     ReplicationWorker,
     BucketConfigs,
     BucketDefaults,
@@ -64,3 +66,4 @@ class S3Provider(
         self._cors_response_headers(ctx, response)
         self._restore_status(ctx, response)
         self._request_charged(ctx, response)
+        self._log_access(ctx, response)
