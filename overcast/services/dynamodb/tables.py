@@ -4,6 +4,7 @@ DeleteTable, ListTables, tags, DescribeLimits and DescribeEndpoints."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import sqlite3
 import uuid
@@ -12,6 +13,7 @@ from typing import Any
 from overcast.errors import ValidationException
 from overcast.gateway.context import RequestContext
 from overcast.ids import arn
+from overcast.services.base import ServiceEnv
 from overcast.services.dynamodb import indexes, storage
 from overcast.services.dynamodb.common import DynamoBase, check_table_name, table_arn
 from overcast.services.dynamodb.errors import (
@@ -91,6 +93,14 @@ def _tags(tags: list[dict[str, str]] | None) -> dict[str, str]:
 
 class TableOps(DynamoBase):
     _purge_task: asyncio.Task[None] | None = None  # deleting retired tables' rows
+
+    def __init__(self, env: ServiceEnv) -> None:
+        super().__init__(env)
+        # Rows of tables deleted just before a crash: purge them once a loop runs (providers
+        # are created on the first request, inside the server's loop).
+        if env.store.read(self.catalog.retired):
+            with contextlib.suppress(RuntimeError):
+                self._start_purge()
 
     # -- create ---------------------------------------------------------------------------------
 
