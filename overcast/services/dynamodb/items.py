@@ -13,7 +13,7 @@ from typing import Any
 
 from overcast.errors import ValidationException
 from overcast.gateway.context import RequestContext
-from overcast.services.dynamodb import capacity, indexes, params, storage, values
+from overcast.services.dynamodb import capacity, params, storage, values
 from overcast.services.dynamodb.common import DynamoBase
 from overcast.services.dynamodb.errors import (
     ConditionalCheckFailedException,
@@ -183,10 +183,7 @@ class ItemOps(DynamoBase):
         if old is None and update is not None and removes_only(update):
             return Change(table, None, None, 0, 0)  # AWS creates no item to delete from
         new = update.apply(old if old is not None else key) if update else dict(old or key)
-        values.validate_item(new)
-        new = values.normalize_item(new)
-        size = params.check_size(new)
-        indexes.check_item_keys(table, new)
+        new, size = params.check_item_sized(table, new)
         return self._item_apply(conn, table, old_row, new, size)
 
     def _item_response(

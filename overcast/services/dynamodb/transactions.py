@@ -12,7 +12,7 @@ from typing import Any
 
 from overcast.errors import ServiceError, ValidationException
 from overcast.gateway.context import RequestContext
-from overcast.services.dynamodb import capacity, indexes, params, storage, values
+from overcast.services.dynamodb import capacity, params, storage, values
 from overcast.services.dynamodb.errors import (
     ConditionalCheckFailedException,
     IdempotentParameterMismatchException,
@@ -147,10 +147,7 @@ class TransactionOps(ItemOps):
                             continue
                         base = old if old is not None else action.key
                         new = action.update.apply(base) if action.update else dict(base)
-                        values.validate_item(new)
-                        new = values.normalize_item(new)
-                        size = params.check_size(new)
-                        indexes.check_item_keys(action.table, new)
+                        new, size = params.check_item_sized(action.table, new)
                 except ConditionalCheckFailedException:
                     failed = True
                     reason = {
