@@ -173,7 +173,7 @@ def test_select_plans() -> None:
     req = plan.request
     assert _render(req, "KeyConditionExpression") == "pk = S:p AND sk > N:3"
     assert _render(req, "FilterExpression") == "(x = N:1)"
-    assert "ProjectionExpression" not in req  # projected by translate.project
+    assert _render(req, "ProjectionExpression") == "a"  # top-level names; rows via project
     assert req["ScanIndexForward"] is False
 
     stmt, _ = parse("SELECT * FROM t WHERE x = 1 OR pk = 'a'")

@@ -14,6 +14,7 @@ import base64
 import binascii
 import inspect
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 from overcast.errors import ServiceError
@@ -44,6 +45,11 @@ MAX_BATCH = 25
 MAX_TRANSACTION = 100
 _PARAM_MISMATCH = "Number of parameters in request and statement don't match."
 _MIXED_BATCH = "Read and write requests together in the same batch is not supported"
+_BATCH_SELECT = (
+    "Select statements within BatchExecuteStatement must specify the primary key in the where "
+    "clause."
+)
+_EXPRESSION_PREFIX = re.compile(r"^Invalid \w*Expression: ")
 _DUPLICATE_KEYS = "Provided list of item keys contains duplicates"
 _MEMBER = {
     "put_item": "Put",
@@ -112,9 +118,17 @@ class PartiqlOps:
     """ExecuteStatement, BatchExecuteStatement and ExecuteTransaction."""
 
     async def _call(self, operation: str, ctx: RequestContext, request: dict[str, Any]) -> Any:
-        result = getattr(self, operation)(ctx, request)
-        if inspect.isawaitable(result):
-            result = await result
+        try:
+            result = getattr(self, operation)(ctx, request)
+            if inspect.isawaitable(result):
+                result = await result
+        except ValidationException as exc:
+            # The expressions are ours, not the caller's: PartiQL words expression errors
+            # without the "Invalid FilterExpression: " kind of prefix.
+            stripped = _EXPRESSION_PREFIX.sub("", exc.error_message, count=1)
+            if stripped == exc.error_message:
+                raise
+            raise ValidationException(stripped, **exc.fields) from exc
         return result
 
     def _schemas(
@@ -126,13 +140,54 @@ class PartiqlOps:
             return schema, None
         found = table.index(index)
         if found is None:
-            raise ValidationException(f"The table does not have the specified index: {index}")
+            raise ValidationException("The table does not have the specified index")
         return schema, KeySchema(found.hash_key, found.range_key)
+
+    def _check_index_read(self, ctx: RequestContext, stmt: Select, consistent: bool) -> None:
+        """AWS's rules for a SELECT through an index: no strongly consistent read on a GSI,
+        no unprojected attribute in a GSI's projection, and no unprojected attribute in the
+        filters of a read keyed on the index partition key."""
+        assert stmt.index is not None
+        table: Table = self._table(ctx, stmt.table)  # type: ignore[attr-defined]
+        index = table.index(stmt.index)
+        if index is None:
+            raise ValidationException("The table does not have the specified index")
+        if consistent and not index.local:
+            raise ValidationException(
+                "Strongly consistent read is not supported on Global Secondary Indexes"
+            )
+        projected = index.projects(table)
+        if projected is None:
+            return
+        if stmt.projection is not None and not index.local:
+            missing = [
+                n for n in dict.fromkeys(str(p.parts[0]) for p in stmt.projection)
+                if n not in projected
+            ]  # fmt: skip
+            if missing:
+                raise ValidationException(
+                    "One or more parameter values were invalid: Global secondary index "
+                    f"{index.name} does not project [{', '.join(missing)}]"
+                )
+        filters = translate.keyed_filters(stmt.where, index.hash_key)
+        if filters is None:
+            return
+        unprojected = [
+            n for node in filters for n in translate.referenced_names(node) if n not in projected
+        ]
+        if unprojected:
+            names = ", ".join(dict.fromkeys(unprojected))
+            raise ValidationException(
+                "One or more parameter values were invalid: Secondary index "
+                f"{index.name} does not project one or more filter attributes: [{names}]"
+            )
 
     def _plan_write(
         self, ctx: RequestContext, stmt: Statement, params: list[dict[str, Any]]
     ) -> tuple[str, dict[str, Any], KeySchema]:
         """(item operation, request, table key schema) of a write statement."""
+        if getattr(stmt, "index", None) is not None:
+            raise ValidationException("This operation is not supported on an index")
         if isinstance(stmt, Insert):
             schema, _ = self._schemas(ctx, stmt.table)
             return "put_item", translate.plan_insert(stmt, params, schema), schema
@@ -158,16 +213,15 @@ class PartiqlOps:
             raise
 
     def _plan_get(
-        self, ctx: RequestContext, stmt: Select, params: list[dict[str, Any]], what: str
+        self, ctx: RequestContext, stmt: Select, params: list[dict[str, Any]], refusal: str
     ) -> tuple[dict[str, Any], KeySchema]:
         """The GetItem of a batch or transaction SELECT, which must name one item."""
-        schema, index = self._schemas(ctx, stmt.table, stmt.index)
-        plan = translate.plan_select(stmt, params, schema, index)
+        if stmt.index is not None:
+            raise ValidationException(refusal)
+        schema, _ = self._schemas(ctx, stmt.table)
+        plan = translate.plan_select(stmt, params, schema, None)
         if plan.operation != "get_item":
-            raise ValidationException(
-                f"{what} select statements must specify the full primary key with equality "
-                "conditions"
-            )
+            raise ValidationException(refusal)
         return plan.request, schema
 
     # -- ExecuteStatement ------------------------------------------------------------------------
@@ -202,6 +256,8 @@ class PartiqlOps:
         request: dict[str, Any],
     ) -> dict[str, Any]:
         table_schema, index_schema = self._schemas(ctx, stmt.table, stmt.index)
+        if stmt.index is not None:
+            self._check_index_read(ctx, stmt, bool(request.get("ConsistentRead")))
         plan = translate.plan_select(stmt, params, table_schema, index_schema)
         req = plan.request
         if request.get("ConsistentRead"):
@@ -252,10 +308,15 @@ class PartiqlOps:
         targets = [req["_target"] for _, _, req in ok]
         if len(set(targets)) != len(targets):
             raise ValidationException(_DUPLICATE_KEYS)
+        capacity = request.get("ReturnConsumedCapacity")
+        used: list[dict[str, Any]] = []
         responses = []
         for plan in planned:
-            responses.append(await self._batch_one(ctx, plan))
-        return {"Responses": responses}
+            responses.append(await self._batch_one(ctx, plan, capacity, used))
+        out: dict[str, Any] = {"Responses": responses}
+        if capacity and capacity != "NONE":
+            out["ConsumedCapacity"] = _sum_capacity(used)
+        return out
 
     def _plan_batch_entry(
         self, ctx: RequestContext, entry: dict[str, Any]
@@ -263,7 +324,7 @@ class PartiqlOps:
         params = entry.get("Parameters") or []
         stmt = _parse(entry["Statement"], params)
         if isinstance(stmt, Select):
-            req, schema = self._plan_get(ctx, stmt, params, "Batch")
+            req, schema = self._plan_get(ctx, stmt, params, _BATCH_SELECT)
             if entry.get("ConsistentRead"):
                 req["ConsistentRead"] = True
             return stmt, "get_item", {**req, "_target": _item_key(req, schema)}
@@ -277,14 +338,22 @@ class PartiqlOps:
         return stmt, operation, {**req, "_target": _item_key(req, schema)}
 
     async def _batch_one(
-        self, ctx: RequestContext, plan: tuple[Statement, str, dict[str, Any]] | ServiceError
+        self,
+        ctx: RequestContext,
+        plan: tuple[Statement, str, dict[str, Any]] | ServiceError,
+        capacity: str | None,
+        used: list[dict[str, Any]],
     ) -> dict[str, Any]:
         try:
             if isinstance(plan, ServiceError):
                 raise plan
             stmt, operation, req = plan
             req = {k: v for k, v in req.items() if k != "_target"}
+            if capacity:
+                req["ReturnConsumedCapacity"] = capacity
             result = await self._write(ctx, stmt, operation, req)
+            if result.get("ConsumedCapacity"):
+                used.append(result["ConsumedCapacity"])
             out: dict[str, Any] = {"TableName": req["TableName"]}
             item = result.get("Item") if operation == "get_item" else result.get("Attributes")
             if item:
@@ -320,7 +389,9 @@ class PartiqlOps:
                 "same request."
             )
         if all(reads):
-            return await self._read_transaction(ctx, entries, parsed)
+            return await self._read_transaction(
+                ctx, entries, parsed, request.get("ReturnConsumedCapacity")
+            )
         items: list[dict[str, Any]] = []
         for entry, stmt in zip(entries, parsed, strict=True):
             operation, req, _ = self._plan_write(ctx, stmt, entry.get("Parameters") or [])
@@ -343,20 +414,54 @@ class PartiqlOps:
         return out
 
     async def _read_transaction(
-        self, ctx: RequestContext, entries: list[dict[str, Any]], parsed: list[Statement]
+        self,
+        ctx: RequestContext,
+        entries: list[dict[str, Any]],
+        parsed: list[Statement],
+        capacity: str | None,
     ) -> dict[str, Any]:
         gets = []
-        for entry, stmt in zip(entries, parsed, strict=True):
+        for i, (entry, stmt) in enumerate(zip(entries, parsed, strict=True)):
             assert isinstance(stmt, Select)
-            req, _ = self._plan_get(ctx, stmt, entry.get("Parameters") or [], "Transaction")
+            if stmt.index is not None:
+                raise ValidationException(
+                    f"Validation failed in TransactStatements[{i}]: Reads on indices are not "
+                    "supported within transactions."
+                )
+            refusal = (
+                f"Validation failed in TransactStatements[{i}]: Select statements within "
+                "ExecuteTransaction must specify the primary key in the where clause."
+            )
+            req, _ = self._plan_get(ctx, stmt, entry.get("Parameters") or [], refusal)
             gets.append({"Get": req})
-        result = await self._call("transact_get_items", ctx, {"TransactItems": gets})
+        read: dict[str, Any] = {"TransactItems": gets}
+        if capacity:
+            read["ReturnConsumedCapacity"] = capacity
+        result = await self._call("transact_get_items", ctx, read)
         responses = result.get("Responses", [])
         for stmt, response in zip(parsed, responses, strict=False):
             assert isinstance(stmt, Select)
             if stmt.projection is not None and "Item" in response:
                 response["Item"] = translate.project(response["Item"], stmt.projection)
-        return {"Responses": responses}
+        out: dict[str, Any] = {"Responses": responses}
+        if "ConsumedCapacity" in result:
+            out["ConsumedCapacity"] = result["ConsumedCapacity"]
+        return out
+
+
+def _sum_capacity(used: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per-table ConsumedCapacity of a batch: the members' units added up."""
+    tables: dict[str, dict[str, Any]] = {}
+    for cc in used:
+        total = tables.setdefault(cc["TableName"], {"TableName": cc["TableName"]})
+        for member in ("CapacityUnits", "ReadCapacityUnits", "WriteCapacityUnits"):
+            if member in cc:
+                total[member] = total.get(member, 0.0) + cc[member]
+        if "Table" in cc:
+            arm = total.setdefault("Table", {})
+            for member, value in cc["Table"].items():
+                arm[member] = arm.get(member, 0.0) + value
+    return list(tables.values())
 
 
 def _with_duplicates(

@@ -143,6 +143,7 @@ class Update:
     removes: list[Path]
     where: Any
     returning: str | None = None  # ALL_OLD, UPDATED_OLD, ALL_NEW, UPDATED_NEW
+    index: str | None = None  # refused when run ("not supported on an index")
 
 
 @dataclass
@@ -150,6 +151,7 @@ class Delete:
     table: str
     where: Any
     returning: str | None = None
+    index: str | None = None  # refused when run
 
 
 @dataclass
@@ -328,11 +330,22 @@ class Parser:
         raise self.unexpected()
 
     def table_ref(self) -> tuple[str, str | None]:
-        table = self.name()
+        """``table`` or ``table.index``, with AWS's errors for other paths."""
+        table = self.path_component()
         index = None
         if self.accept("op", "."):
-            index = self.name()
+            index = self.path_component()
+            if self.at("op", "."):
+                raise ValidationException(
+                    "A path may contain at most 2 components in the FROM clause"
+                )
         return table, index
+
+    def path_component(self) -> str:
+        name = self.name()
+        if not name:
+            raise ValidationException("Path component cannot be an empty string")
+        return name
 
     def select_rest(self) -> Select:
         projection: list[Path] | None
@@ -367,16 +380,14 @@ class Parser:
         self.expect("kw", "INTO")
         table, index = self.table_ref()
         if index is not None:
-            raise syntax_error("INSERT cannot target an index")
+            raise syntax_error("FROM clause may only contain a single table name")
         self.expect("kw", "VALUE")
         value = self.value()
         return Insert(table, value)
 
     def update_rest(self) -> Update:
         table, index = self.table_ref()
-        if index is not None:
-            raise syntax_error("UPDATE cannot target an index")
-        stmt = Update(table, [], [], None)
+        stmt = Update(table, [], [], None, index=index)
         while self.at_kw("SET", "REMOVE"):
             if self.next().text == "SET":
                 while True:
@@ -400,10 +411,8 @@ class Parser:
     def delete_rest(self) -> Delete:
         self.expect("kw", "FROM")
         table, index = self.table_ref()
-        if index is not None:
-            raise syntax_error("DELETE cannot target an index")
         self.expect("kw", "WHERE")
-        stmt = Delete(table, self.condition())
+        stmt = Delete(table, self.condition(), index=index)
         stmt.returning = self.returning()
         if stmt.returning not in (None, "ALL_OLD"):
             words = {v: f"{a} {b}" for (a, b), v in _RETURNING.items()}[stmt.returning]

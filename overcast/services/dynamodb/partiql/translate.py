@@ -194,6 +194,54 @@ def _bag(node: SetValue) -> AttributeValue:
     return {kind + "S": members}
 
 
+def referenced_names(node: Any) -> list[str]:
+    """The top-level attribute names a condition reads, in order of appearance."""
+    out: list[str] = []
+
+    def walk(n: Any) -> None:
+        if isinstance(n, Path):
+            out.append(str(n.parts[0]))
+        elif isinstance(n, And | Or):
+            walk(n.left)
+            walk(n.right)
+        elif isinstance(n, Not):
+            walk(n.operand)
+        elif isinstance(n, Compare):
+            walk(n.left)
+            walk(n.right)
+        elif isinstance(n, Between):
+            walk(n.operand)
+            walk(n.low)
+            walk(n.high)
+        elif isinstance(n, In):
+            walk(n.operand)
+            for v in n.values:
+                walk(v)
+        elif isinstance(n, Is):
+            walk(n.operand)
+        elif isinstance(n, Call):
+            for a in n.args:
+                walk(a)
+
+    walk(node)
+    return list(dict.fromkeys(out))
+
+
+def keyed_filters(where: Any, hash_key: str) -> list[Any] | None:
+    """The other top-level conjuncts of a read keyed on ``hash_key`` (equality or IN at the
+    top level), or None when the read is not keyed (it scans)."""
+    parts = conjuncts(where)
+    for node in parts:
+        keyed = _key_equality(node, (hash_key,)) is not None or (
+            isinstance(node, In)
+            and isinstance(node.operand, Path)
+            and node.operand.parts == (hash_key,)
+        )
+        if keyed:
+            return [n for n in parts if n is not node]
+    return None
+
+
 def conjuncts(node: Any) -> list[Any]:
     if node is None:
         return []
@@ -258,8 +306,11 @@ def plan_select(
     base: dict[str, Any] = {"TableName": stmt.table}
     if stmt.index is not None:
         base["IndexName"] = stmt.index
-    # Projections are applied to the rows by ``project`` (PartiQL names nested results by
-    # their last name, which ProjectionExpression does not).
+    if stmt.projection is not None:
+        # Only the top-level attributes are asked for (an LSI fetches what it does not
+        # project from the table); ``project`` then names each path as PartiQL does.
+        tops = dict.fromkeys(str(p.parts[0]) for p in stmt.projection)
+        base["ProjectionExpression"] = ", ".join(ex.name(n) for n in tops)
     schema = index_schema or table_schema
     parts = conjuncts(stmt.where)
     hash_cond = next((n for n in parts if _key_equality(n, (schema.hash_key,)) is not None), None)
@@ -277,10 +328,14 @@ def plan_select(
         if range_eq is not None and len(rest) == 1:
             key, _ = split_key(stmt.where, schema, ex)
             request = {"TableName": stmt.table, "Key": key}
+            if "ProjectionExpression" in base:
+                request["ProjectionExpression"] = base["ProjectionExpression"]
             return ReadPlan("get_item", ex.attach(request))
     if stmt.index is None and schema.range_key is None and not rest:
         key, _ = split_key(stmt.where, schema, ex)
         request = {"TableName": stmt.table, "Key": key}
+        if "ProjectionExpression" in base:
+            request["ProjectionExpression"] = base["ProjectionExpression"]
         return ReadPlan("get_item", ex.attach(request))
     key_parts = [ex.condition(hash_cond)]
     if schema.range_key is not None:
