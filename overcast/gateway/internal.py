@@ -188,6 +188,20 @@ async def _sns_messages_clear(gw: Gateway, body: bytes) -> tuple[int, Any]:
     return 200, {"status": "ok"}
 
 
+async def _sns_delivery_status(gw: Gateway, body: bytes) -> tuple[int, Any]:
+    """SNS delivery status log records (for CloudWatch Logs): ?topic=&log_group=&status=."""
+    from urllib.parse import parse_qs
+
+    sns: Any = gw.env.registry.provider("sns")
+    query = {k: v[0] for k, v in parse_qs(QUERY.get()).items()}
+    filters = {
+        "topic_arn": query.get("topic") or query.get("topic_arn", ""),
+        "log_group": query.get("log_group", ""),
+        "status": query.get("status", "").upper(),
+    }
+    return 200, {"records": sns._delivery_status(filters)}
+
+
 async def _s3_notifications(gw: Gateway, body: bytes) -> tuple[int, Any]:
     """S3 event deliveries with no live destination yet (Lambda, EventBridge)."""
     s3: Any = gw.env.registry.provider("s3")
@@ -210,6 +224,7 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", "/_overcast/sns/messages"): _sns_messages,
     ("DELETE", "/_overcast/sns/messages"): _sns_messages_clear,
     ("GET", "/_overcast/sns/SimpleNotificationService.pem"): _sns_certificate,
+    ("GET", "/_overcast/sns/delivery-status"): _sns_delivery_status,
     ("GET", "/_overcast/s3/notifications"): _s3_notifications,
     ("GET", "/_overcast/iam/decisions"): decisions_endpoint,
     **{(m, "/_localstack/health"): _localstack_health for m in ("GET", "HEAD", "POST", "PUT")},

@@ -12,9 +12,13 @@ so the bus retries it (its backoff, on the Clock) and only the failed subscripti
 again, up to 3 attempts. A subscription out of attempts has the message sent to its
 RedrivePolicy dead-letter queue, if any, and is given up.
 
-SQS gets AWS's JSON envelope (or the raw message); HTTP(S) a POST with AWS's headers; email,
-email-json, SMS, application, Lambda and Firehose deliveries are captured in the store and served
-at ``GET /_overcast/sns/messages`` (nothing leaves the machine; Lambda has no invoke path yet).
+SQS gets AWS's JSON envelope (or the raw message); HTTP(S) a POST with AWS's headers and the
+delivery policy's Content-Type; email, email-json, SMS, application, Lambda and Firehose
+deliveries are captured in the store and served at ``GET /_overcast/sns/messages`` (nothing
+leaves the machine; a Lambda delivery is the event a function would be invoked with, queued for
+the Lambda service). An HTTP(S) retry schedule never reaches past an hour after the first failed
+attempt. Each outcome the topic asks to log (feedback.py) is recorded as AWS's delivery status
+log record.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import sqlite3
 import threading
 import urllib.error
 import urllib.request
+import uuid
 from typing import Any
 from urllib.parse import quote
 
@@ -36,7 +41,7 @@ from overcast import events
 from overcast.clock import Timer
 from overcast.events import Event
 from overcast.services.base import ServiceEnv
-from overcast.services.sns import filter_policy, retry, store
+from overcast.services.sns import feedback, filter_policy, retry, store
 from overcast.services.sns.common import SnsBase
 from overcast.services.sns.models import Subscription
 from overcast.services.sqs import delivery as sqs_delivery
@@ -49,6 +54,7 @@ HTTP_TIMEOUT = 15.0
 RETRY_BATCH = 50
 DEFAULT_ATTEMPTS = 3
 CAPTURED = {"email", "email-json", "sms", "application", "lambda", "firehose"}
+RESPONSE_KEPT = 4096  # bytes of an endpoint's response body kept for the status log
 
 
 def iso(ts: float) -> str:
@@ -57,7 +63,40 @@ def iso(ts: float) -> str:
 
 
 class DeliveryFailed(Exception):
-    pass
+    """A delivery the endpoint refused: its status code and response, for the status log."""
+
+    def __init__(self, message: str, status: int = 0, response: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.response = response or message
+
+
+Outcome = tuple[int, str]  # (status code, provider response) of a delivery
+
+
+def _failure(exc: Exception) -> Outcome:
+    if isinstance(exc, DeliveryFailed):
+        return exc.status, exc.response
+    return int(getattr(exc, "status", 0) or 0), str(exc) or type(exc).__name__
+
+
+def lambda_event(envelope: dict[str, Any], sub: Subscription) -> dict[str, Any]:
+    """The event AWS invokes a subscribed function with, from the signed envelope."""
+    sns = {
+        "Type": envelope["Type"], "MessageId": envelope["MessageId"],
+        "TopicArn": envelope["TopicArn"], "Subject": envelope.get("Subject"),
+        "Message": envelope["Message"], "Timestamp": envelope["Timestamp"],
+        "SignatureVersion": envelope["SignatureVersion"], "Signature": envelope["Signature"],
+        "SigningCertUrl": envelope["SigningCertURL"],
+        "UnsubscribeUrl": envelope.get("UnsubscribeURL", ""),
+        "MessageAttributes": envelope.get("MessageAttributes", {}),
+    }  # fmt: skip
+    return {
+        "Records": [
+            {"EventSource": "aws:sns", "EventVersion": "1.0", "EventSubscriptionArn": sub.arn,
+             "Sns": sns}
+        ]
+    }  # fmt: skip
 
 
 class Delivery(SnsBase):
@@ -136,7 +175,7 @@ class Delivery(SnsBase):
             if p["type"] == "Notification" and not self._wanted(sub, p):
                 continue
             try:
-                await self._deliver(p, sub)
+                outcome = await self._deliver(p, sub, topic_attrs)
             except Exception as exc:
                 attempts += 1
                 if sub.protocol in ("http", "https"):
@@ -146,21 +185,25 @@ class Delivery(SnsBase):
                         retries.append((sub.arn, self.env.clock.now() + retry.delay(policy, 0)))
                     else:
                         log.warning("SNS delivery to %s failed, no retries: %s", sub.arn, exc)
-                        await self._dead_letter(p, sub)
+                        await self._give_up(p, sub, topic_attrs, attempts, _failure(exc))
                     updates[sub.arn] = (attempts, True)
                 elif attempts >= DEFAULT_ATTEMPTS:
                     log.warning("SNS delivery to %s failed, giving up: %s", sub.arn, exc)
-                    await self._dead_letter(p, sub)
+                    await self._give_up(p, sub, topic_attrs, attempts, _failure(exc))
                     updates[sub.arn] = (attempts, True)
                 else:
                     updates[sub.arn] = (attempts, False)
                     failures.append(f"{sub.arn}: {exc}")
             else:
                 updates[sub.arn] = (attempts + 1, True)
+                await self._log_status(p, sub, topic_attrs, True, attempts + 1, outcome)
+
+        now = self.env.clock.now()
 
         def record(c: sqlite3.Connection) -> None:
             for sub_arn, due in retries:
-                store.add_retry(c, sub_arn, p, 0, due)
+                # When the first attempt failed: the retries must end within the hour after.
+                store.add_retry(c, sub_arn, {**p, "first_failed_at": now}, 0, due)
             if failures:
                 store.record_progress(c, event.id, updates)
             else:
@@ -227,21 +270,51 @@ class Delivery(SnsBase):
             await self.env.store.awrite(lambda c: store.delete_retry(c, retry_id))
             return
         try:
-            await self._deliver(p, sub)
+            outcome = await self._deliver(p, sub, topic_attrs)
         except Exception as exc:
             attempts += 1  # retries made so far
             policy = retry.healthy_policy(topic_attrs, sub.attrs)
-            if attempts >= retry.num_retries(policy):
+            now = self.env.clock.now()
+            pause = retry.delay(policy, attempts)
+            first = float(p.get("first_failed_at", now))
+            if attempts >= retry.num_retries(policy) or not retry.within_budget(first, now, pause):
                 log.warning("SNS delivery to %s failed, giving up: %s", sub.arn, exc)
-                await self._dead_letter(p, sub)
+                await self._give_up(p, sub, topic_attrs, attempts + 1, _failure(exc))
                 await self.env.store.awrite(lambda c: store.delete_retry(c, retry_id))
             else:
-                due = self.env.clock.now() + retry.delay(policy, attempts)
                 await self.env.store.awrite(
-                    lambda c: store.reschedule_retry(c, retry_id, attempts, due)
+                    lambda c: store.reschedule_retry(c, retry_id, attempts, now + pause)
                 )
         else:
             await self.env.store.awrite(lambda c: store.delete_retry(c, retry_id))
+            await self._log_status(p, sub, topic_attrs, True, attempts + 2, outcome)
+
+    async def _give_up(
+        self, p: dict[str, Any], sub: Subscription, topic_attrs: dict[str, str], attempts: int,
+        outcome: Outcome,
+    ) -> None:  # fmt: skip
+        """Out of attempts: log the failure and move the message to the dead-letter queue."""
+        await self._log_status(p, sub, topic_attrs, False, attempts, outcome)
+        await self._dead_letter(p, sub)
+
+    async def _log_status(
+        self, p: dict[str, Any], sub: Subscription, topic_attrs: dict[str, str], success: bool,
+        attempts: int, outcome: Outcome,
+    ) -> None:  # fmt: skip
+        """Record the outcome as AWS's delivery status log, if the topic asks for it."""
+        if p["type"] != "Notification" or not feedback.wanted(
+            topic_attrs, sub, p["message_id"], success
+        ):
+            return
+        now = self.env.clock.now()
+        entry = feedback.record(
+            p, sub, self._message_for(p, sub.protocol), success=success, attempts=attempts,
+            status_code=outcome[0], response=outcome[1], now=now,
+        )  # fmt: skip
+        group = feedback.log_group(p["topic_arn"], success)
+        await self.env.store.awrite(
+            lambda c: store.log_status(c, now, p["topic_arn"], group, entry)
+        )
 
     def _message_for(self, p: dict[str, Any], protocol: str) -> str:
         messages = p.get("messages")
@@ -249,22 +322,30 @@ class Delivery(SnsBase):
             return messages.get(protocol, messages["default"])
         return p["message"]
 
-    async def _deliver(self, p: dict[str, Any], sub: Subscription) -> None:
+    async def _deliver(
+        self, p: dict[str, Any], sub: Subscription, topic_attrs: dict[str, str]
+    ) -> Outcome:
         message = self._message_for(p, sub.protocol)
         if sub.protocol == "sqs":
-            await asyncio.to_thread(self._to_sqs, sub.endpoint, p, sub, message)
-        elif sub.protocol in ("http", "https"):
-            await self._to_http(p, sub, message)
-        else:
-            record = self._envelope(p, sub, message)
-            now = self.env.clock.now()
-            await self.env.store.awrite(
-                lambda c: store.capture(
-                    c, now, p["topic_arn"], sub.arn, sub.protocol, sub.endpoint, record
-                )
+            message_id = await asyncio.to_thread(self._to_sqs, sub.endpoint, p, sub, message)
+            return 200, json.dumps({"sqsRequestId": "Unrecorded", "sqsMessageId": message_id})
+        if sub.protocol in ("http", "https"):
+            return await self._to_http(p, sub, message, retry.content_type(topic_attrs, sub.attrs))
+        record = self._envelope(p, sub, message)
+        outcome: Outcome = (200, "{}")
+        if sub.protocol == "lambda":
+            # Queued for the Lambda service: the event it will invoke the function with.
+            record = lambda_event(record, sub)
+            outcome = (202, json.dumps({"lambdaRequestId": str(uuid.uuid4())}))
+        now = self.env.clock.now()
+        await self.env.store.awrite(
+            lambda c: store.capture(
+                c, now, p["topic_arn"], sub.arn, sub.protocol, sub.endpoint, record
             )
+        )
+        return outcome
 
-    def _to_sqs(self, queue_arn: str, p: dict[str, Any], sub: Subscription, message: str) -> None:
+    def _to_sqs(self, queue_arn: str, p: dict[str, Any], sub: Subscription, message: str) -> str:
         if sub.raw:
             attrs = {
                 name: (
@@ -278,14 +359,16 @@ class Delivery(SnsBase):
         else:
             attrs, body = {}, json.dumps(self._envelope(p, sub, message), ensure_ascii=False)
         # The topic is the source: a queue in another account needs a policy allowing it.
-        sqs_delivery.deliver(
+        return sqs_delivery.deliver(
             self.env, queue_arn, body, attrs or None, p.get("message_group_id"),
             p.get("message_deduplication_id"), source_arn=p["topic_arn"],
         )  # fmt: skip
 
-    async def _to_http(self, p: dict[str, Any], sub: Subscription, message: str) -> None:
+    async def _to_http(
+        self, p: dict[str, Any], sub: Subscription, message: str, content_type: str
+    ) -> Outcome:
         headers = {
-            "Content-Type": "text/plain; charset=UTF-8",
+            "Content-Type": content_type,
             "User-Agent": "Amazon Simple Notification Service Agent",
             "x-amz-sns-message-type": p["type"],
             "x-amz-sns-message-id": p["message_id"],
@@ -298,7 +381,7 @@ class Delivery(SnsBase):
             body = message
         else:
             body = json.dumps(self._envelope(p, sub, message), ensure_ascii=False)
-        await asyncio.to_thread(_post, sub.endpoint, body.encode(), headers)
+        return await asyncio.to_thread(_post, sub.endpoint, body.encode(), headers)
 
     async def _dead_letter(self, p: dict[str, Any], sub: Subscription) -> None:
         try:
@@ -315,12 +398,18 @@ class Delivery(SnsBase):
             log.exception("SNS could not move a message to the dead-letter queue %s", target)
 
 
-def _post(url: str, body: bytes, headers: dict[str, str]) -> None:
+def _post(url: str, body: bytes, headers: dict[str, str]) -> Outcome:
+    """POST the delivery; its status and response body (or reason), or DeliveryFailed."""
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT) as response:
-            status = response.status
+            status, reason = response.status, response.reason
+            text = response.read(RESPONSE_KEPT).decode("utf-8", "replace")
     except urllib.error.HTTPError as exc:
-        status = exc.code
+        status, reason = exc.code, exc.reason
+        text = exc.read(RESPONSE_KEPT).decode("utf-8", "replace") if exc.fp else ""
+    except (urllib.error.URLError, OSError) as exc:
+        raise DeliveryFailed(f"{url}: {exc}", 0, str(getattr(exc, "reason", exc))) from None
     if not 200 <= status < 300:
-        raise DeliveryFailed(f"HTTP {status} from {url}")
+        raise DeliveryFailed(f"HTTP {status} from {url}", status, text or str(reason))
+    return status, text or str(reason)

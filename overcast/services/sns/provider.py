@@ -23,5 +23,8 @@ class SnsProvider(Topics, Subscriptions, Publishing, Delivery):
     def _clear_captured(self) -> None:
         self.env.store.write(store.clear_captured)
 
+    def _delivery_status(self, filters: dict[str, str]) -> list[dict[str, Any]]:
+        return self.env.store.read(lambda c: store.delivery_status(c, filters))
+
     def _certificate(self) -> str:
         return self.signer.certificate()

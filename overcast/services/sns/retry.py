@@ -20,6 +20,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+DEFAULT_CONTENT_TYPE = "text/plain; charset=UTF-8"
+BUDGET_SECONDS = 3600.0  # AWS: a delivery policy's retries span an hour at most
 DEFAULT_HEALTHY = {
     "minDelayTarget": 20, "maxDelayTarget": 20, "numRetries": 3, "numMaxDelayRetries": 0,
     "numNoDelayRetries": 0, "numMinDelayRetries": 0, "backoffFunction": "linear",
@@ -47,6 +49,29 @@ def healthy_policy(topic_attrs: dict[str, str], sub_attrs: dict[str, str]) -> di
         if isinstance(own, dict):
             policy.update(own)
     return policy
+
+
+def content_type(topic_attrs: dict[str, str], sub_attrs: dict[str, str]) -> str:
+    """The Content-Type of HTTP(S) deliveries: the subscription's ``requestPolicy`` over the
+    topic's ``http.defaultRequestPolicy`` (unless ``disableSubscriptionOverrides``)."""
+    http = _load(topic_attrs.get("DeliveryPolicy")).get("http")
+    http = http if isinstance(http, dict) else {}
+    chosen = DEFAULT_CONTENT_TYPE
+    topic_request = http.get("defaultRequestPolicy")
+    if isinstance(topic_request, dict) and isinstance(topic_request.get("headerContentType"), str):
+        chosen = topic_request["headerContentType"]
+    if not http.get("disableSubscriptionOverrides"):
+        own = _load(sub_attrs.get("DeliveryPolicy")).get("requestPolicy")
+        if isinstance(own, dict) and isinstance(own.get("headerContentType"), str):
+            chosen = own["headerContentType"]
+    return chosen
+
+
+def within_budget(first_failure: float, now: float, next_delay: float) -> bool:
+    """Whether a retry ``next_delay`` from ``now`` still falls inside the hour that started with
+    the first failed attempt (a topic default merged with a subscription override can describe
+    a longer schedule than either allows alone)."""
+    return (now - first_failure) + next_delay <= BUDGET_SECONDS
 
 
 def _int(policy: dict[str, Any], key: str) -> int:

@@ -116,6 +116,18 @@ MIGRATIONS = [
         PRIMARY KEY (account_id, region, phone)
     );
     """,
+    # Delivery status records (feedback.py), kept for a future CloudWatch Logs service.
+    """
+    CREATE TABLE sns_delivery_status (
+        id INTEGER PRIMARY KEY,
+        at REAL NOT NULL,
+        topic_arn TEXT NOT NULL,
+        log_group TEXT NOT NULL,
+        status TEXT NOT NULL,
+        record TEXT NOT NULL
+    );
+    CREATE INDEX sns_delivery_status_by_topic ON sns_delivery_status (topic_arn, id);
+    """,
 ]
 
 
@@ -502,6 +514,35 @@ def captured(conn: sqlite3.Connection, filters: dict[str, str]) -> list[dict[str
 
 def clear_captured(conn: sqlite3.Connection) -> None:
     conn.execute("DELETE FROM sns_captured")
+
+
+def log_status(
+    conn: sqlite3.Connection, at: float, topic_arn: str, group: str, record: dict[str, Any]
+) -> None:
+    conn.execute(
+        "INSERT INTO sns_delivery_status (at, topic_arn, log_group, status, record) "
+        "VALUES (?, ?, ?, ?, ?)",
+        (at, topic_arn, group, record["status"], _dumps(record)),
+    )
+
+
+def delivery_status(conn: sqlite3.Connection, filters: dict[str, str]) -> list[dict[str, Any]]:
+    """Logged delivery outcomes, oldest first, as CloudWatch Logs events of their log group."""
+    where, args = [], []
+    for column in ("topic_arn", "log_group", "status"):
+        if filters.get(column):
+            where.append(f"{column} = ?")
+            args.append(filters[column])
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    rows = conn.execute(
+        f"SELECT at, topic_arn, log_group, record FROM sns_delivery_status{clause} ORDER BY id",
+        args,
+    ).fetchall()
+    return [
+        {"timestamp": round(r[0] * 1000), "topicArn": r[1], "logGroupName": r[2],
+         "message": json.loads(r[3])}
+        for r in rows
+    ]  # fmt: skip
 
 
 def signing_key(conn: sqlite3.Connection) -> tuple[str, str] | None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from overcast import events
 from overcast.gateway.context import RequestContext
-from overcast.services.sns import filter_policy, store
+from overcast.services.sns import delivery_policy, filter_policy, store
 from overcast.services.sns.common import SnsBase, base_url, split_arn
 from overcast.services.sns.errors import InvalidParameterException, NotFoundException, invalid
 from overcast.services.sns.models import PROTOCOLS, Subscription
@@ -47,8 +47,11 @@ def _check_endpoint(protocol: str, endpoint: str) -> None:
         raise invalid("Invalid SMS endpoint: " + endpoint)
 
 
-def check_attribute(name: str, value: str, attrs: dict[str, str], protocol: str) -> str:
-    """The value to store for a subscription attribute, validated as AWS does."""
+def check_attribute(
+    name: str, value: str, attrs: dict[str, str], protocol: str, creating: bool = False
+) -> str:
+    """The value to store for a subscription attribute, validated as AWS does (``creating``:
+    given to Subscribe, whose messages say ``Attributes Reason:``)."""
     if name not in _SETTABLE:
         raise invalid("AttributeName")
     if name == "RawMessageDelivery":
@@ -78,11 +81,7 @@ def check_attribute(name: str, value: str, attrs: dict[str, str], protocol: str)
         except (ValueError, KeyError, TypeError, IndexError, AttributeError):
             raise invalid("RedrivePolicy: deadLetterTargetArn is invalid") from None
     if name == "DeliveryPolicy" and value:
-        try:
-            if not isinstance(json.loads(value), dict):
-                raise ValueError
-        except ValueError:
-            raise invalid("DeliveryPolicy: failed to parse JSON.") from None
+        delivery_policy.check_subscription_policy(value, "Attributes Reason: " if creating else "")
     return value
 
 
@@ -99,7 +98,7 @@ class Subscriptions(SnsBase):
         attrs: dict[str, str] = {}
         # Scope first: the filter policy is validated against it.
         for name in sorted(given, key=lambda n: n != "FilterPolicyScope"):
-            attrs[name] = check_attribute(name, given[name], attrs, protocol)
+            attrs[name] = check_attribute(name, given[name], attrs, protocol, creating=True)
         if protocol == "sqs":
             attrs.setdefault("RawMessageDelivery", "false")
         if attrs.get("FilterPolicy"):

@@ -10,7 +10,7 @@ from typing import Any
 
 from overcast.gateway.context import RequestContext
 from overcast.iam import Policy, PolicyError
-from overcast.services.sns import store
+from overcast.services.sns import delivery_policy, feedback, store
 from overcast.services.sns.common import SnsBase, default_policy, split_arn, tags_dict, topic_arn
 from overcast.services.sns.errors import (
     InvalidParameterException,
@@ -60,6 +60,8 @@ def _policy_document(topic: Topic) -> dict[str, Any]:
 
 def _check_attribute(name: str, value: str, fifo: bool, creating: bool) -> str:
     """The value to store for a topic attribute, validated as AWS does."""
+    if name in feedback.ATTRIBUTES:
+        return feedback.check_attribute(name, value)
     if name not in _SETTABLE:
         raise invalid("AttributeName")
     if name == "FifoTopic":
@@ -81,13 +83,7 @@ def _check_attribute(name: str, value: str, fifo: bool, creating: bool) -> str:
         except (PolicyError, ValueError) as exc:
             raise InvalidParameterException(f"Invalid parameter: Policy Error: {exc}") from None
     if name == "DeliveryPolicy" and value:
-        try:
-            if not isinstance(json.loads(value), dict):
-                raise ValueError
-        except ValueError:
-            raise InvalidParameterException(
-                "Invalid parameter: DeliveryPolicy: failed to parse JSON."
-            ) from None
+        delivery_policy.check_topic_policy(value)
     if name == "SignatureVersion" and value not in ("1", "2"):
         raise InvalidParameterException(
             "Invalid parameter: SignatureVersion: Signature version must be 1 or 2"
@@ -202,6 +198,8 @@ class Topics(SnsBase):
             topic.attrs[name] = _check_attribute(name, value, topic.fifo, False)
             if name == "Policy" and not value:
                 topic.attrs[name] = default_policy(topic.arn, topic.account_id)
+            elif name in feedback.ATTRIBUTES and not value:
+                del topic.attrs[name]  # logging turned off
             store.put_topic(conn, topic)
 
         self.env.store.write(write)
