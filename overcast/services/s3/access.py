@@ -45,6 +45,7 @@ from overcast.services.s3.errors import (
 )
 from overcast.services.s3.models import NULL_VERSION, Bucket, ObjectVersion
 from overcast.services.s3.ownership import ENFORCED, OWNERSHIP, acls_enabled, ownership
+from overcast.services.s3.requester_pays import check_payer
 
 T = TypeVar("T")
 # The connection of the transaction an access check runs in: the checks read more state (an
@@ -135,6 +136,8 @@ class Access(S3Base):
         obj: ObjectVersion | None = None,
     ) -> None:
         owner = not _is_anonymous(ctx) and ctx.account_id == bucket.account_id
+        if not owner and "request_payment" in bucket.config:
+            check_payer(ctx, bucket)  # Requester Pays: others must agree to pay
         decision = self._policy_decision(ctx, bucket, action, key=key, obj=obj)
         if decision is Decision.DENY and not (
             owner and action in _POLICY_ACTIONS and _is_root(ctx)

@@ -73,10 +73,6 @@ class S3Base(Provider):
         The bucket owner's account may do anything; anyone else needs a grant from the bucket
         policy or an ACL (evaluated by ``access.py``'s ``_grants``).
         """
-        if "request_payment" in bucket.config:  # Requester Pays: the payer must be agreed
-            from overcast.services.s3.requester_pays import check_payer
-
-            check_payer(ctx, bucket)
         identity = ctx.identity
         anonymous = identity is None or identity.access_key is None
         if not anonymous and ctx.account_id == bucket.account_id:
