@@ -11,7 +11,9 @@ from overcast.services.dynamodb.backups import BackupOps
 from overcast.services.dynamodb.batch import BatchOps
 from overcast.services.dynamodb.exports import ExportOps
 from overcast.services.dynamodb.global_tables import GlobalTableOps
+from overcast.services.dynamodb.insights import InsightsOps
 from overcast.services.dynamodb.partiql import PartiqlOps
+from overcast.services.dynamodb.policies import PolicyOps
 from overcast.services.dynamodb.query import QueryOps
 from overcast.services.dynamodb.streams import StreamOps
 from overcast.services.dynamodb.tables import TableOps
@@ -30,5 +32,7 @@ class DynamoDBProvider(
     QueryOps,
     BatchOps,
     TransactionOps,
+    PolicyOps,
+    InsightsOps,
 ):
     service = "dynamodb"

@@ -14,7 +14,7 @@ from overcast.errors import ValidationException
 from overcast.gateway.context import RequestContext
 from overcast.ids import arn
 from overcast.services.base import ServiceEnv
-from overcast.services.dynamodb import indexes, storage
+from overcast.services.dynamodb import indexes, policies, storage
 from overcast.services.dynamodb.common import DynamoBase, check_table_name, table_arn
 from overcast.services.dynamodb.errors import (
     LimitExceededException,
@@ -114,6 +114,9 @@ class TableOps(DynamoBase):
             )
         check_table_name(name)
         table = self._new_table(ctx, name, request)
+        if request.get("ResourcePolicy") is not None:
+            policies.check_policy(request["ResourcePolicy"])
+            policies.set_policy(table, table.arn, request["ResourcePolicy"], table.created)
         tags = _tags(request.get("Tags"))
         if len(tags) > _MAX_TAGS:
             raise ValidationException("The number of tags exceeds the limit of 50")

@@ -288,3 +288,52 @@ def test_switch_to_provisioned_with_gsi_capacity(client: Client) -> None:
     assert table["BillingModeSummary"]["BillingMode"] == "PROVISIONED"
     gsi = table["GlobalSecondaryIndexes"][0]
     assert gsi["ProvisionedThroughput"]["WriteCapacityUnits"] == 4
+
+
+POLICY = (
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow",'
+    '"Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"dynamodb:GetItem",'
+    '"Resource":"*"}]}'
+)
+
+
+def test_resource_policies(client: Client) -> None:
+    ddb = client("dynamodb")
+    name = _name()
+    arn = _create(ddb, name, ResourcePolicy=POLICY)["TableArn"]
+    got = ddb.get_resource_policy(ResourceArn=arn)
+    assert got["Policy"] == POLICY
+    revision = ddb.put_resource_policy(
+        ResourceArn=arn, Policy=POLICY, ExpectedRevisionId=got["RevisionId"]
+    )["RevisionId"]
+    with pytest.raises(ClientError) as exc:
+        ddb.put_resource_policy(ResourceArn=arn, Policy=POLICY, ExpectedRevisionId="1")
+    assert _error(exc)[0] == "PolicyNotFoundException"
+    assert ddb.delete_resource_policy(ResourceArn=arn)["RevisionId"] == revision
+    with pytest.raises(ClientError) as exc:
+        ddb.get_resource_policy(ResourceArn=arn)
+    assert _error(exc)[0] == "PolicyNotFoundException"
+    with pytest.raises(ClientError) as exc:
+        ddb.put_resource_policy(ResourceArn=arn, Policy="not json")
+    assert _error(exc)[0] == "ValidationException"
+    with pytest.raises(ClientError) as exc:
+        ddb.get_resource_policy(ResourceArn=arn + "-gone")
+    assert _error(exc)[0] == "ResourceNotFoundException"
+
+
+def test_contributor_insights(client: Client) -> None:
+    ddb = client("dynamodb", region="ap-south-1")
+    name = _name()
+    _create(ddb, name)
+    assert ddb.describe_contributor_insights(TableName=name)["ContributorInsightsStatus"] == (
+        "DISABLED"
+    )
+    out = ddb.update_contributor_insights(TableName=name, ContributorInsightsAction="ENABLE")
+    assert out["ContributorInsightsStatus"] == "ENABLING"
+    desc = ddb.describe_contributor_insights(TableName=name)
+    assert desc["ContributorInsightsStatus"] == "ENABLED"
+    assert len(desc["ContributorInsightsRuleList"]) == 4  # PK and SK, accessed and throttled
+    listed = ddb.list_contributor_insights()["ContributorInsightsSummaries"]
+    assert {"TableName": name, "ContributorInsightsStatus": "ENABLED"}.items() <= listed[0].items()
+    ddb.update_contributor_insights(TableName=name, ContributorInsightsAction="DISABLE")
+    assert ddb.list_contributor_insights(TableName=name)["ContributorInsightsSummaries"] == []
