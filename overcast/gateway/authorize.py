@@ -232,11 +232,14 @@ class Authorizer:
             return
         policy_set = self._policy_set(principal)
         policies, needs = policy_set.policies, policy_set.needs
+        scps = self._service_control_policies(account)
+        if scps is not None:
+            policies = replace(policies, scps=scps)
         mode = self.env.settings.iam_mode
         # Policies without conditions or variables decide the same way for the same checks:
         # an allow is remembered (per credential and IAM generation) and not evaluated again.
         memo = None
-        if policy_set.static and service not in _ALWAYS_RESOURCE:
+        if policy_set.static and scps is None and service not in _ALWAYS_RESOURCE:
             memo = (id(principal), policy_set.generation, *((c.action, c.resource) for c in found))
             hit = self._allowed.get(memo)
             if hit is not None and hit[0] is principal:
@@ -282,6 +285,19 @@ class Authorizer:
             )
             return
         raise self._error(ctx, principal, denied, outcome, base)
+
+    def _service_control_policies(self, account: str) -> list[NamedPolicy] | None:
+        """The SCPs that apply to ``account``: the Organizations hook. None (no organization,
+        or no Organizations service yet) leaves SCPs out of the evaluation; an Organizations
+        provider answers ``_service_control_policies(account) -> [(name, document)] | None``."""
+        organizations = self.env.registry.provider("organizations")
+        hook = getattr(organizations, "_service_control_policies", None)
+        if hook is None:
+            return None
+        found = hook(account)
+        if found is None:
+            return None
+        return [p for name, doc in found if (p := _named(name, doc)) is not None]
 
     def _lazy_keys(self, ctx: RequestContext, item: Check, needs: frozenset[str]) -> Check:
         """``item`` with the condition keys that cost a lookup, when a policy mentions them:
