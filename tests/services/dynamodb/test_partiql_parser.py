@@ -151,7 +151,9 @@ def test_update_and_delete_statements() -> None:
         "DELETE FROM t",
         "SELECT * FROM t WHERE",
         "SELECT * FROM t WHERE a = 'unterminated",
-        "SELECT * FROM t extra",
+        "SELECT * FROM t WHERE a = 1 extra",
+        "SELECT * FROM t WHERE a = 1 # note",
+        "SELECT * FROM t WHERE a = 1e2147483648",
         "DROP TABLE t",
     ],
 )
@@ -252,6 +254,17 @@ def test_bad_sets_are_rejected(bag: str, message: str) -> None:
     with pytest.raises(ValidationException) as exc:
         plan_insert(stmt, [{"S": "x"}] * n, PK)  # type: ignore[arg-type]
     assert exc.value.error_message == message
+
+
+def test_aliases_and_number_literals() -> None:
+    for text in ("SELECT * FROM t x", "SELECT * FROM t AS x", "DELETE FROM t x WHERE a = 1"):
+        with pytest.raises(ValidationException) as exc:
+            parse(text)
+        assert exc.value.error_message == "Aliasing is not supported"
+    stmt, _ = parse("INSERT INTO t VALUE {'pk': 1, 'l': [1, 1e126]}")
+    with pytest.raises(ValidationException) as exc:
+        plan_insert(stmt, [], PK)  # type: ignore[arg-type]
+    assert exc.value.error_message.endswith("larger than supported range under root[1]")
 
 
 def test_select_clause_errors() -> None:

@@ -222,18 +222,35 @@ def syntax_error(detail: str) -> ValidationException:
     return ValidationException(f"Statement wasn't well formed, can't be processed: {detail}")
 
 
+_INT32 = 2**31 - 1
+
+
+def _readable_number(text: str) -> bool:
+    """Whether the literal's exponent and scale fit 32-bit integers, as DynamoDB's parser
+    needs (``1e2147483648`` and ``1.5e-2147483647`` cannot be read)."""
+    mantissa, _, exponent = text.lower().partition("e")
+    exp = int(exponent) if exponent else 0
+    decimals = len(mantissa.partition(".")[2])
+    return abs(exp) <= _INT32 and abs(decimals - exp) <= _INT32
+
+
+LEFTOVER = "Unexpected token after expression"
+
+
 def tokenize(text: str) -> list[Token]:
     tokens: list[Token] = []
     pos = 0
     while pos < len(text):
         m = _TOKEN.match(text, pos)
-        if m is None:
-            raise syntax_error(f"Unexpected character: {text[pos]!r}")
+        if m is None:  # AWS answers what it cannot even tokenize with the bare envelope
+            raise syntax_error("")
         kind = m.lastgroup
         assert kind is not None
         value = m.group()
         if kind == "ident" and value.upper() in KEYWORDS:
             tokens.append(Token("kw", value.upper(), pos))
+        elif kind == "number" and not _readable_number(value):
+            raise syntax_error("")
         elif kind != "ws":
             tokens.append(Token(kind, value, pos))
         pos = m.end()
@@ -316,7 +333,7 @@ class Parser:
         if self.tok.kind == "ident" and self.tok.text.upper() == "LIMIT":
             raise ValidationException("Unsupported clause: LIMIT")
         if not self.at("end"):
-            raise self.unexpected()
+            raise syntax_error(LEFTOVER)
         return stmt
 
     def name(self) -> str:
@@ -341,6 +358,12 @@ class Parser:
                 )
         return table, index
 
+    def no_alias(self) -> None:
+        """A table alias (``FROM t x``, ``FROM t AS x``) is refused in AWS's words."""
+        tok = self.tok
+        if tok.kind == "qident" or (tok.kind == "ident" and tok.text.upper() != "LIMIT"):
+            raise ValidationException("Aliasing is not supported")
+
     def path_component(self) -> str:
         name = self.name()
         if not name:
@@ -357,6 +380,7 @@ class Parser:
                 projection.append(self.path())
         self.expect("kw", "FROM")
         table, index = self.table_ref()
+        self.no_alias()
         if projection is not None:
             _check_identifiers(projection)
         stmt = Select(table, index, projection)
@@ -381,12 +405,15 @@ class Parser:
         table, index = self.table_ref()
         if index is not None:
             raise syntax_error("FROM clause may only contain a single table name")
+        if not self.at_kw("VALUE"):
+            raise syntax_error(LEFTOVER)
         self.expect("kw", "VALUE")
         value = self.value()
         return Insert(table, value)
 
     def update_rest(self) -> Update:
         table, index = self.table_ref()
+        self.no_alias()
         stmt = Update(table, [], [], None, index=index)
         while self.at_kw("SET", "REMOVE"):
             if self.next().text == "SET":
@@ -411,6 +438,7 @@ class Parser:
     def delete_rest(self) -> Delete:
         self.expect("kw", "FROM")
         table, index = self.table_ref()
+        self.no_alias()
         self.expect("kw", "WHERE")
         stmt = Delete(table, self.condition(), index=index)
         stmt.returning = self.returning()

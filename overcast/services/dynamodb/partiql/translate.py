@@ -32,6 +32,7 @@ from overcast.services.dynamodb.partiql.parser import (
     SetValue,
     Update,
 )
+from overcast.services.dynamodb.values import check_number
 
 AttributeValue = dict[str, Any]
 
@@ -85,18 +86,24 @@ class Expressions:
             out += f"[{part}]" if isinstance(part, int) else f".{self.name(part)}"
         return out
 
-    def resolve(self, node: Any) -> AttributeValue:
-        """The AttributeValue of a value node (literal, parameter, map, list, set)."""
+    def resolve(self, node: Any, where: str = "root") -> AttributeValue:
+        """The AttributeValue of a value node (literal, parameter, map, list, set);
+        ``where`` names its place for number errors (``root.x``, ``root[1]``)."""
         if isinstance(node, Param):
             return self.params[node.index]
         if isinstance(node, Literal):
             if node.kind == "MISSING":
                 raise ValidationException("MISSING is not a value")
+            if node.kind == "N":
+                try:
+                    check_number(Decimal(node.value))
+                except ValidationException as exc:
+                    raise ValidationException(f"{exc.error_message} under {where}") from exc
             return {node.kind: node.value}
         if isinstance(node, MapValue):
-            return {"M": {k: self.resolve(v) for k, v in node.entries}}
+            return {"M": {k: self.resolve(v, f"{where}.{k}") for k, v in node.entries}}
         if isinstance(node, ListValue):
-            return {"L": [self.resolve(v) for v in node.items]}
+            return {"L": [self.resolve(v, f"{where}[{i}]") for i, v in enumerate(node.items)]}
         if isinstance(node, SetValue):
             return _bag(node)
         raise ValidationException(f"Unsupported value in statement: {type(node).__name__}")
@@ -376,7 +383,10 @@ def _is_range_condition(node: Any, range_key: str) -> bool:
 
 def plan_insert(stmt: Insert, params: list[AttributeValue], schema: KeySchema) -> dict[str, Any]:
     ex = Expressions(params)
-    value = ex.resolve(stmt.value)
+    if isinstance(stmt.value, MapValue):  # each attribute of the item is "root"
+        value = {"M": {k: ex.resolve(v) for k, v in stmt.value.entries}}
+    else:
+        value = ex.resolve(stmt.value)
     if "M" not in value:
         raise ValidationException("Unsupported value for INSERT: the VALUE must be a tuple")
     request: dict[str, Any] = {
