@@ -24,6 +24,7 @@ from overcast.services.s3.objects import Objects
 from overcast.services.s3.replication_worker import ReplicationWorker
 from overcast.services.s3.requester_pays import RequesterPays
 from overcast.services.s3.restore import Restore
+from overcast.services.s3.select_object import SelectObject
 from overcast.services.s3.website import Website
 
 
@@ -42,6 +43,7 @@ class S3Provider(
     EventDelivery,
     AccessLogging,
     ReplicationWorker,
+    SelectObject,
     BucketConfigs,
     BucketDefaults,
 ):
