@@ -9,7 +9,13 @@ from typing import Any
 from overcast.errors import ValidationException
 from overcast.gateway.context import RequestContext
 from overcast.services.dynamodb import capacity, params, storage
-from overcast.services.dynamodb.items import Change, ItemOps, collection_metrics, write_consumed
+from overcast.services.dynamodb.items import (
+    Change,
+    ItemOps,
+    collection_metrics,
+    wants_metrics,
+    write_consumed,
+)
 from overcast.services.dynamodb.models import Table
 
 Item = dict[str, Any]
@@ -112,7 +118,10 @@ class BatchOps(ItemOps):
             for name, table, key, item in plans:
                 old = storage.get_item_sized(conn, table, key)
                 size = params.check_size(item) if item is not None else 0
-                changes.append((name, self._item_apply(conn, table, old, item, size)))
+                change = self._item_apply(
+                    conn, table, old, item, size, metrics=wants_metrics(request)
+                )
+                changes.append((name, change))
             return changes
 
         changes = self.env.store.write(write)

@@ -71,6 +71,10 @@ def write_consumed(change: Change, *, transactional: bool = False) -> capacity.C
     return consumed
 
 
+def wants_metrics(request: dict[str, Any]) -> bool:
+    return request.get("ReturnItemCollectionMetrics") == "SIZE"
+
+
 def removes_only(update: Update) -> bool:
     """An update made only of REMOVE/DELETE actions (it creates no missing item)."""
     return bool(update.actions) and all(a.section in ("REMOVE", "DELETE") for a in update.actions)
@@ -110,7 +114,12 @@ class ItemOps(DynamoBase):
         new: Item | None,
         new_size: int = 0,
         keys: tuple[bytes, bytes] | None = None,
+        *,
+        metrics: bool = False,
     ) -> Change:
+        """Write one change with its index entries, counts and change record. On a table with
+        LSIs the item collection is measured (a scan of the partition) only when the write grows
+        it (the 10 GB limit) or ``metrics`` (ReturnItemCollectionMetrics) asks for its size."""
         old, old_size = old_row if old_row is not None else (None, 0)
         if old is None and new is None:
             return Change(table, None, None, 0, 0)
@@ -124,7 +133,8 @@ class ItemOps(DynamoBase):
             keys=keys,
         )
         change = Change(table, old, new, old_size, new_size if new is not None else 0)
-        if table.lsis:
+        grows = new is not None and new_size > old_size
+        if table.lsis and (metrics or grows):
             ref = new if new is not None else old
             assert ref is not None
             size = storage.collection_size(conn, table, ref[table.hash_key])
@@ -150,7 +160,9 @@ class ItemOps(DynamoBase):
         old = old_row[0] if old_row else None
         if condition is not None and not condition.evaluate(old or {}):
             raise condition_failed(old, request)
-        return self._item_apply(conn, table, old_row, item, size, keys)
+        return self._item_apply(
+            conn, table, old_row, item, size, keys, metrics=wants_metrics(request)
+        )
 
     def _item_delete(
         self,
@@ -165,7 +177,7 @@ class ItemOps(DynamoBase):
         old = old_row[0] if old_row else None
         if condition is not None and not condition.evaluate(old or {}):
             raise condition_failed(old, request)
-        return self._item_apply(conn, table, old_row, None, 0, keys)
+        return self._item_apply(conn, table, old_row, None, 0, keys, metrics=wants_metrics(request))
 
     def _item_update(
         self,
@@ -184,7 +196,7 @@ class ItemOps(DynamoBase):
             return Change(table, None, None, 0, 0)  # AWS creates no item to delete from
         new = update.apply(old if old is not None else key) if update else dict(old or key)
         new, size = params.check_item_sized(table, new)
-        return self._item_apply(conn, table, old_row, new, size)
+        return self._item_apply(conn, table, old_row, new, size, metrics=wants_metrics(request))
 
     def _item_response(
         self,

@@ -24,6 +24,7 @@ from overcast.services.dynamodb.items import (
     ItemOps,
     collection_metrics,
     removes_only,
+    wants_metrics,
     write_consumed,
 )
 from overcast.services.dynamodb.models import Table
@@ -170,7 +171,11 @@ class TransactionOps(ItemOps):
                     size = old_row[1] if old_row else 0
                     changes.append(Change(action.table, None, None, size, 0))
                     continue
-                changes.append(self._item_apply(conn, action.table, old_row, new, size))
+                changes.append(
+                    self._item_apply(
+                        conn, action.table, old_row, new, size, metrics=wants_metrics(request)
+                    )
+                )
             if token:
                 storage.remember_token(
                     conn, ctx.account_id, ctx.region, token, digest, now + TOKEN_TTL
