@@ -337,6 +337,15 @@ class QueryOps(DynamoBase):
         reader.filter = exprs.filter("ScanFilter")
         exprs.done()
         start = self._start_key(reader, request)
+        if start is not None and total is not None and total > 1:
+            hash_key = reader.index.hash_key if reader.index is not None else table.hash_key
+            hk = storage.partition_bytes(start[hash_key])
+            low, high = storage.segment_bounds(segment or 0, total)
+            if hk < low or (high is not None and hk >= high):
+                raise ValidationException(
+                    "The provided Exclusive start key does not map to the provided Segment and "
+                    "TotalSegments values."
+                )
         self.throttle.check(table, read=True)
 
         def read(conn: sqlite3.Connection) -> Page:

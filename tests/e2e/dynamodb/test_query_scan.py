@@ -155,6 +155,25 @@ def test_scan_segments_and_errors(ddb: Any) -> None:
         ddb.scan(TableName=name, Segment=3, TotalSegments=3)
     assert _code(exc)[0] == "ValidationException"
     with pytest.raises(ClientError) as exc:
+        ddb.scan(
+            TableName=name,
+            Segment=0,
+            TotalSegments=1000000,
+            ExclusiveStartKey={"pk": {"S": "k1"}, "sk": {"N": "1"}},
+        )
+    assert _code(exc) == (
+        "ValidationException",
+        "The provided Exclusive start key does not map to the provided Segment and "
+        "TotalSegments values.",
+    )
+    # Resuming inside a segment works.
+    first = ddb.scan(TableName=name, Segment=1, TotalSegments=2, Limit=2)
+    rest = ddb.scan(
+        TableName=name, Segment=1, TotalSegments=2, ExclusiveStartKey=first["LastEvaluatedKey"]
+    )
+    whole = ddb.scan(TableName=name, Segment=1, TotalSegments=2)
+    assert first["Items"] + rest["Items"] == whole["Items"]
+    with pytest.raises(ClientError) as exc:
         ddb.query(TableName=name)
     assert _code(exc) == (
         "ValidationException",
