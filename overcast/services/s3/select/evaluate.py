@@ -57,7 +57,7 @@ class CsvRecord:
         return self.values[index]
 
     def named(self) -> Row:
-        names = list(self.header) if self.header else []
+        names = sorted(self.header, key=self.header.__getitem__) if self.header else []
         out: Row = []
         for i, value in enumerate(self.values):
             out.append((names[i] if i < len(names) else f"_{i + 1}", value))
