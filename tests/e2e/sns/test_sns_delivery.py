@@ -74,6 +74,7 @@ class Endpoint:
         self.received: list[dict[str, Any]] = []  # answered 200
         self.notes = 0  # notifications posted, failed or not
         self.fail_next = 0  # answer that many notifications with a 500
+        self.headers: list[dict[str, str]] = []  # of every POST, lower-case names
         self.arrived = threading.Condition()
         self.httpd: http.server.ThreadingHTTPServer | None = None
 
@@ -85,6 +86,7 @@ class Endpoint:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 status = 200
                 with owner.arrived:
+                    owner.headers.append({k.lower(): v for k, v in self.headers.items()})
                     if body["Type"] == "Notification":
                         owner.notes += 1
                         if owner.fail_next:
