@@ -125,10 +125,10 @@ def format_line(
         requester = canonical_user_id(identity.account_id)
     uri = request.path + ("?" + request.query if request.query else "")
     body = response.body
-    sent = len(body) if isinstance(body, bytes | bytearray) and body else None
+    sent: int | str | None = len(body) if isinstance(body, bytes | bytearray) and body else None
     if sent is None and response.headers.get("content-length") not in (None, "0"):
         sent = response.headers.get("content-length") if request.method != "HEAD" else None
-    size = ctx.params.get("ContentLength") if request.method == "PUT" else None
+    size: Any = ctx.params.get("ContentLength") if request.method == "PUT" else None
     if size is None and ctx.operation_name in ("GetObject", "HeadObject"):
         size = response.headers.get("content-length")
     total_ms = max(0, int((perf_counter() - ctx.started) * 1000))
@@ -268,7 +268,9 @@ class AccessLogging(S3Base):
         if not self._logged:
             return
         name = ctx.params.get("Bucket") if ctx.params else None
-        config = self._logged.get(name) if isinstance(name, str) else None
+        if not isinstance(name, str):
+            return
+        config = self._logged.get(name)
         if config is None:
             return
         if ctx.operation_name == "DeleteBucket" and response.status < 300:

@@ -17,6 +17,7 @@ also put on the bus's ``events.event.put`` topic as soon as something subscribes
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import sqlite3
 from typing import Any
@@ -162,9 +163,10 @@ class EventDelivery(Notifications):
                 elif kind == "sns":
                     await asyncio.to_thread(self._to_topic, arn, message, p["base_url"])
                 else:
-                    await self._store.awrite(
-                        lambda c, a=arn, m=message: _capture(c, p["time"], "lambda", a, name, m)
+                    capture = functools.partial(
+                        _capture, at=p["time"], kind="lambda", arn=arn, bucket=name, message=message
                     )
+                    await self._store.awrite(capture)
             except Exception as exc:  # the bus retries the event (at least once, as AWS)
                 failures.append(f"{arn}: {type(exc).__name__}: {exc}")
         if "EventBridgeConfiguration" in config and event.attempt == 1:
@@ -184,7 +186,10 @@ class EventDelivery(Notifications):
                  "event_bus_name": "default", "event": detail},
                 conn=c,
             )  # fmt: skip
-            _capture(c, p["time"], "eventbridge", arn, p["bucket"], message, pending=not sent)
+            _capture(
+                c, at=p["time"], kind="eventbridge", arn=arn, bucket=p["bucket"],
+                message=message, pending=not sent,
+            )  # fmt: skip
 
         self._store.write(write)
 
@@ -214,8 +219,8 @@ class EventDelivery(Notifications):
 
 
 def _capture(
-    c: sqlite3.Connection, at: float, kind: str, arn: str, bucket: str, message: str,
-    *, pending: bool = False,
+    c: sqlite3.Connection, *, at: float, kind: str, arn: str, bucket: str, message: str,
+    pending: bool = False,
 ) -> None:  # fmt: skip
     c.execute(
         "INSERT INTO s3_notify_captured (at, kind, arn, bucket, message, pending) "

@@ -45,8 +45,8 @@ class CsvRecord:
     def field(self, name: str, quoted: bool) -> Any:
         match = _POSITIONAL.match(name)
         if match is not None:
-            index = int(match.group(1)) - 1
-            return self.values[index] if 0 <= index < len(self.values) else MISSING
+            position = int(match.group(1)) - 1
+            return self.values[position] if 0 <= position < len(self.values) else MISSING
         if self.header is None or self.folded is None:
             return MISSING
         index = self.header.get(name) if quoted else self.folded.get(name.lower())
@@ -251,7 +251,8 @@ class Evaluator:
             }[op]  # fmt: skip
         if is_absent(left) or is_absent(right):
             return None
-        a, b = as_number(left), as_number(right)
+        a: Any = as_number(left)
+        b: Any = as_number(right)
         if a is None or b is None:
             raise InvalidDataType()
         if isinstance(a, decimal.Decimal) != isinstance(b, decimal.Decimal):

@@ -146,9 +146,10 @@ def compare(left: Any, right: Any) -> int | None:
         except CastFailed:
             return None
         return (a > b) - (a < b)
-    a, b = as_number(left), as_number(right)
-    if a is None or b is None:
+    x: Any = as_number(left)
+    y: Any = as_number(right)
+    if x is None or y is None:
         return None
-    if isinstance(a, decimal.Decimal) != isinstance(b, decimal.Decimal):
-        a, b = decimal.Decimal(str(a)), decimal.Decimal(str(b))
-    return (a > b) - (a < b)
+    if isinstance(x, decimal.Decimal) != isinstance(y, decimal.Decimal):
+        x, y = decimal.Decimal(str(x)), decimal.Decimal(str(y))
+    return int(x > y) - int(x < y)
