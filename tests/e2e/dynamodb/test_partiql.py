@@ -215,7 +215,10 @@ def test_execute_transaction(client: Client, table: str) -> None:
         TransactStatements=[
             {"Statement": f"INSERT INTO \"{table}\" VALUE {{'pk': 't', 'sk': 1}}"},
             {"Statement": f"UPDATE \"{table}\" SET n = n + 1 WHERE pk = 'p' AND sk = 0"},
-            {"Statement": f"EXISTS(SELECT * FROM \"{table}\" WHERE pk = 'p' AND sk = 1)"},
+            {
+                "Statement": f"EXISTS(SELECT * FROM \"{table}\" WHERE pk = 'p' AND sk = 1 "
+                "AND n = 10)"
+            },
         ]
     )
     got = ddb.get_item(TableName=table, Key={"pk": {"S": "p"}, "sk": {"N": "0"}})["Item"]
@@ -271,10 +274,13 @@ def test_nested_projection_and_exists(client: Client, table: str) -> None:
     )["Items"]
     assert got == [{"city": {"S": "London"}, "tags[1]": {"S": "b"}, "sk": {"N": "1"}}]
     got = ddb.execute_statement(
-        Statement=f"SELECT sk FROM \"{table}\" WHERE pk = 'n' AND EXISTS(address)"
+        Statement=f"SELECT sk FROM \"{table}\" WHERE pk = 'n' AND attribute_exists(address) = true"
     )["Items"]
     assert got == [{"sk": {"N": "1"}}]
     got = ddb.execute_statement(
-        Statement=f"SELECT sk FROM \"{table}\" WHERE pk = 'p' AND NOT EXISTS(n)"
+        Statement=f"SELECT sk FROM \"{table}\" WHERE pk = 'n' AND address IS MAP AND sk IS NUMBER"
     )["Items"]
-    assert got == []
+    assert got == [{"sk": {"N": "1"}}]
+    with pytest.raises(ClientError) as exc:  # EXISTS is no function in a WHERE
+        ddb.execute_statement(Statement=f'SELECT sk FROM "{table}" WHERE EXISTS(n)')
+    assert exc.value.response["Error"]["Message"].startswith("Unrecognized function: exists at 1:")

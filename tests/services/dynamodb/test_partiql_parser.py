@@ -245,7 +245,11 @@ def test_projection_rows() -> None:
     [
         ("<<1, 'x'>>", "DynamoDB only supports either numbers or strings in bags"),
         ("<<>>", "Empty bags are not supported"),
-        ("<<1, 1.0>>", "Input collection contains duplicates"),
+        (
+            "<<1, 1.0>>",
+            "One or more parameter values were invalid: Input collection [1, 1.0] contains "
+            "duplicates.",
+        ),
         ("<<?>>", "Unsupported data type in Bag"),
     ],
 )
@@ -265,6 +269,30 @@ def test_aliases_and_number_literals() -> None:
     with pytest.raises(ValidationException) as exc:
         plan_insert(stmt, [], PK)  # type: ignore[arg-type]
     assert exc.value.error_message.endswith("larger than supported range under root[1]")
+
+
+def test_function_errors_carry_positions() -> None:
+    with pytest.raises(ValidationException) as exc:
+        parse("SELECT * FROM t WHERE pk = 'a' AND EXISTS(ss)")
+    assert exc.value.error_message == "Unrecognized function: exists at 1:36:6"
+    with pytest.raises(ValidationException) as exc:
+        parse("SELECT attribute_exists(ss) FROM t")
+    assert exc.value.error_message == "Unexpected path component at 1:8:16"
+    with pytest.raises(ValidationException) as exc:
+        parse("SELECT * FROM t\nWHERE set_add(ss, <<'x'>>) = ss")
+    assert exc.value.error_message == "Unrecognized function: set_add at 2:7:7"
+    stmt, _ = parse("UPDATE t SET ss = set_add(ss, 'x') WHERE pk = 'a'")
+    with pytest.raises(ValidationException) as exc:
+        plan_update(stmt, [], PK)  # type: ignore[arg-type]
+    assert exc.value.error_message == (
+        "The second argument to SET_ADD must be a value with type SET at 1:27:2"
+    )
+    stmt, _ = parse("UPDATE t SET t = set_add(ss, <<'x'>>) WHERE pk = 'a'")
+    with pytest.raises(ValidationException) as exc:
+        plan_update(stmt, [], PK)  # type: ignore[arg-type]
+    assert exc.value.error_message == (
+        "The first argument to SET_ADD must equal the assignment value at 1:18:7"
+    )
 
 
 def test_select_clause_errors() -> None:

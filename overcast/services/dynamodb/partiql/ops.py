@@ -393,8 +393,15 @@ class PartiqlOps:
                 ctx, entries, parsed, request.get("ReturnConsumedCapacity")
             )
         items: list[dict[str, Any]] = []
-        for entry, stmt in zip(entries, parsed, strict=True):
-            operation, req, _ = self._plan_write(ctx, stmt, entry.get("Parameters") or [])
+        for i, (entry, stmt) in enumerate(zip(entries, parsed, strict=True)):
+            try:
+                operation, req, _ = self._plan_write(ctx, stmt, entry.get("Parameters") or [])
+            except ValidationException as exc:
+                if isinstance(stmt, Exists) and exc.error_message.startswith("EXISTS()"):
+                    raise ValidationException(
+                        f"Validation failed in TransactStatements[{i}]: {exc.error_message}"
+                    ) from exc
+                raise
             if entry.get("ReturnValuesOnConditionCheckFailure"):
                 req["ReturnValuesOnConditionCheckFailure"] = entry[
                     "ReturnValuesOnConditionCheckFailure"

@@ -68,6 +68,10 @@ class SetValue:
 class Call:
     name: str  # lower-case function name
     args: tuple[Any, ...]
+    # "line:column:length" of the name and of each argument's first token, for AWS's
+    # positioned messages (not part of the call's identity).
+    at: str = field(default="", compare=False)
+    arg_at: tuple[str, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -236,6 +240,26 @@ def _readable_number(text: str) -> bool:
 
 LEFTOVER = "Unexpected token after expression"
 
+# Functions a condition may call, and those a SET value may (anything else is
+# "Unrecognized function").
+CONDITION_FUNCTIONS = frozenset(
+    {"attribute_exists", "attribute_not_exists", "attribute_type", "begins_with", "contains",
+     "size"}
+)  # fmt: skip
+SET_FUNCTIONS = frozenset({"list_append", "if_not_exists", "set_add", "set_delete"})
+# Type names ``x IS <type>`` tests, as DynamoDB attribute types.
+IS_TYPES = {
+    "STRING": "S", "NUMBER": "N", "INT": "N", "INTEGER": "N", "DECIMAL": "N", "FLOAT": "N",
+    "DOUBLE": "N", "BOOL": "BOOL", "BOOLEAN": "BOOL", "BLOB": "B", "BINARY": "B",
+    "LIST": "L", "MAP": "M", "STRUCT": "M", "TUPLE": "M",
+}  # fmt: skip
+# Reserved words that cannot follow a dot unquoted in a path.
+DOT_RESERVED = frozenset(
+    {"INNER", "OUTER", "JOIN", "LEFT", "RIGHT", "CROSS", "FULL", "NATURAL", "UNION",
+     "INTERSECT", "EXCEPT", "CASE", "WHEN", "THEN", "ELSE", "END", "CAST", "SELECT", "FROM",
+     "WHERE", "AND", "OR", "NOT", "IN", "IS", "NULL", "MISSING", "TRUE", "FALSE", "VALUE"}
+)  # fmt: skip
+
 
 def tokenize(text: str) -> list[Token]:
     tokens: list[Token] = []
@@ -271,9 +295,16 @@ _RETURNING = {
 
 class Parser:
     def __init__(self, text: str) -> None:
+        self.text = text
         self.tokens = tokenize(text)
         self.i = 0
         self.params = 0
+
+    def where(self, tok: Token) -> str:
+        """``line:column:length`` of a token, counted from 1 as AWS's messages do."""
+        line = self.text.count("\n", 0, tok.pos) + 1
+        column = tok.pos - (self.text.rfind("\n", 0, tok.pos) + 1) + 1
+        return f"{line}:{column}:{len(tok.text)}"
 
     # -- token helpers
 
@@ -375,9 +406,9 @@ class Parser:
         if self.accept("op", "*"):
             projection = None
         else:
-            projection = [self.path()]
+            projection = [self.projected()]
             while self.accept("op", ","):
-                projection.append(self.path())
+                projection.append(self.projected())
         self.expect("kw", "FROM")
         table, index = self.table_ref()
         self.no_alias()
@@ -481,13 +512,8 @@ class Parser:
         return self.predicate()
 
     def predicate(self) -> Any:
-        if self.at_kw("EXISTS") and self.tokens[self.i + 1].text == "(":
-            # EXISTS(path): the attribute is present (attribute_exists).
-            self.next()
-            self.next()
-            path = self.path()
-            self.expect("op", ")")
-            return Call("exists", (path,))
+        if self.at_kw("EXISTS"):  # only a statement of its own in a transaction
+            raise ValidationException(f"Unrecognized function: exists at {self.where(self.tok)}")
         if self.at("op", "("):
             # A parenthesised condition (operands never start with "(").
             self.next()
@@ -518,9 +544,10 @@ class Parser:
             return Not(node) if negated_in else node
         if self.accept("kw", "IS"):
             negated = bool(self.accept("kw", "NOT"))
-            what = self.expect("kw").text
-            if what not in ("MISSING", "NULL"):
-                raise syntax_error(f"Unexpected keyword: {what}")
+            tok = self.next()
+            what = tok.text.upper()
+            if what not in ("MISSING", "NULL") and what not in IS_TYPES:
+                raise syntax_error(f"Unexpected token: {tok.text}")
             return Is(left, what, negated)
         if isinstance(left, Call):
             return left
@@ -534,30 +561,51 @@ class Parser:
             return self.path()
         return self.value()
 
-    def call(self) -> Call:
-        name = self.next().text.lower()
+    def call(self, allowed: frozenset[str] = CONDITION_FUNCTIONS) -> Call:
+        name_tok = self.next()
+        name = name_tok.text.lower()
+        if name not in allowed:
+            raise ValidationException(f"Unrecognized function: {name} at {self.where(name_tok)}")
         self.expect("op", "(")
         args: list[Any] = []
+        arg_at: list[str] = []
         if not self.at("op", ")"):
-            args.append(self.operand())
+            arg_at.append(self.where(self.tok))
+            args.append(self.set_operand() if allowed is SET_FUNCTIONS else self.operand())
             while self.accept("op", ","):
-                args.append(self.operand())
+                arg_at.append(self.where(self.tok))
+                args.append(self.set_operand() if allowed is SET_FUNCTIONS else self.operand())
         self.expect("op", ")")
-        return Call(name, tuple(args))
+        return Call(name, tuple(args), self.where(name_tok), tuple(arg_at))
+
+    def set_operand(self) -> Any:
+        """An operand inside a SET value's function (paths, values, nested functions)."""
+        tok = self.tok
+        if tok.kind == "ident" and self.tokens[self.i + 1].text == "(":
+            return self.call(SET_FUNCTIONS)
+        return self.operand()
 
     def set_value(self) -> Any:
-        left = self.operand()
+        left = self.set_operand()
         while self.at("op", "+") or self.at("op", "-"):
             op = self.next().text
-            left = Arith(op, left, self.operand())
+            left = Arith(op, left, self.set_operand())
         return left
 
     # -- paths and values
+
+    def projected(self) -> Path:
+        tok = self.tok
+        if tok.kind == "ident" and self.tokens[self.i + 1].text == "(":
+            raise ValidationException(f"Unexpected path component at {self.where(tok)}")
+        return self.path()
 
     def path(self) -> Path:
         parts: list[str | int] = [self.name()]
         while True:
             if self.accept("op", "."):
+                if self.tok.kind == "ident" and self.tok.text.upper() in DOT_RESERVED:
+                    raise syntax_error("Invalid path dot component")
                 parts.append(self.name())
             elif self.accept("op", "["):
                 tok = self.next()
@@ -618,6 +666,11 @@ class Parser:
             if key.kind not in ("string", "qident"):
                 raise syntax_error(f"Unexpected token: {key.text}")
             self.expect("op", ":")
+            if self.tok.kind == "ident" and self.tokens[self.i + 1].text == "(":
+                raise ValidationException(
+                    f"Unsupported data type: {self.tok.text.lower()} under key root at "
+                    f"{self.where(self.tok)}"
+                )
             entries.append((_unquote(key.text), self.value()))
             if not self.accept("op", ","):
                 break

@@ -12,6 +12,7 @@ from typing import Any
 
 from overcast.services.dynamodb.errors import ValidationException
 from overcast.services.dynamodb.partiql.parser import (
+    IS_TYPES,
     And,
     Arith,
     Between,
@@ -32,7 +33,7 @@ from overcast.services.dynamodb.partiql.parser import (
     SetValue,
     Update,
 )
-from overcast.services.dynamodb.values import check_number
+from overcast.services.dynamodb.values import check_number, format_number
 
 AttributeValue = dict[str, Any]
 
@@ -96,9 +97,10 @@ class Expressions:
                 raise ValidationException("MISSING is not a value")
             if node.kind == "N":
                 try:
-                    check_number(Decimal(node.value))
+                    number = check_number(Decimal(node.value))
                 except ValidationException as exc:
                     raise ValidationException(f"{exc.error_message} under {where}") from exc
+                return {"N": format_number(number)}
             return {node.kind: node.value}
         if isinstance(node, MapValue):
             return {"M": {k: self.resolve(v, f"{where}.{k}") for k, v in node.entries}}
@@ -126,6 +128,17 @@ class Expressions:
             return f"NOT ({self.condition(node.operand)})"
         if isinstance(node, Compare):
             for side, other in ((node.right, node.left), (node.left, node.right)):
+                # attribute_exists(x) = true: the function is itself the condition.
+                if (
+                    isinstance(other, Call)
+                    and other.name in _PREDICATES
+                    and isinstance(side, Literal)
+                    and side.kind == "BOOL"
+                    and node.op in ("=", "<>")
+                ):
+                    holds = side.value == (node.op == "=")
+                    text = self.condition(other)
+                    return text if holds else f"NOT ({text})"
                 if isinstance(side, Literal) and side.kind == "MISSING":
                     if node.op not in ("=", "<>"):
                         raise ValidationException("MISSING can only be compared with = or <>")
@@ -145,7 +158,8 @@ class Expressions:
             if node.what == "MISSING":
                 fn = "attribute_exists" if node.negated else "attribute_not_exists"
                 return f"{fn}({target})"
-            text = f"attribute_type({target}, {self.value({'S': 'NULL'})})"
+            kind = "NULL" if node.what == "NULL" else IS_TYPES[node.what]
+            text = f"attribute_type({target}, {self.value({'S': kind})})"
             return f"NOT ({text})" if node.negated else text
         if isinstance(node, Call):
             if node.name == "exists" and len(node.args) == 1:
@@ -197,7 +211,10 @@ def _bag(node: SetValue) -> AttributeValue:
     members = [v.value for v in node.items]
     canonical = {Decimal(m) for m in members} if kind == "N" else set(members)
     if len(canonical) != len(members):
-        raise ValidationException("Input collection contains duplicates")
+        raise ValidationException(
+            "One or more parameter values were invalid: Input collection "
+            f"[{', '.join(members)}] contains duplicates."
+        )
     return {kind + "S": members}
 
 
@@ -344,12 +361,19 @@ def plan_select(
         if "ProjectionExpression" in base:
             request["ProjectionExpression"] = base["ProjectionExpression"]
         return ReadPlan("get_item", ex.attach(request))
-    key_parts = [ex.condition(hash_cond)]
+    range_cond = None
     if schema.range_key is not None:
         range_cond = next((n for n in rest if _is_range_condition(n, schema.range_key)), None)
         if range_cond is not None:
             rest = [n for n in rest if n is not range_cond]
-            key_parts.append(ex.condition(range_cond))
+    if not stmt.order and any(name in schema.names for n in rest for name in referenced_names(n)):
+        # A Query filter cannot read key attributes; the Scan's filter can.
+        if parts:
+            base["FilterExpression"] = ex.condition(stmt.where)
+        return ReadPlan("scan", ex.attach(base))
+    key_parts = [ex.condition(hash_cond)]
+    if range_cond is not None:
+        key_parts.append(ex.condition(range_cond))
     base["KeyConditionExpression"] = " AND ".join(key_parts)
     if rest:
         base["FilterExpression"] = _join([ex.condition(n) for n in rest])
@@ -414,8 +438,18 @@ def plan_update(stmt: Update, params: list[AttributeValue], schema: KeySchema) -
         if isinstance(value, Literal) and value.kind == "MISSING":
             removes.append(target)
         elif isinstance(value, Call) and value.name in ("set_add", "set_delete"):
-            if len(value.args) != 2 or value.args[0] != path:
-                raise ValidationException(f"{value.name} must name the attribute it updates")
+            fn = value.name.upper()
+            if len(value.args) != 2:
+                raise ValidationException(f"{fn} must have exactly two arguments at {value.at}")
+            if value.args[0] != path:
+                raise ValidationException(
+                    f"The first argument to {fn} must equal the assignment value at {value.at}"
+                )
+            if not isinstance(value.args[1], SetValue | Param):
+                raise ValidationException(
+                    f"The second argument to {fn} must be a value with type SET at "
+                    f"{value.arg_at[0]}"
+                )
             clause = f"{target} {ex.operand(value.args[1])}"
             (adds if value.name == "set_add" else deletes).append(clause)
         else:
@@ -468,6 +502,10 @@ def plan_exists(stmt: Select, params: list[AttributeValue], schema: KeySchema) -
         raise ValidationException("EXISTS cannot read an index")
     ex = Expressions(params)
     key, rest = split_key(stmt.where, schema, ex)
+    if not rest:
+        raise ValidationException(
+            "EXISTS() must contain a single item read with additional condition"
+        )
     condition = [f"attribute_exists({ex.name(schema.hash_key)})"]
     condition += [ex.condition(n) for n in rest]
     return ex.attach({"TableName": stmt.table, "Key": key, "ConditionExpression": _join(condition)})
