@@ -63,6 +63,7 @@ LOCK_FILE = "overcast.lock"
 MAX_BATCH = 256  # functions committed together by the writer thread
 CHECKPOINT_EVERY = 256  # commits between background WAL checkpoints (or CHECKPOINT_IDLE seconds)
 CHECKPOINT_IDLE = 1.0
+RESTART_FRAMES = 4096  # WAL pages (16 MB) past which a checkpoint briefly holds writes back
 WAL_SIZE_LIMIT = 64 << 20  # bytes a WAL file is truncated to after a checkpoint restarts it
 
 # The state layer's own tables (blob registry, generic documents); services migrate their own.
@@ -442,11 +443,20 @@ class Store:
                 if self._commits and not self._closed:
                     self._commits = 0
                     try:
-                        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                        self._checkpoint(conn)
                     except sqlite3.Error as exc:  # e.g. busy: the next round retries
                         log.debug("WAL checkpoint skipped: %s", exc)
         finally:
             conn.close()
+
+    def _checkpoint(self, conn: sqlite3.Connection) -> None:
+        _, frames, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        if frames > RESTART_FRAMES:
+            # The WAL restarts from its beginning only once every frame is copied, which never
+            # happens while writes keep coming during the checkpoint: it would grow without
+            # bound. So the frames appended meanwhile (few) are copied with writes held back.
+            with self._lock:
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
 
     # -- reading -------------------------------------------------------------------------------
 
