@@ -211,7 +211,7 @@ def test_batch_execute_statement(client: Client, table: str) -> None:
 
 def test_execute_transaction(client: Client, table: str) -> None:
     ddb = client("dynamodb")
-    ddb.execute_transaction(
+    out = ddb.execute_transaction(
         TransactStatements=[
             {"Statement": f"INSERT INTO \"{table}\" VALUE {{'pk': 't', 'sk': 1}}"},
             {"Statement": f"UPDATE \"{table}\" SET n = n + 1 WHERE pk = 'p' AND sk = 0"},
@@ -221,6 +221,7 @@ def test_execute_transaction(client: Client, table: str) -> None:
             },
         ]
     )
+    assert out["Responses"] == []  # a transaction of writes answers no entries
     got = ddb.get_item(TableName=table, Key={"pk": {"S": "p"}, "sk": {"N": "0"}})["Item"]
     assert got["n"] == {"N": "1"}
     with pytest.raises(ClientError) as exc:

@@ -415,7 +415,7 @@ class PartiqlOps:
             result = await self._call("transact_write_items", ctx, write)
         except TransactionCanceledException as exc:
             raise _with_duplicates(exc, parsed) from exc
-        out: dict[str, Any] = {}
+        out: dict[str, Any] = {"Responses": []}  # a transaction of writes: no entries
         if "ConsumedCapacity" in result:
             out["ConsumedCapacity"] = result["ConsumedCapacity"]
         return out
