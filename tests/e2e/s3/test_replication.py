@@ -152,3 +152,23 @@ def test_failed_when_destination_is_gone(s3: Any) -> None:
     version = s3.put_object(Bucket=source, Key="k", Body=b"1")["VersionId"]
     head = _wait_status(s3, source, "k", version, "FAILED")
     assert head["ReplicationStatus"] == "FAILED"
+
+
+def test_replication_survives_kill_9(disk_server: Any) -> None:
+    s3 = disk_server.client("s3")
+    source, dest = _bucket(s3), _bucket(s3)
+    s3.put_bucket_replication(
+        Bucket=source, ReplicationConfiguration={"Role": ROLE, "Rules": [_rule(dest)]}
+    )
+    versions = {
+        f"k{i:02d}": s3.put_object(Bucket=source, Key=f"k{i:02d}", Body=b"v")["VersionId"]
+        for i in range(20)
+    }
+    disk_server.kill()  # some copies may still be pending in the outbox
+    disk_server.start()
+    s3 = disk_server.client("s3")
+    for key, version in versions.items():
+        assert _wait_status(s3, source, key, version, "COMPLETED")["ReplicationStatus"] == (
+            "COMPLETED"
+        )
+        assert s3.head_object(Bucket=dest, Key=key)["VersionId"] == version
