@@ -166,6 +166,11 @@ class Expressions:
                 return f"attribute_exists({self.operand(node.args[0])})"
             if node.name not in _PREDICATES:
                 raise ValidationException(f"Unsupported function in condition: {node.name}")
+            if not node.args:  # an expression cannot even spell this one
+                raise ValidationException(
+                    "Incorrect number of operands for operator or function; operator or "
+                    f"function: {node.name}, number of operands: 0"
+                )
             args = ", ".join(self.operand(a) for a in node.args)
             return f"{node.name}({args})"
         raise ValidationException("Unsupported condition in WHERE clause")
