@@ -39,6 +39,7 @@ from urllib.parse import quote
 
 from overcast import events
 from overcast.clock import Timer
+from overcast.errors import ServiceError
 from overcast.events import Event
 from overcast.services.base import ServiceEnv
 from overcast.services.sns import feedback, filter_policy, retry, store
@@ -77,7 +78,11 @@ Outcome = tuple[int, str]  # (status code, provider response) of a delivery
 def _failure(exc: Exception) -> Outcome:
     if isinstance(exc, DeliveryFailed):
         return exc.status, exc.response
-    return int(getattr(exc, "status", 0) or 0), str(exc) or type(exc).__name__
+    if isinstance(exc, ServiceError):  # refused by the target service (SQS), as AWS logs it
+        response = {"ErrorCode": exc.error_code, "ErrorMessage": exc.error_message,
+                    "sqsRequestId": "Unrecorded", "sqsMessageId": "Unrecorded"}  # fmt: skip
+        return exc.http_status, json.dumps(response)
+    return 0, str(exc) or type(exc).__name__
 
 
 def lambda_event(envelope: dict[str, Any], sub: Subscription) -> dict[str, Any]:

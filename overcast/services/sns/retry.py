@@ -67,6 +67,23 @@ def content_type(topic_attrs: dict[str, str], sub_attrs: dict[str, str]) -> str:
     return chosen
 
 
+def effective_policy(topic_attrs: dict[str, str], sub_attrs: dict[str, str]) -> str:
+    """A subscription's EffectiveDeliveryPolicy, as GetSubscriptionAttributes shows it."""
+    http = _load(topic_attrs.get("DeliveryPolicy")).get("http")
+    http = http if isinstance(http, dict) else {}
+    throttle = http.get("defaultThrottlePolicy")
+    if not http.get("disableSubscriptionOverrides"):
+        throttle = _load(sub_attrs.get("DeliveryPolicy")).get("throttlePolicy") or throttle
+    policy = {
+        "healthyRetryPolicy": healthy_policy(topic_attrs, sub_attrs),
+        "sicklyRetryPolicy": None,
+        "throttlePolicy": throttle if isinstance(throttle, dict) else None,
+        "requestPolicy": {"headerContentType": content_type(topic_attrs, sub_attrs)},
+        "guaranteed": False,
+    }
+    return json.dumps(policy, separators=(",", ":"))
+
+
 def within_budget(first_failure: float, now: float, next_delay: float) -> bool:
     """Whether a retry ``next_delay`` from ``now`` still falls inside the hour that started with
     the first failed attempt (a topic default merged with a subscription override can describe

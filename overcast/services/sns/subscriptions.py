@@ -16,7 +16,7 @@ from typing import Any
 
 from overcast import events
 from overcast.gateway.context import RequestContext
-from overcast.services.sns import delivery_policy, filter_policy, store
+from overcast.services.sns import delivery_policy, filter_policy, retry, store
 from overcast.services.sns.common import SnsBase, base_url, split_arn
 from overcast.services.sns.errors import InvalidParameterException, NotFoundException, invalid
 from overcast.services.sns.models import PROTOCOLS, Subscription
@@ -241,8 +241,15 @@ class Subscriptions(SnsBase):
     def get_subscription_attributes(
         self, ctx: RequestContext, request: dict[str, Any]
     ) -> dict[str, Any]:
-        sub = self.env.store.read(lambda c: self._subscription(c, request["SubscriptionArn"]))
+        def read(conn: sqlite3.Connection) -> tuple[Subscription, dict[str, str]]:
+            sub = self._subscription(conn, request["SubscriptionArn"])
+            topic = store.get_topic(conn, sub.topic_arn)
+            return sub, topic.attrs if topic else {}
+
+        sub, topic_attrs = self.env.store.read(read)
         attrs = dict(sub.attrs)
+        if sub.protocol in ("http", "https"):
+            attrs["EffectiveDeliveryPolicy"] = retry.effective_policy(topic_attrs, sub.attrs)
         attrs.update(
             SubscriptionArn=sub.arn, TopicArn=sub.topic_arn, Owner=sub.owner,
             Protocol=sub.protocol, Endpoint=sub.endpoint,

@@ -49,10 +49,12 @@ def _account(topic: str) -> str:
     return topic.split(":")[4]
 
 
-def _records(server: ServerProcess, n: int, **params: str) -> list[dict[str, Any]]:
+def _records(
+    server: ServerProcess, n: int, tries: int = 100, **params: str
+) -> list[dict[str, Any]]:
     """The delivery status records, once ``n`` are there (or what there is after a while)."""
     found: list[dict[str, Any]] = []
-    for _ in range(100):
+    for _ in range(tries):
         found = requests.get(
             server.endpoint + "/_overcast/sns/delivery-status", params=params, timeout=10
         ).json()["records"]
@@ -225,7 +227,7 @@ def test_http_success_is_logged_with_the_requested_content_type(own: ServerProce
     topic = _log_topic(sns, "HTTP")
     endpoint = Endpoint().up()
     try:
-        _confirmed_http(
+        sub = _confirmed_http(
             sns,
             topic,
             endpoint,
@@ -237,6 +239,13 @@ def test_http_success_is_logged_with_the_requested_content_type(own: ServerProce
         assert endpoint.headers[-1]["x-amz-sns-message-type"] == "Notification"
     finally:
         endpoint.down()
+    effective = json.loads(
+        sns.get_subscription_attributes(SubscriptionArn=sub)["Attributes"][
+            "EffectiveDeliveryPolicy"
+        ]
+    )
+    assert effective["requestPolicy"] == {"headerContentType": "application/json"}
+    assert effective["healthyRetryPolicy"]["numRetries"] == 3  # AWS's default
     (record,) = _records(own, 1, topic=topic, status="SUCCESS")
     delivery = record["message"]["delivery"]
     assert delivery["statusCode"] == 200 and delivery["destination"] == endpoint.url
@@ -298,6 +307,27 @@ def test_retries_stop_an_hour_after_the_first_failure(own: ServerProcess) -> Non
     finally:
         revived.down()
     assert sns.get_subscription_attributes(SubscriptionArn=sub)["Attributes"]["Endpoint"]
+
+
+def test_sqs_delivery_failures_are_logged_with_the_queues_error(own: ServerProcess) -> None:
+    sns, sqs = own.client("sns"), own.client("sqs")
+    topic = _log_topic(sns, "SQS")
+    url, arn = _queue(sqs)
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+    sqs.delete_queue(QueueUrl=url)
+    sns.publish(TopicArn=topic, Message="nowhere")
+    found: list[dict[str, Any]] = []
+    for _ in range(20):  # the bus retries on its backoff (on the clock): three attempts
+        _advance(own, 60)
+        found = _records(own, 1, tries=5, topic=topic, status="FAILURE")
+        if found:
+            break
+    (record,) = found
+    delivery = record["message"]["delivery"]
+    assert delivery["attempts"] == 3 and delivery["statusCode"] == 400
+    assert delivery["destination"] == arn
+    assert json.loads(delivery["providerResponse"])["ErrorCode"] == "QueueDoesNotExist"
+    assert record["logGroupName"].endswith("/Failure")
 
 
 # -- Lambda ---------------------------------------------------------------------------------------
