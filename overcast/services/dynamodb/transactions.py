@@ -16,6 +16,7 @@ from overcast.services.dynamodb import capacity, params, storage, values
 from overcast.services.dynamodb.errors import (
     ConditionalCheckFailedException,
     IdempotentParameterMismatchException,
+    ItemCollectionSizeLimitExceededException,
     TransactionCanceledException,
 )
 from overcast.services.dynamodb.expressions import Condition, Projection, Update
@@ -165,17 +166,25 @@ class TransactionOps(ItemOps):
             if failed:
                 raise _cancelled(reasons)
             changes = []
-            for action, old_row, new, size in planned:
+            for position, (action, old_row, new, size) in enumerate(planned):
                 if action.kind == "ConditionCheck":
                     # Sized like a write of the item; no index is touched.
                     size = old_row[1] if old_row else 0
                     changes.append(Change(action.table, None, None, size, 0))
                     continue
-                changes.append(
-                    self._item_apply(
+                try:
+                    change = self._item_apply(
                         conn, action.table, old_row, new, size, metrics=wants_metrics(request)
                     )
-                )
+                except ItemCollectionSizeLimitExceededException as error:
+                    # Raised inside the write: everything done so far is rolled back.
+                    reasons = [{"Code": "None"} for _ in planned]
+                    reasons[position] = {
+                        "Code": "ItemCollectionSizeLimitExceeded",
+                        "Message": error.error_message,
+                    }
+                    raise _cancelled(reasons) from None
+                changes.append(change)
             if token:
                 storage.remember_token(
                     conn, ctx.account_id, ctx.region, token, digest, now + TOKEN_TTL

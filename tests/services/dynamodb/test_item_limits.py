@@ -90,3 +90,33 @@ def test_lsi_collection_limit_refuses_and_rolls_back(
         CTX,
         {"TableName": "lsi-limit", "Item": {"p": {"S": "a"}, "s": {"N": "1"}, "x": {"S": "x"}}},
     )
+
+
+def test_transaction_cancelled_by_collection_limit(
+    provider: DynamoDBProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from overcast.services.dynamodb.errors import TransactionCanceledException
+
+    test_lsi_collection_limit_refuses_and_rolls_back(provider, monkeypatch)
+    big = {"S": "d" * 2000}
+    with pytest.raises(TransactionCanceledException) as exc:
+        provider.transact_write_items(
+            CTX,
+            {
+                "TransactItems": [
+                    {"Put": {"TableName": "lsi-limit", "Item": {"p": {"S": "c"}, "s": {"N": "1"}}}},
+                    {
+                        "Put": {
+                            "TableName": "lsi-limit",
+                            "Item": {"p": {"S": "a"}, "s": {"N": "7"}, "x": {"S": "y"}, "d": big},
+                        }
+                    },
+                ]
+            },
+        )
+    reasons = exc.value.fields["CancellationReasons"]
+    assert [r["Code"] for r in reasons] == ["None", "ItemCollectionSizeLimitExceeded"]
+    got = provider.get_item(
+        CTX, {"TableName": "lsi-limit", "Key": {"p": {"S": "c"}, "s": {"N": "1"}}}
+    )
+    assert "Item" not in got  # the first put was rolled back with the second
