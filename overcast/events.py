@@ -96,6 +96,12 @@ S3_OBJECT_REMOVED = declare(
     "key, version_id (or null), sequencer, event_name ('ObjectRemoved:Delete' or "
     "'ObjectRemoved:DeleteMarkerCreated'), request_id, source_ip, principal_id, time.",
 )
+S3_OBJECT_CHANGED = declare(
+    "s3.object.changed",
+    "An object version changed without a new version: its tags or ACL were set, or it was "
+    "restored, transitioned or tiered. Payload: as s3.object.created, with event_name e.g. "
+    "'ObjectTagging:Put', 'ObjectTagging:Delete', 'ObjectAcl:Put', 'ObjectRestore:Completed'.",
+)
 S3_BUCKET_DELETED = declare(
     "s3.bucket.deleted",
     "A bucket was deleted. Payload: account_id, region, bucket.",

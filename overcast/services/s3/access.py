@@ -43,6 +43,7 @@ from overcast.services.s3.errors import (
     NoSuchVersion,
     OwnershipControlsNotFoundError,
 )
+from overcast.services.s3.events_out import object_event
 from overcast.services.s3.models import NULL_VERSION, Bucket, ObjectVersion
 from overcast.services.s3.ownership import ENFORCED, OWNERSHIP, acls_enabled, ownership
 from overcast.services.s3.requester_pays import check_payer
@@ -441,6 +442,7 @@ class Access(S3Base):
             self._check_new_acl(bucket, acl)
             obj.meta["acl"] = acl
             store.update_object_meta(conn, obj)
+            object_event(ctx, conn, self.env, bucket, key, "ObjectAcl:Put", obj)
 
         self._store.write(run)
         return {}

@@ -73,7 +73,19 @@ def test_event(bucket: str, request_id: str, now: float) -> dict[str, Any]:
     }
 
 
-_DETAIL_TYPES = {"ObjectCreated": "Object Created", "ObjectRemoved": "Object Deleted"}
+_DETAIL_TYPES = {
+    "ObjectCreated": "Object Created",
+    "ObjectRemoved": "Object Deleted",
+    "ObjectTagging:Put": "Object Tags Added",
+    "ObjectTagging:Delete": "Object Tags Deleted",
+    "ObjectAcl:Put": "Object ACL Updated",
+    "ObjectRestore:Post": "Object Restore Initiated",
+    "ObjectRestore:Completed": "Object Restore Completed",
+    "ObjectRestore:Delete": "Object Restore Expired",
+    "LifecycleExpiration": "Object Deleted",
+    "LifecycleTransition": "Object Storage Class Changed",
+    "IntelligentTiering": "Object Access Tier Changed",
+}
 _REASONS = {
     "ObjectCreated:Put": "PutObject",
     "ObjectCreated:Post": "POST Object",
@@ -81,6 +93,9 @@ _REASONS = {
     "ObjectCreated:CompleteMultipartUpload": "CompleteMultipartUpload",
     "ObjectRemoved:Delete": "DeleteObject",
     "ObjectRemoved:DeleteMarkerCreated": "DeleteObject",
+    "ObjectTagging:Put": "PutObjectTagging",
+    "ObjectTagging:Delete": "DeleteObjectTagging",
+    "ObjectAcl:Put": "PutObjectAcl",
 }
 
 
@@ -103,7 +118,7 @@ def eventbridge_event(p: dict[str, Any]) -> dict[str, Any]:
         "source-ip-address": p["source_ip"],
         "reason": _REASONS.get(p["event_name"], p["event_name"]),
     }
-    if family == "ObjectRemoved":
+    if family in ("ObjectRemoved", "LifecycleExpiration"):
         detail["deletion-type"] = (
             "Delete Marker Created"
             if p["event_name"].endswith("DeleteMarkerCreated")
@@ -112,7 +127,7 @@ def eventbridge_event(p: dict[str, Any]) -> dict[str, Any]:
     return {
         "version": "0",
         "id": str(uuid.uuid5(uuid.NAMESPACE_OID, f"{p['request_id']}/{p['sequencer']}")),
-        "detail-type": _DETAIL_TYPES.get(family, family),
+        "detail-type": _DETAIL_TYPES.get(p["event_name"], _DETAIL_TYPES.get(family, family)),
         "source": "aws.s3",
         "account": p["account_id"],
         "time": iso(p["time"]).split(".")[0] + "Z",

@@ -50,6 +50,7 @@ MIGRATIONS = [
 SUBSCRIBERS = {
     events.S3_OBJECT_CREATED: "s3.notifications.created",
     events.S3_OBJECT_REMOVED: "s3.notifications.removed",
+    events.S3_OBJECT_CHANGED: "s3.notifications.changed",
 }
 # Bucket configurations that want object events (replication subscribes to them too).
 EVENT_CONFIGS = ("notification", "replication")
@@ -100,8 +101,17 @@ def object_event(
         "base_url": ctx.base_url("sns") if ctx is not None else "",
         "replica": bool(obj is not None and obj.meta.get("replication_status") == "REPLICA"),
     }
-    topic = events.S3_OBJECT_CREATED if event_name.startswith("ObjectCreated") else None
-    env.events.publish(topic or events.S3_OBJECT_REMOVED, payload, conn=conn)
+    env.events.publish(topic_of(event_name), payload, conn=conn)
+
+
+def topic_of(event_name: str) -> str:
+    """The bus topic of an S3 event name ("ObjectCreated:Put" -> s3.object.created...)."""
+    family = event_name.split(":", 1)[0]
+    if family == "ObjectCreated":
+        return events.S3_OBJECT_CREATED
+    if family in ("ObjectRemoved", "LifecycleExpiration"):
+        return events.S3_OBJECT_REMOVED
+    return events.S3_OBJECT_CHANGED
 
 
 def _mark_pending(

@@ -7,6 +7,7 @@ from typing import Any
 
 from overcast.gateway.context import RequestContext
 from overcast.services.s3 import store
+from overcast.services.s3.events_out import object_event
 from overcast.services.s3.models import Bucket, ObjectVersion
 from overcast.services.s3.object_common import ObjectBase, check_body_digest
 from overcast.services.s3.tagging import tag_set, tags_from_tagging
@@ -56,6 +57,8 @@ class ObjectTagging(ObjectBase):
             obj = self._find(ctx, conn, bucket, key, version_id, method="PUT")
             change(obj)
             store.update_object_meta(conn, obj)
+            event = "ObjectTagging:Delete" if "Delete" in action else "ObjectTagging:Put"
+            object_event(ctx, conn, self.env, bucket, key, event, obj)
             return {"VersionId": obj.version_id} if bucket.versioned else {}
 
         return self._store.write(run)

@@ -335,3 +335,27 @@ def test_pending_deliveries_survive_kill_9(disk_server: ServerProcess) -> None:
     _advance(disk_server, 600)  # the retries are scheduled on the clock
     records = _records(_messages(sqs, url, len(keys), timeout=20))
     assert {r["s3"]["object"]["key"] for r in records} == set(keys)
+
+
+def test_tagging_and_acl_events(s3: Any, sqs: Any) -> None:
+    bucket = _name("notify")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_ownership_controls(
+        Bucket=bucket, OwnershipControls={"Rules": [{"ObjectOwnership": "ObjectWriter"}]}
+    )
+    url, arn = _queue(sqs)
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket,
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {"QueueArn": arn, "Events": ["s3:ObjectTagging:*", "s3:ObjectAcl:Put"]}
+            ]
+        },
+    )
+    _messages(sqs, url, 1)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")  # not subscribed
+    s3.put_object_tagging(Bucket=bucket, Key="k", Tagging={"TagSet": [{"Key": "a", "Value": "b"}]})
+    s3.delete_object_tagging(Bucket=bucket, Key="k")
+    s3.put_object_acl(Bucket=bucket, Key="k", ACL="private")
+    names = [r["eventName"] for r in _records(_messages(sqs, url, 3))]
+    assert names == ["ObjectTagging:Put", "ObjectTagging:Delete", "ObjectAcl:Put"]
