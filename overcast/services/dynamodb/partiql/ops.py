@@ -25,6 +25,7 @@ from overcast.services.dynamodb.errors import (
     ValidationException,
 )
 from overcast.services.dynamodb.partiql import translate
+from overcast.services.dynamodb.partiql.params import check_parameters
 from overcast.services.dynamodb.partiql.parser import (
     Delete,
     Exists,
@@ -78,6 +79,7 @@ def _parse(text: str, params: list[dict[str, Any]] | None) -> Statement:
     stmt, count = parse(text)
     if len(params or []) < count:  # extra parameters are ignored, as DynamoDB does
         raise ValidationException(_PARAM_MISMATCH)
+    check_parameters(params or [])
     return stmt
 
 
