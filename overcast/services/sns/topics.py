@@ -132,7 +132,12 @@ class Topics(SnsBase):
                         "Invalid parameter: Tags Reason: Topic already exists with different tags"
                     )
                 return
-            stored = {k: v for k, v in given.items() if k != "FifoTopic"}
+            # An empty delivery status attribute means logging is off: not stored.
+            stored = {
+                k: v
+                for k, v in given.items()
+                if k != "FifoTopic" and not (k in feedback.ATTRIBUTES and not v)
+            }
             stored.setdefault("Policy", default_policy(arn, ctx.account_id))
             stored.setdefault("DisplayName", "")
             if fifo:

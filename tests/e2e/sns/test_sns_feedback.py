@@ -330,6 +330,20 @@ def test_sqs_delivery_failures_are_logged_with_the_queues_error(own: ServerProce
     assert record["logGroupName"].endswith("/Failure")
 
 
+def test_delivery_status_records_survive_a_restart(disk_server: ServerProcess) -> None:
+    sns, sqs = disk_server.client("sns"), disk_server.client("sqs")
+    topic = _log_topic(sns, "SQS")
+    url, arn = _queue(sqs)
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+    sns.publish(TopicArn=topic, Message="kept")
+    assert len(_drain_queue(sqs, url, 1)) == 1
+    before = _records(disk_server, 1, topic=topic)
+    assert len(before) == 1
+    disk_server.kill()
+    disk_server.start()
+    assert _records(disk_server, 1, tries=1, topic=topic) == before
+
+
 # -- Lambda ---------------------------------------------------------------------------------------
 
 
