@@ -214,6 +214,16 @@ def check_key_for(meta: dict[str, Any], request: dict[str, Any], prefix: str = "
         raise AccessDenied()
 
 
+def check_part_key(upload_meta: dict[str, Any], request: dict[str, Any]) -> None:
+    """UploadPart of an SSE-C upload needs the key the upload was created with."""
+    given = customer_key(request)
+    stored = (upload_meta.get("sse") or {}).get("SSECustomerKeyMD5")
+    if given != stored:
+        raise InvalidRequest(
+            "The provided encryption parameters did not match the ones used originally."
+        )
+
+
 def _check_rules(config: dict[str, Any]) -> list[dict[str, Any]]:
     rules = config.get("Rules") or []
     if len(rules) != 1:

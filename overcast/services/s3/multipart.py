@@ -279,7 +279,9 @@ class Multipart(ObjectBase):
 
         def lookup(conn: sqlite3.Connection) -> Upload:
             self._access(ctx, conn, name, "s3:PutObject", key=key)
-            return self._upload(conn, name, key, upload_id)
+            upload = self._upload(conn, name, key, upload_id)
+            object_hooks.check_part(upload.meta, request)
+            return upload
 
         headers = ctx.request.headers
         chunked = headers.get("x-amz-content-sha256", "").startswith("STREAMING-")

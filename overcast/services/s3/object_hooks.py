@@ -44,6 +44,11 @@ def on_complete_upload(ctx: RequestContext, bucket: Bucket, obj: ObjectVersion, 
     on_write(ctx, bucket, obj, obj.meta.pop(_LOCK_REQUEST, None) or {}, now)
 
 
+def check_part(upload_meta: dict[str, Any], request: dict[str, Any]) -> None:
+    """UploadPart: an SSE-C upload's parts come with the upload's key (and only those)."""
+    encryption.check_part_key(upload_meta, request)
+
+
 def write_members(bucket: Bucket, obj: ObjectVersion) -> dict[str, Any]:
     """Members a PUT/COPY/CompleteMultipartUpload answers besides S3 part 1's."""
     if lifecycle.CONFIG_KEY not in bucket.config:

@@ -200,3 +200,37 @@ def test_multipart_takes_bucket_default(bucket: tuple[Any, str]) -> None:
     )
     assert done["ServerSideEncryption"] == "aws:kms"
     assert s3.head_object(Bucket=name, Key="mp")["ServerSideEncryption"] == "aws:kms"
+
+
+def test_sse_c_multipart_parts_need_the_key(bucket: tuple[Any, str]) -> None:
+    s3, name = bucket
+    key = os.urandom(32)
+    upload = s3.create_multipart_upload(Bucket=name, Key="mp", **_sse_c(key))
+    assert upload["SSECustomerAlgorithm"] == "AES256"
+    upload_id = upload["UploadId"]
+    with pytest.raises(ClientError) as exc:
+        s3.upload_part(Bucket=name, Key="mp", UploadId=upload_id, PartNumber=1, Body=b"p")
+    assert _code(exc) == ("InvalidRequest", 400)
+    with pytest.raises(ClientError) as exc:
+        s3.upload_part(
+            Bucket=name,
+            Key="mp",
+            UploadId=upload_id,
+            PartNumber=1,
+            Body=b"p",
+            **_sse_c(os.urandom(32)),
+        )
+    assert _code(exc) == ("InvalidRequest", 400)
+    part = s3.upload_part(
+        Bucket=name, Key="mp", UploadId=upload_id, PartNumber=1, Body=b"p", **_sse_c(key)
+    )
+    s3.complete_multipart_upload(
+        Bucket=name,
+        Key="mp",
+        UploadId=upload_id,
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]},
+    )
+    assert s3.get_object(Bucket=name, Key="mp", **_sse_c(key))["Body"].read() == b"p"
+    with pytest.raises(ClientError) as exc:
+        s3.get_object(Bucket=name, Key="mp")
+    assert _code(exc) == ("InvalidRequest", 400)
