@@ -285,3 +285,16 @@ def test_nested_projection_and_exists(client: Client, table: str) -> None:
     with pytest.raises(ClientError) as exc:  # EXISTS is no function in a WHERE
         ddb.execute_statement(Statement=f'SELECT sk FROM "{table}" WHERE EXISTS(n)')
     assert exc.value.response["Error"]["Message"].startswith("Unrecognized function: exists at 1:")
+
+
+def test_from_first_update(client: Client, table: str) -> None:
+    ddb = client("dynamodb")
+    out = ddb.execute_statement(
+        Statement=f'FROM "{table}" WHERE pk = ? AND sk = 1 AND n = 10 SET c = ? REMOVE g '
+        "RETURNING ALL NEW *",
+        Parameters=[{"S": "p"}, {"N": "7"}],
+    )
+    assert out["Items"][0]["c"] == {"N": "7"} and "g" not in out["Items"][0]
+    with pytest.raises(ClientError) as exc:
+        ddb.execute_statement(Statement=f"FROM \"{table}\" WHERE pk = 'zz' AND sk = 1 SET c = 1")
+    assert _code(exc) == "ConditionalCheckFailedException"

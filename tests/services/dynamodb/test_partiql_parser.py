@@ -125,6 +125,16 @@ def test_insert_value_literals() -> None:
     )
 
 
+def test_from_first_update() -> None:
+    stmt, n = parse("from t where pk = ? and a = 1 set c = ? remove b returning all new *")
+    assert n == 2
+    assert isinstance(stmt, Update)
+    assert [p for p, _ in stmt.sets] == [Path(("c",))]
+    assert stmt.removes == [Path(("b",))]
+    assert stmt.returning == "ALL_NEW"
+    assert isinstance(stmt.where, And)
+
+
 def test_update_and_delete_statements() -> None:
     stmt, _ = parse(
         "UPDATE t SET a = a + 1, b = ? SET c = list_append(c, [1]) REMOVE d, e[0] "

@@ -7,6 +7,7 @@ covers what DynamoDB accepts::
     SELECT * | path [, path...] FROM table ["." index] [WHERE cond] [ORDER BY path [ASC|DESC]]
     INSERT INTO table VALUE {'k': value, ...}
     UPDATE table SET path = value [, ...] | REMOVE path [...] ... WHERE cond [RETURNING ...]
+    FROM table WHERE cond SET ... | REMOVE ... [RETURNING ...]     -- the FROM-first UPDATE
     DELETE FROM table WHERE cond [RETURNING ALL OLD *]
     EXISTS(SELECT * FROM table WHERE cond)          -- ExecuteTransaction condition checks
 
@@ -353,6 +354,8 @@ class Parser:
             stmt = self.update_rest()
         elif self.accept("kw", "DELETE"):
             stmt = self.delete_rest()
+        elif self.accept("kw", "FROM"):
+            stmt = self.from_first_update_rest()
         elif self.accept("kw", "EXISTS"):
             self.expect("op", "(")
             self.expect("kw", "SELECT")
@@ -446,6 +449,24 @@ class Parser:
         table, index = self.table_ref()
         self.no_alias()
         stmt = Update(table, [], [], None, index=index)
+        self.update_clauses(stmt)
+        self.expect("kw", "WHERE")
+        stmt.where = self.condition()
+        stmt.returning = self.returning()
+        return stmt
+
+    def from_first_update_rest(self) -> Update:
+        """PartiQL's FROM-first UPDATE: ``FROM t WHERE ... SET ... | REMOVE ...``."""
+        table, index = self.table_ref()
+        self.no_alias()
+        self.expect("kw", "WHERE")
+        stmt = Update(table, [], [], self.condition(), index=index)
+        self.update_clauses(stmt)
+        stmt.returning = self.returning()
+        return stmt
+
+    def update_clauses(self, stmt: Update) -> None:
+        """One or more SET/REMOVE clauses, each with a comma-separated list."""
         while self.at_kw("SET", "REMOVE"):
             if self.next().text == "SET":
                 while True:
@@ -461,10 +482,6 @@ class Parser:
                         break
         if not stmt.sets and not stmt.removes:
             raise self.unexpected()
-        self.expect("kw", "WHERE")
-        stmt.where = self.condition()
-        stmt.returning = self.returning()
-        return stmt
 
     def delete_rest(self) -> Delete:
         self.expect("kw", "FROM")
