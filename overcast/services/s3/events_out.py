@@ -152,6 +152,7 @@ class EventDelivery(Notifications):
     def __init__(self, env: ServiceEnv) -> None:
         super().__init__(env)
         env.store.migrate(NAMESPACE, MIGRATIONS)
+        self._notify_done: dict[int, set[str]] = {}  # event id -> destinations served
         for topic, name in SUBSCRIBERS.items():
             env.events.subscribe(topic, self._on_object_event, name=name)
         self._flush_eventbridge()
@@ -164,8 +165,12 @@ class EventDelivery(Notifications):
             return  # the bucket is gone (or is another owner's now): nobody to notify
         config = bucket.config.get(notifications.CONFIG_KEY) or {}
         targets = notifications.matching(config, p["event_name"], p["key"])
+        # Destinations already served by an earlier attempt of this event are not sent again.
+        done = self._notify_done.setdefault(event.id, set())
         failures: list[str] = []
         for kind, arn, config_id in targets:
+            if config_id in done:
+                continue
             message = json.dumps({"Records": [record(p, config_id)]}, ensure_ascii=False)
             try:
                 if kind == "sqs":
@@ -179,29 +184,29 @@ class EventDelivery(Notifications):
                     await self._store.awrite(capture)
             except Exception as exc:  # the bus retries the event (at least once, as AWS)
                 failures.append(f"{arn}: {type(exc).__name__}: {exc}")
-        if "EventBridgeConfiguration" in config and event.attempt == 1:
-            self._to_eventbridge(p)
+            else:
+                done.add(config_id)
+        if "EventBridgeConfiguration" in config and "\0eventbridge" not in done:
+            await self._store.awrite(functools.partial(self._to_eventbridge, p=p))
+            done.add("\0eventbridge")
         if failures:
             raise RuntimeError("; ".join(failures))
+        del self._notify_done[event.id]
 
-    def _to_eventbridge(self, p: dict[str, Any]) -> None:
+    def _to_eventbridge(self, c: sqlite3.Connection, *, p: dict[str, Any]) -> None:
+        """Store the EventBridge event and put it on the bus (if anything listens yet)."""
         detail = eventbridge_event(p)
         arn = f"arn:aws:events:{p['region']}:{p['account_id']}:event-bus/default"
-        message = json.dumps(detail, ensure_ascii=False)
-
-        def write(c: sqlite3.Connection) -> None:
-            sent = self.env.events.publish(
-                events.EVENTS_EVENT_PUT,
-                {"account_id": p["account_id"], "region": p["region"],
-                 "event_bus_name": "default", "event": detail},
-                conn=c,
-            )  # fmt: skip
-            _capture(
-                c, at=p["time"], kind="eventbridge", arn=arn, bucket=p["bucket"],
-                message=message, pending=not sent,
-            )  # fmt: skip
-
-        self._store.write(write)
+        sent = self.env.events.publish(
+            events.EVENTS_EVENT_PUT,
+            {"account_id": p["account_id"], "region": p["region"],
+             "event_bus_name": "default", "event": detail},
+            conn=c,
+        )  # fmt: skip
+        _capture(
+            c, at=p["time"], kind="eventbridge", arn=arn, bucket=p["bucket"],
+            message=json.dumps(detail, ensure_ascii=False), pending=not sent,
+        )  # fmt: skip
 
     def _flush_eventbridge(self) -> None:
         """EventBridge events stored while nothing listened: hand them over once something does."""

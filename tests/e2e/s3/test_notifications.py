@@ -359,3 +359,26 @@ def test_tagging_and_acl_events(s3: Any, sqs: Any) -> None:
     s3.put_object_acl(Bucket=bucket, Key="k", ACL="private")
     names = [r["eventName"] for r in _records(_messages(sqs, url, 3))]
     assert names == ["ObjectTagging:Put", "ObjectTagging:Delete", "ObjectAcl:Put"]
+
+
+def test_a_failing_destination_is_retried_alone(s3: Any, sqs: Any, server: ServerProcess) -> None:
+    bucket = _name("notify")
+    s3.create_bucket(Bucket=bucket)
+    url, arn = _queue(sqs)
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket,
+        NotificationConfiguration={
+            "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}],
+            "EventBridgeConfiguration": {},
+        },
+    )
+    _messages(sqs, url, 1)
+    sqs.delete_queue(QueueUrl=url)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")  # to the queue and to EventBridge
+    assert len(_wait_stored(server.endpoint, bucket, 1)) == 1
+    _advance(server, 61)
+    url, _ = _queue(sqs, name=arn.rsplit(":", 1)[1])
+    for _ in range(4):  # the bus's backoff, on the clock
+        _advance(server, 30)
+    assert len(_records(_messages(sqs, url, 1))) == 1
+    assert len(_stored(server.endpoint, bucket)) == 1  # EventBridge got it once
