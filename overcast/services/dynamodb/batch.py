@@ -59,7 +59,7 @@ class BatchOps(ItemOps):
             budget = MAX_GET_BYTES
             for name, table, spec, keys, projection in plans:
                 found = responses.setdefault(name, [])
-                used = capacity.Consumed(table, read=True)
+                used = capacity.Consumed(table, read=True, label=name)
                 consistent = bool(spec.get("ConsistentRead"))
                 for position, key in enumerate(keys):
                     if budget <= 0:
@@ -126,9 +126,12 @@ class BatchOps(ItemOps):
 
         changes = self.env.store.write(write)
         out: dict[str, Any] = {"UnprocessedItems": {}}
-        rendered = capacity.merge(
-            [write_consumed(c) for _, c in changes], request.get("ReturnConsumedCapacity")
-        )
+        used = []
+        for name, change in changes:
+            consumed = write_consumed(change)
+            consumed.label = name
+            used.append(consumed)
+        rendered = capacity.merge(used, request.get("ReturnConsumedCapacity"))
         if rendered is not None:
             out["ConsumedCapacity"] = rendered
         if request.get("ReturnItemCollectionMetrics") == "SIZE":

@@ -45,6 +45,7 @@ class Consumed:
     on_table: float = 0.0
     gsis: dict[str, float] = field(default_factory=dict)
     lsis: dict[str, float] = field(default_factory=dict)
+    label: str | None = None  # the TableName as the request gave it (a name or the ARN)
 
     def add_index(self, name: str, units: float) -> None:
         target = self.lsis if name in self.table.lsis else self.gsis
@@ -59,7 +60,10 @@ class Consumed:
         if mode not in ("TOTAL", "INDEXES"):
             return None
         # AWS's examples show the total only (not the Read/WriteCapacityUnits split).
-        out: dict[str, Any] = {"TableName": self.table.name, "CapacityUnits": self.total}
+        out: dict[str, Any] = {
+            "TableName": self.label or self.table.name,
+            "CapacityUnits": self.total,
+        }
         if mode == "INDEXES":
             out["Table"] = {"CapacityUnits": self.on_table}
             if self.gsis:
@@ -81,7 +85,7 @@ def merge(items: list[Consumed], mode: str | None) -> list[dict[str, Any]] | Non
     for c in items:
         acc = by_table.get(c.table.id)
         if acc is None:
-            acc = by_table[c.table.id] = Consumed(c.table, c.read)
+            acc = by_table[c.table.id] = Consumed(c.table, c.read, label=c.label)
         acc.on_table += c.on_table
         for k, v in c.gsis.items():
             acc.gsis[k] = acc.gsis.get(k, 0.0) + v

@@ -209,8 +209,9 @@ class ItemOps(DynamoBase):
             out["Attributes"] = attributes
         mode = request.get("ReturnConsumedCapacity")
         if mode in ("TOTAL", "INDEXES"):
-            out["ConsumedCapacity"] = write_consumed(change).render(mode)
-            out["ConsumedCapacity"]["TableName"] = request["TableName"]
+            consumed = write_consumed(change)
+            consumed.label = request["TableName"]
+            out["ConsumedCapacity"] = consumed.render(mode)
         if request.get("ReturnItemCollectionMetrics") == "SIZE":
             metrics = collection_metrics(change)
             if metrics is not None:
@@ -288,8 +289,7 @@ class ItemOps(DynamoBase):
             out["Item"] = projection.apply(row[0]) if projection is not None else row[0]
         mode = request.get("ReturnConsumedCapacity")
         if mode in ("TOTAL", "INDEXES"):
-            consumed = capacity.Consumed(table, read=True)
+            consumed = capacity.Consumed(table, read=True, label=request["TableName"])
             consumed.on_table = capacity.read_units(row[1] if row else 0, consistent=consistent)
             out["ConsumedCapacity"] = consumed.render(mode)
-            out["ConsumedCapacity"]["TableName"] = request["TableName"]
         return out

@@ -243,14 +243,13 @@ class QueryOps(DynamoBase):
             out["LastEvaluatedKey"] = page.last_key
         mode = request.get("ReturnConsumedCapacity")
         if mode in ("TOTAL", "INDEXES"):
-            consumed = capacity.Consumed(reader.table, read=True)
+            consumed = capacity.Consumed(reader.table, read=True, label=request["TableName"])
             units = capacity.read_units(page.scanned_bytes, consistent=reader.consistent)
             if reader.index is None:
                 consumed.on_table = units
             else:
                 consumed.add_index(reader.index.name, units)
             rendered = consumed.render(mode) or {}
-            rendered["TableName"] = request["TableName"]
             if reader.index is not None and mode == "INDEXES":
                 rendered.pop("Table", None)
             out["ConsumedCapacity"] = rendered

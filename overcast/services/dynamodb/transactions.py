@@ -199,6 +199,8 @@ class TransactionOps(ItemOps):
                 used = [capacity.Consumed(a.table, read=False) for a in actions]
             else:
                 used = [write_consumed(c, transactional=True) for c in changes]
+            for consumed, action in zip(used, actions, strict=True):
+                consumed.label = action.spec["TableName"]
             out["ConsumedCapacity"] = capacity.merge(used, mode)
         if request.get("ReturnItemCollectionMetrics") == "SIZE" and changes:
             metrics: dict[str, list[dict[str, Any]]] = {}
@@ -238,10 +240,11 @@ class TransactionOps(ItemOps):
             return [storage.get_item_sized(conn, table, key) for table, key, _ in gets]
 
         rows = self.env.store.read(read)
+        spec_names = [entry["Get"]["TableName"] for entry in entries]
         responses: list[dict[str, Any]] = []
         used: list[capacity.Consumed] = []
         for (table, _, projection), row in zip(gets, rows, strict=True):
-            consumed = capacity.Consumed(table, read=True)
+            consumed = capacity.Consumed(table, read=True, label=spec_names.pop(0))
             consumed.on_table = capacity.read_units(
                 row[1] if row else 0, consistent=True, transactional=True
             )

@@ -117,3 +117,20 @@ def test_batch_get_sixteen_megabytes(ddb: Any) -> None:
     assert returned + len(left) == 50
     again = ddb.batch_get_item(RequestItems={name: {"Keys": left}})
     assert len(again["Responses"][name]) == len(left)
+
+
+def test_table_arn_as_name_echoed_in_capacity(ddb: Any) -> None:
+    name = _table(ddb)
+    arn = ddb.describe_table(TableName=name)["Table"]["TableArn"]
+    out = ddb.batch_write_item(
+        RequestItems={arn: [{"PutRequest": {"Item": {"pk": {"S": "a"}}}}]},
+        ReturnConsumedCapacity="TOTAL",
+    )
+    assert out["ConsumedCapacity"] == [{"TableName": arn, "CapacityUnits": 1.0}]
+    got = ddb.batch_get_item(
+        RequestItems={arn: {"Keys": [{"pk": {"S": "a"}}]}}, ReturnConsumedCapacity="TOTAL"
+    )
+    assert got["Responses"][arn] == [{"pk": {"S": "a"}}]
+    assert got["ConsumedCapacity"] == [{"TableName": arn, "CapacityUnits": 0.5}]
+    put = ddb.put_item(TableName=arn, Item={"pk": {"S": "b"}}, ReturnConsumedCapacity="TOTAL")
+    assert put["ConsumedCapacity"]["TableName"] == arn
