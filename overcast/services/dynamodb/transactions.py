@@ -204,10 +204,10 @@ class TransactionOps(ItemOps):
             out["ConsumedCapacity"] = capacity.merge(used, mode)
         if request.get("ReturnItemCollectionMetrics") == "SIZE" and changes:
             metrics: dict[str, list[dict[str, Any]]] = {}
-            for change in changes:
+            for change, action in zip(changes, actions, strict=True):
                 m = collection_metrics(change)
                 if m is not None:
-                    metrics.setdefault(change.table.name, []).append(m)
+                    metrics.setdefault(action.spec["TableName"], []).append(m)
             out["ItemCollectionMetrics"] = metrics
         return out
 
