@@ -24,6 +24,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from overcast.services.s3 import lifecycle, store
+from overcast.services.s3.events_out import object_event
 from overcast.services.s3.lifecycle import CONFIG_KEY, RANK, SMALL_OBJECT, due_at, matches
 from overcast.services.s3.models import Bucket, ObjectVersion
 from overcast.services.s3.object_lock import locked
@@ -124,7 +125,9 @@ class LifecycleWorker(lifecycle.Lifecycle):
         for index, obj in enumerate(noncurrent):
             became = newer.last_modified if newer is not None else obj.last_modified
             newer = obj
-            changes += self._apply_noncurrent(conn, rules, obj, index, became, now, small_ok)
+            changes += self._apply_noncurrent(
+                conn, bucket, rules, obj, index, became, now, small_ok
+            )
         if current is None:
             return changes
         if current.delete_marker:
@@ -138,6 +141,7 @@ class LifecycleWorker(lifecycle.Lifecycle):
                 for r in rules
             ):
                 store.delete_version(conn, self._store, current)
+                self._lifecycle_event(conn, bucket, "LifecycleExpiration:Delete", current, now)
                 changes += 1
             return changes
         matching = [r for r in rules if matches(r, current)]
@@ -146,7 +150,14 @@ class LifecycleWorker(lifecycle.Lifecycle):
             if due is not None and due <= now:
                 if not bucket.versioned and locked(current, now, bypass=False):
                     continue
-                store.delete_key(conn, self._store, bucket, current.key, now, bucket.account_id)
+                marker = store.delete_key(
+                    conn, self._store, bucket, current.key, now, bucket.account_id
+                )
+                if marker is None:
+                    event, subject = "LifecycleExpiration:Delete", current
+                else:
+                    event, subject = "LifecycleExpiration:DeleteMarkerCreated", marker
+                self._lifecycle_event(conn, bucket, event, subject, now)
                 return changes + 1
         if current.size < SMALL_OBJECT and not small_ok:
             return changes
@@ -156,12 +167,14 @@ class LifecycleWorker(lifecycle.Lifecycle):
             current.storage_class = target
             current.meta.pop("restore", None)
             store.update_object_meta(conn, current)
+            self._lifecycle_event(conn, bucket, "LifecycleTransition", current, now)
             changes += 1
         return changes
 
     def _apply_noncurrent(
         self,
         conn: sqlite3.Connection,
+        bucket: Bucket,
         rules: list[dict[str, Any]],
         obj: ObjectVersion,
         index: int,
@@ -182,6 +195,7 @@ class LifecycleWorker(lifecycle.Lifecycle):
                 if locked(obj, now, bypass=False):
                     continue
                 store.delete_version(conn, self._store, obj)
+                self._lifecycle_event(conn, bucket, "LifecycleExpiration:Delete", obj, now)
                 return 1
         if obj.delete_marker or (obj.size < SMALL_OBJECT and not small_ok):
             return 0
@@ -197,7 +211,19 @@ class LifecycleWorker(lifecycle.Lifecycle):
             return 0
         obj.storage_class = target
         store.update_object_meta(conn, obj)
+        self._lifecycle_event(conn, bucket, "LifecycleTransition", obj, now)
         return 1
+
+    def _lifecycle_event(
+        self,
+        conn: sqlite3.Connection,
+        bucket: Bucket,
+        event_name: str,
+        obj: ObjectVersion,
+        now: float,
+    ) -> None:
+        """Event notifications for the worker's changes (no request: S3 acts on its own)."""
+        object_event(None, conn, self.env, bucket, obj.key, event_name, obj, now=now)
 
     def _abort_uploads(
         self, conn: sqlite3.Connection, bucket: Bucket, rules: list[dict[str, Any]], now: float

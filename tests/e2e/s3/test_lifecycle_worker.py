@@ -4,6 +4,7 @@ uploads, and the worker resuming after a restart."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from typing import Any
@@ -193,3 +194,38 @@ def test_worker_resumes_after_restart(disk_server: ServerProcess) -> None:
     time.sleep(1.0)
     advance(disk_server, 2 * DAY)
     eventually(lambda: _keys(s3, name) == set())
+
+
+def test_lifecycle_events_notify(s3c: Any, clock_server: ServerProcess) -> None:  # noqa: F811
+    sqs = clock_server.client("sqs")
+    url = sqs.create_queue(QueueName=f"lc-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"Service": "s3.amazonaws.com"},
+        "Action": "sqs:SendMessage",
+        "Resource": arn,
+    }
+    sqs.set_queue_attributes(
+        QueueUrl=url, Attributes={"Policy": json.dumps({"Statement": [statement]})}
+    )
+    rules = [{"ID": "r", "Status": "Enabled", "Filter": {}, "Expiration": {"Days": 1}}]
+    name = _bucket(s3c, rules)
+    s3c.put_bucket_notification_configuration(
+        Bucket=name,
+        NotificationConfiguration={
+            "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:LifecycleExpiration:*"]}]
+        },
+    )
+    s3c.put_object(Bucket=name, Key="gone", Body=b"1")
+    advance(clock_server, 2 * DAY)
+    records: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 10
+    while not records and time.monotonic() < deadline:
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        for message in got.get("Messages", []):
+            records += json.loads(message["Body"]).get("Records", [])
+    assert [r["eventName"] for r in records] == ["LifecycleExpiration:Delete"]
+    assert records[0]["s3"]["object"]["key"] == "gone"
