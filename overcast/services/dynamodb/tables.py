@@ -260,6 +260,10 @@ class TableOps(DynamoBase):
                 "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, "
                 "GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required"
             )
+        if request.get("StreamSpecification") and request.get("ProvisionedThroughput"):
+            raise ValidationException(
+                f"{_INVALID}You cannot modify stream status while updating table IOPS"
+            )
         now = self.env.clock.now()
         new_indexes: list[str] = []
         deleted: list[str] = []
