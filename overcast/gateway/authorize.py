@@ -20,9 +20,11 @@ statement that allowed or denied it.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import weakref
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -138,7 +140,7 @@ class _PolicySet:
     generation: int  # IAM's generation when read
     policies: Policies
     needs: frozenset[str]  # the LAZY_KEYS the policies mention
-    static: bool  # no conditions, no policy variables: the context cannot change a decision
+    keys: tuple[str, ...]  # the (lower-cased) context keys the policies read
 
 
 class Authorizer:
@@ -200,15 +202,16 @@ class Authorizer:
         lowered = " ".join(texts).lower()
         needs = frozenset(k for k in LAZY_KEYS if k in lowered)
         every = [*identity, *([boundary] if boundary else []), *(session_policies or [])]
-        static = all(
-            not statement.conditions
-            and not any("${" in r for r in (*statement.resources, *statement.not_resources))
+        read = {
+            condition.key.lower()
             for policy in every
             for statement in policy.policy.statements
-        )
+            for condition in statement.conditions
+        }
+        read.update(m.group(1).strip().lower() for m in _VARIABLE.finditer(" ".join(texts)))
         if len(self._policies) > 4096:
             self._policies.clear()
-        found = self._policies[key] = _PolicySet(generation, policies, needs, static)
+        found = self._policies[key] = _PolicySet(generation, policies, needs, tuple(sorted(read)))
         return found
 
     # --- one request ----------------------------------------------------------------------
@@ -236,33 +239,38 @@ class Authorizer:
         if scps is not None:
             policies = replace(policies, scps=scps)
         mode = self.env.settings.iam_mode
-        # Policies without conditions or variables decide the same way for the same checks:
-        # an allow is remembered (per credential and IAM generation) and not evaluated again.
+        who, principal_keys = self._principal_parts(account, principal)
+        base = self._request_keys(ctx, principal, principal_keys)
+        if needs:
+            found = [self._lazy_keys(ctx, item, needs) for item in found]
+        contexts = [base if not item.context else _merged(base, item.context) for item in found]
+        # The same checks with the same values of the keys the policies read get the same
+        # answer: an allow is remembered per credential and IAM generation.
         memo = None
-        if policy_set.static and scps is None and service not in _ALWAYS_RESOURCE:
-            memo = (id(principal), policy_set.generation, *((c.action, c.resource) for c in found))
+        if scps is None and service not in _ALWAYS_RESOURCE:
+            memo = (
+                id(principal),
+                policy_set.generation,
+                *(
+                    (item.action, item.resource, *_values(context, policy_set.keys))
+                    for item, context in zip(found, contexts, strict=True)
+                ),
+            )
             hit = self._allowed.get(memo)
             if hit is not None and hit[0] is principal:
                 self.decisions.append(
                     (self.env.clock.now(), principal.arn, found, hit[1], None, mode)
                 )
                 return
-        who, principal_keys = self._principal_parts(account, principal)
-        base = self._request_keys(ctx, principal, principal_keys)
-        if needs:
-            found = [self._lazy_keys(ctx, item, needs) for item in found]
         hook = getattr(self.env.registry.provider(service), "_resource_policy", None)
         outcome: Outcome | None = None
         denied: Check | None = None
-        for item in found:
-            context = base
-            if item.context:
-                context = LowerKeys(base)
-                context.update((k.lower(), v) for k, v in item.context.items())
+        for item, context in zip(found, contexts, strict=True):
             request = RequestInfo(item.action, item.resource, who, context)
             outcome = evaluate(request, policies)
             if hook is not None and (not outcome.allowed or service in _ALWAYS_RESOURCE):
                 outcome = self._with_resource_policy(ctx, hook, request, policies) or outcome
+                memo = None  # the resource's policy may change without IAM knowing
             if not outcome.allowed:
                 denied = item
                 break
@@ -394,7 +402,7 @@ class Authorizer:
 
     def _request_keys(
         self, ctx: RequestContext, principal: PrincipalInfo, keys: dict[str, ContextValue]
-    ) -> dict[str, ContextValue]:
+    ) -> LowerKeys:
         now = self.env.clock.now()
         request = ctx.request
         # Keys lower-cased once (condition keys ignore case): the engine looks them up as is.
@@ -480,6 +488,24 @@ class Authorizer:
             "You are not authorized to perform this operation. "
             f"Encoded authorization failure message: {encoded}"
         )
+
+
+_VARIABLE = re.compile(r"\$\{([^},]+)")
+
+
+def _merged(base: LowerKeys, extra: Mapping[str, ContextValue]) -> LowerKeys:
+    context = LowerKeys(base)
+    context.update((k.lower(), v) for k, v in extra.items())
+    return context
+
+
+def _values(context: LowerKeys, keys: tuple[str, ...]) -> tuple[Any, ...]:
+    """The values of ``keys`` in ``context``, hashable (multi-valued keys as tuples)."""
+    out = []
+    for key in keys:
+        value = context.get(key)
+        out.append(tuple(value) if isinstance(value, list) else value)
+    return tuple(out)
 
 
 def _iso(epoch: float) -> str:
