@@ -155,6 +155,16 @@ def test_statement_errors(client: Client, table: str) -> None:
         Parameters=[{"S": "p"}, {"S": "unused"}],
     )
     assert _sks(got["Items"]) == [0]
+    # The operand types are checked before the table is looked up.
+    with pytest.raises(ClientError) as exc:
+        ddb.execute_statement(
+            Statement='SELECT * FROM "no-such-table-pq" WHERE pk = ? AND v >= ?',
+            Parameters=[{"S": "x"}, {"NULL": True}],
+        )
+    assert exc.value.response["Error"]["Message"] == (
+        "Incorrect operand type for operator or function; operator or function: >=, "
+        "operand type: NULL"
+    )
     with pytest.raises(ClientError) as exc:
         ddb.execute_statement(Statement='SELECT * FROM "no-such-table-pq"')
     assert _code(exc) == "ResourceNotFoundException"

@@ -80,6 +80,8 @@ def _parse(text: str, params: list[dict[str, Any]] | None) -> Statement:
     if len(params or []) < count:  # extra parameters are ignored, as DynamoDB does
         raise ValidationException(_PARAM_MISMATCH)
     check_parameters(params or [])
+    where = stmt.select.where if isinstance(stmt, Exists) else getattr(stmt, "where", None)
+    translate.check_operand_types(where, params or [])
     return stmt
 
 

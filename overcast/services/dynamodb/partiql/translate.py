@@ -256,6 +256,52 @@ def referenced_names(node: Any) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+_ORDERED = ("S", "N", "B")
+
+
+def _static_type(node: Any, params: list[AttributeValue]) -> str | None:
+    """The attribute type of a literal or parameter operand (None for paths and calls)."""
+    if isinstance(node, Param):
+        value = params[node.index] if node.index < len(params) else None
+        return next(iter(value)) if isinstance(value, dict) and len(value) == 1 else None
+    if isinstance(node, Literal):
+        return node.kind
+    if isinstance(node, MapValue):
+        return "M"
+    if isinstance(node, ListValue):
+        return "L"
+    if isinstance(node, SetValue):
+        return "SS"
+    return None
+
+
+def check_operand_types(node: Any, params: list[AttributeValue]) -> None:
+    """Ordering comparisons take only S, N and B operands: a property of the statement that
+    DynamoDB checks before it even looks the table up."""
+    if node is None:
+        return
+    if isinstance(node, And | Or):
+        check_operand_types(node.left, params)
+        check_operand_types(node.right, params)
+    elif isinstance(node, Not):
+        check_operand_types(node.operand, params)
+    elif isinstance(node, Compare | Between):
+        op, operands = (
+            (node.op, (node.left, node.right))
+            if isinstance(node, Compare)
+            else ("BETWEEN", (node.operand, node.low, node.high))
+        )
+        if op in ("=", "<>"):
+            return
+        for operand in operands:
+            kind = _static_type(operand, params)
+            if kind is not None and kind not in _ORDERED and kind != "MISSING":
+                raise ValidationException(
+                    "Incorrect operand type for operator or function; operator or function: "
+                    f"{op}, operand type: {kind}"
+                )
+
+
 def keyed_filters(where: Any, hash_key: str) -> list[Any] | None:
     """The other top-level conjuncts of a read keyed on ``hash_key`` (equality or IN at the
     top level), or None when the read is not keyed (it scans)."""
