@@ -45,6 +45,7 @@ from overcast.services.base import ServiceEnv
 from overcast.services.sns import feedback, filter_policy, retry, store
 from overcast.services.sns.common import SnsBase
 from overcast.services.sns.models import Subscription
+from overcast.services.sns.throttle import Throttle
 from overcast.services.sqs import delivery as sqs_delivery
 
 log = logging.getLogger("overcast.sns")
@@ -112,6 +113,7 @@ class Delivery(SnsBase):
         self._retry_timer: Timer | None = None
         self._timer_lock = threading.Lock()
         self._retry_lock: asyncio.Lock | None = None
+        self._throttle = Throttle()
         self._arm_retries()  # HTTP retries stored before a restart
 
     # -- envelopes ----------------------------------------------------------------------------
@@ -171,13 +173,21 @@ class Delivery(SnsBase):
 
         subs, done, topic_attrs = state.read(load)
         updates: dict[str, tuple[int, bool]] = {}
-        retries: list[tuple[str, float]] = []  # (subscription, due) for HTTP(S)
+        # HTTP(S) rows for sns_retries: (subscription, payload, due).
+        retries: list[tuple[str, dict[str, Any], float]] = []
         failures = []
         for sub in subs:
             attempts, finished = done.get(sub.arn, (0, False))
             if finished:
                 continue
             if p["type"] == "Notification" and not self._wanted(sub, p):
+                continue
+            pause = self._throttled(p, sub, topic_attrs)
+            if pause > 0:
+                # Over maxReceivesPerSecond: the first attempt waits for a free slot.
+                due = self.env.clock.now() + pause
+                retries.append((sub.arn, {**p, "throttled": True}, due))
+                updates[sub.arn] = (attempts, True)
                 continue
             try:
                 outcome = await self._deliver(p, sub, topic_attrs)
@@ -187,7 +197,10 @@ class Delivery(SnsBase):
                     # The delivery policy times the retries, not the bus: hand it over.
                     policy = retry.healthy_policy(topic_attrs, sub.attrs)
                     if retry.num_retries(policy) > 0:
-                        retries.append((sub.arn, self.env.clock.now() + retry.delay(policy, 0)))
+                        # The retries must end within the hour after this first failure.
+                        now = self.env.clock.now()
+                        payload = {**p, "first_failed_at": now}
+                        retries.append((sub.arn, payload, now + retry.delay(policy, 0)))
                     else:
                         log.warning("SNS delivery to %s failed, no retries: %s", sub.arn, exc)
                         await self._give_up(p, sub, topic_attrs, attempts, _failure(exc))
@@ -203,12 +216,9 @@ class Delivery(SnsBase):
                 updates[sub.arn] = (attempts + 1, True)
                 await self._log_status(p, sub, topic_attrs, True, attempts + 1, outcome)
 
-        now = self.env.clock.now()
-
         def record(c: sqlite3.Connection) -> None:
-            for sub_arn, due in retries:
-                # When the first attempt failed: the retries must end within the hour after.
-                store.add_retry(c, sub_arn, {**p, "first_failed_at": now}, 0, due)
+            for sub_arn, payload, due in retries:
+                store.add_retry(c, sub_arn, payload, 0, due)
             if failures:
                 store.record_progress(c, event.id, updates)
             else:
@@ -274,12 +284,25 @@ class Delivery(SnsBase):
             # Unsubscribed (or confirmed meanwhile): nothing left to deliver.
             await self.env.store.awrite(lambda c: store.delete_retry(c, retry_id))
             return
+        now = self.env.clock.now()
+        pause = self._throttled(p, sub, topic_attrs)
+        if pause > 0:  # over maxReceivesPerSecond: wait for a free slot
+            await self.env.store.awrite(
+                lambda c: store.reschedule_retry(c, retry_id, attempts, now + pause)
+            )
+            return
+        first_attempt = bool(p.get("throttled"))  # held back by the throttle, not yet tried
         try:
             outcome = await self._deliver(p, sub, topic_attrs)
         except Exception as exc:
-            attempts += 1  # retries made so far
             policy = retry.healthy_policy(topic_attrs, sub.attrs)
             now = self.env.clock.now()
+            if first_attempt:
+                # The first failure: the schedule (and the hour's budget) starts now.
+                p = {k: v for k, v in p.items() if k != "throttled"}
+                p["first_failed_at"] = now
+            else:
+                attempts += 1  # retries made so far
             pause = retry.delay(policy, attempts)
             first = float(p.get("first_failed_at", now))
             if attempts >= retry.num_retries(policy) or not retry.within_budget(first, now, pause):
@@ -287,12 +310,26 @@ class Delivery(SnsBase):
                 await self._give_up(p, sub, topic_attrs, attempts + 1, _failure(exc))
                 await self.env.store.awrite(lambda c: store.delete_retry(c, retry_id))
             else:
+                payload = p
                 await self.env.store.awrite(
-                    lambda c: store.reschedule_retry(c, retry_id, attempts, now + pause)
+                    lambda c: store.reschedule_retry(c, retry_id, attempts, now + pause, payload)
                 )
         else:
             await self.env.store.awrite(lambda c: store.delete_retry(c, retry_id))
-            await self._log_status(p, sub, topic_attrs, True, attempts + 2, outcome)
+            made = 1 if first_attempt else attempts + 2
+            await self._log_status(p, sub, topic_attrs, True, made, outcome)
+
+    def _throttled(
+        self, p: dict[str, Any], sub: Subscription, topic_attrs: dict[str, str]
+    ) -> float:
+        """Seconds an HTTP(S) notification must wait for its subscription's
+        ``maxReceivesPerSecond`` (0: deliver now, and it counts)."""
+        if sub.protocol not in ("http", "https") or p["type"] != "Notification":
+            return 0.0
+        rate = retry.max_receives(topic_attrs, sub.attrs)
+        if rate is None:
+            return 0.0
+        return self._throttle.wait(sub.arn, rate, self.env.clock.now())
 
     async def _give_up(
         self, p: dict[str, Any], sub: Subscription, topic_attrs: dict[str, str], attempts: int,

@@ -67,17 +67,32 @@ def content_type(topic_attrs: dict[str, str], sub_attrs: dict[str, str]) -> str:
     return chosen
 
 
-def effective_policy(topic_attrs: dict[str, str], sub_attrs: dict[str, str]) -> str:
-    """A subscription's EffectiveDeliveryPolicy, as GetSubscriptionAttributes shows it."""
+def throttle_policy(
+    topic_attrs: dict[str, str], sub_attrs: dict[str, str]
+) -> dict[str, Any] | None:
+    """The throttlePolicy of an HTTP(S) subscription (its own over the topic's default)."""
     http = _load(topic_attrs.get("DeliveryPolicy")).get("http")
     http = http if isinstance(http, dict) else {}
     throttle = http.get("defaultThrottlePolicy")
     if not http.get("disableSubscriptionOverrides"):
         throttle = _load(sub_attrs.get("DeliveryPolicy")).get("throttlePolicy") or throttle
+    return throttle if isinstance(throttle, dict) else None
+
+
+def max_receives(topic_attrs: dict[str, str], sub_attrs: dict[str, str]) -> int | None:
+    """Deliveries a second the subscription accepts (None: no throttling)."""
+    rate = (throttle_policy(topic_attrs, sub_attrs) or {}).get("maxReceivesPerSecond")
+    if isinstance(rate, bool) or not isinstance(rate, int | float) or rate < 1:
+        return None
+    return int(rate)
+
+
+def effective_policy(topic_attrs: dict[str, str], sub_attrs: dict[str, str]) -> str:
+    """A subscription's EffectiveDeliveryPolicy, as GetSubscriptionAttributes shows it."""
     policy = {
         "healthyRetryPolicy": healthy_policy(topic_attrs, sub_attrs),
         "sicklyRetryPolicy": None,
-        "throttlePolicy": throttle if isinstance(throttle, dict) else None,
+        "throttlePolicy": throttle_policy(topic_attrs, sub_attrs),
         "requestPolicy": {"headerContentType": content_type(topic_attrs, sub_attrs)},
         "guaranteed": False,
     }

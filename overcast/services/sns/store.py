@@ -471,10 +471,15 @@ def due_retries(
     return [(r[0], r[1], json.loads(r[2]), r[3]) for r in rows]
 
 
-def reschedule_retry(conn: sqlite3.Connection, retry_id: int, attempts: int, due: float) -> None:
+def reschedule_retry(
+    conn: sqlite3.Connection, retry_id: int, attempts: int, due: float,
+    payload: dict[str, Any] | None = None,
+) -> None:  # fmt: skip
     conn.execute(
         "UPDATE sns_retries SET attempts = ?, due = ? WHERE id = ?", (attempts, due, retry_id)
     )
+    if payload is not None:
+        conn.execute("UPDATE sns_retries SET payload = ? WHERE id = ?", (_dumps(payload), retry_id))
 
 
 def delete_retry(conn: sqlite3.Connection, retry_id: int) -> None:

@@ -252,6 +252,29 @@ def test_http_success_is_logged_with_the_requested_content_type(own: ServerProce
     assert delivery["attempts"] == 1
 
 
+def test_max_receives_per_second_holds_deliveries_back(own: ServerProcess) -> None:
+    sns = own.client("sns")
+    topic = sns.create_topic(Name=_name())["TopicArn"]
+    endpoint = Endpoint().up()
+    try:
+        _confirmed_http(
+            sns, topic, endpoint,
+            DeliveryPolicy=json.dumps({"throttlePolicy": {"maxReceivesPerSecond": 1}}),
+        )  # fmt: skip
+        for i in range(3):
+            sns.publish(TopicArn=topic, Message=f"m{i}")
+        assert endpoint.wait_notes(1) == 1
+        threading.Event().wait(0.3)
+        assert endpoint.notes == 1  # the others wait for the next seconds
+        _advance(own, 1)
+        assert endpoint.wait_notes(2) >= 2
+        _advance(own, 1)
+        assert endpoint.wait_notes(3) == 3
+        assert sorted(b["Message"] for b in endpoint.received[1:]) == ["m0", "m1", "m2"]
+    finally:
+        endpoint.down()
+
+
 def test_retries_stop_an_hour_after_the_first_failure(own: ServerProcess) -> None:
     """The topic's hourly retries with the subscription's three: the schedule would span three
     hours, so SNS gives up after the retry at +1 h, logs the failure and dead-letters."""

@@ -11,6 +11,7 @@ import pytest
 from overcast.services.sns import delivery_policy, feedback, retry
 from overcast.services.sns.errors import InvalidParameterException
 from overcast.services.sns.models import Subscription
+from overcast.services.sns.throttle import Throttle
 
 # The example of AWS's guide: 3 immediate, 2 at 1 s, 10 exponential from 1 s to 60 s, 35 at 60 s.
 GUIDE = {
@@ -180,3 +181,16 @@ def test_feedback_record_shape() -> None:
     assert delivery["dwellTimeMs"] == 1750 and delivery["attempts"] == 4
     assert delivery["statusCode"] == 500 and delivery["providerResponse"] == "boom"
     assert delivery["destination"] == _sub().endpoint and len(delivery["deliveryId"]) == 36
+
+
+def test_throttle_window() -> None:
+    throttle = Throttle()
+    assert [throttle.wait("s", 2, 100.0) for _ in range(2)] == [0.0, 0.0]
+    assert throttle.wait("s", 2, 100.4) == pytest.approx(0.6)  # full until 101.0
+    assert throttle.wait("other", 2, 100.4) == 0.0  # per subscription
+    assert throttle.wait("s", 2, 101.0) == 0.0  # the first slot has freed
+    throttle_policy = {
+        "DeliveryPolicy": json.dumps({"throttlePolicy": {"maxReceivesPerSecond": 3}})
+    }
+    assert retry.max_receives({}, throttle_policy) == 3
+    assert retry.max_receives({}, {}) is None
