@@ -108,6 +108,7 @@ class Table:
     gsis: dict[str, Index] = field(default_factory=dict)
     lsis: dict[str, Index] = field(default_factory=dict)
     table_class: str = "STANDARD"
+    table_class_explicit: bool = False  # given at creation: described even when STANDARD
     table_class_changed: float | None = None
     deletion_protection: bool = False
     sse: dict[str, Any] | None = None  # SSEDescription when KMS encryption was asked for
@@ -172,6 +173,7 @@ class Table:
             "gsis": [i.to_doc() for i in self.gsis.values()],
             "lsis": [i.to_doc() for i in self.lsis.values()],
             "table_class": self.table_class, "table_class_changed": self.table_class_changed,
+            "table_class_explicit": self.table_class_explicit,
             "deletion_protection": self.deletion_protection, "sse": self.sse,
             "stream": self.stream, "stream_label": self.stream_label, "tags": self.tags,
             "settings": self.settings, "described": self.described,
@@ -222,7 +224,11 @@ class Table:
             }
         else:
             desc["BillingModeSummary"] = {"BillingMode": PROVISIONED}
-        if self.table_class != "STANDARD" or self.table_class_changed is not None:
+        if (
+            self.table_class != "STANDARD"
+            or self.table_class_explicit
+            or self.table_class_changed is not None
+        ):
             summary: dict[str, Any] = {"TableClass": self.table_class}
             if self.table_class_changed is not None:
                 summary["LastUpdateDateTime"] = _time(self.table_class_changed)

@@ -171,6 +171,7 @@ class TableOps(DynamoBase):
             if request.get("OnDemandThroughput")
             else None,
             table_class=request.get("TableClass") or "STANDARD",
+            table_class_explicit=request.get("TableClass") is not None,
             deletion_protection=bool(request.get("DeletionProtectionEnabled")),
             sse=_sse(ctx, request.get("SSESpecification")),
             stream=_stream(request.get("StreamSpecification")),

@@ -53,6 +53,7 @@ def test_create_describe_waiters_and_delete(client: Client) -> None:
     summary = table["BillingModeSummary"]
     assert summary["LastUpdateToPayPerRequestDateTime"] == table["CreationDateTime"]
     assert "SSEDescription" not in table and "StreamSpecification" not in table
+    assert "TableClassSummary" not in table  # never set: not described
     assert table["ProvisionedThroughput"] == {
         "NumberOfDecreasesToday": 0,
         "ReadCapacityUnits": 0,
@@ -337,3 +338,14 @@ def test_contributor_insights(client: Client) -> None:
     assert {"TableName": name, "ContributorInsightsStatus": "ENABLED"}.items() <= listed[0].items()
     ddb.update_contributor_insights(TableName=name, ContributorInsightsAction="DISABLE")
     assert ddb.list_contributor_insights(TableName=name)["ContributorInsightsSummaries"] == []
+
+
+def test_explicit_standard_table_class_is_described(client: Client) -> None:
+    ddb = client("dynamodb")
+    name = _name()
+    desc = _create(ddb, name, TableClass="STANDARD")
+    assert desc["TableClassSummary"] == {"TableClass": "STANDARD"}
+    ddb.update_table(TableName=name, TableClass="STANDARD_INFREQUENT_ACCESS")
+    summary = ddb.describe_table(TableName=name)["Table"]["TableClassSummary"]
+    assert summary["TableClass"] == "STANDARD_INFREQUENT_ACCESS"
+    assert "LastUpdateDateTime" in summary
