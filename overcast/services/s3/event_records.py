@@ -36,8 +36,8 @@ def record(p: dict[str, Any], configuration_id: str) -> dict[str, Any]:
     if p.get("version_id"):
         obj["versionId"] = p["version_id"]
     obj["sequencer"] = p["sequencer"]
-    return {
-        "eventVersion": "2.1",
+    out: dict[str, Any] = {
+        "eventVersion": _version(p["event_name"]),
         "eventSource": "aws:s3",
         "awsRegion": p["region"],
         "eventTime": iso(p["time"]),
@@ -59,6 +59,22 @@ def record(p: dict[str, Any], configuration_id: str) -> dict[str, Any]:
             "object": obj,
         },
     }
+    out.update(p.get("extra") or {})
+    return out
+
+
+# Record versions: 2.2 for replication events, 2.3 for lifecycle, Intelligent-Tiering, ACL,
+# tagging and restore-expiry events, 2.1 for the rest (as AWS documents the structure).
+_V23 = ("LifecycleExpiration", "LifecycleTransition", "IntelligentTiering", "ObjectAcl",
+        "ObjectTagging", "ObjectRestore:Delete")  # fmt: skip
+
+
+def _version(event_name: str) -> str:
+    if event_name.startswith("Replication:"):
+        return "2.2"
+    if event_name.startswith(_V23):
+        return "2.3"
+    return "2.1"
 
 
 def test_event(bucket: str, request_id: str, now: float) -> dict[str, Any]:

@@ -52,6 +52,7 @@ SUBSCRIBERS = {
     events.S3_OBJECT_REMOVED: "s3.notifications.removed",
     events.S3_OBJECT_CHANGED: "s3.notifications.changed",
 }
+SERVICE = "s3.amazonaws.com"
 # Bucket configurations that want object events (replication subscribes to them too).
 EVENT_CONFIGS = ("notification", "replication")
 
@@ -67,6 +68,7 @@ def object_event(
     *,
     version_id: str | None = None,
     now: float | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> None:
     """Publish an object event ("ObjectCreated:Put"...) in the caller's write transaction."""
     config = bucket.config
@@ -83,6 +85,8 @@ def object_event(
     account = ctx.account_id if ctx is not None else bucket.account_id
     info = identity.principal if identity is not None else None
     principal = f"AWS:{info.user_id}" if info is not None else f"AWS:{account}"
+    if ctx is None:  # S3's own work (replication, lifecycle, log delivery)
+        principal = SERVICE
     payload: dict[str, Any] = {
         "account_id": bucket.account_id,
         "region": bucket.region,
@@ -94,13 +98,15 @@ def object_event(
         "sequencer": f"{int(when * 1_000_000):014X}{seq:06X}",
         "event_name": event_name,
         "request_id": ctx.request_id if ctx is not None else "",
-        "source_ip": ctx.request.client_ip if ctx is not None else "127.0.0.1",
+        "source_ip": ctx.request.client_ip if ctx is not None else SERVICE,
         "principal_id": principal,
         "requester": account,
         "time": when,
         "base_url": ctx.base_url("sns") if ctx is not None else "",
         "replica": bool(obj is not None and obj.meta.get("replication_status") == "REPLICA"),
     }
+    if extra:
+        payload["extra"] = extra  # event-specific record members (replicationEventData...)
     env.events.publish(topic_of(event_name), payload, conn=conn)
 
 

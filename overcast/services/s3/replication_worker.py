@@ -20,6 +20,7 @@ from overcast import events
 from overcast.events import Event
 from overcast.services.base import ServiceEnv
 from overcast.services.s3 import store
+from overcast.services.s3.event_records import iso
 from overcast.services.s3.events_out import object_event
 from overcast.services.s3.models import Bucket, ObjectVersion
 from overcast.services.s3.replication import (
@@ -30,6 +31,11 @@ from overcast.services.s3.replication import (
     rule_for,
 )
 from overcast.state.blobs import Blob
+
+
+def _metrics_enabled(rule: dict[str, Any]) -> bool:
+    return (rule["Destination"].get("Metrics") or {}).get("Status") == "Enabled"
+
 
 SUBSCRIBERS = {
     events.S3_OBJECT_CREATED: "s3.replication.created",
@@ -70,6 +76,9 @@ class ReplicationWorker(Replication):
         if rule is None or target is None or target.versioning != "Enabled":
             source.meta["replication_status"] = "FAILED"
             store.update_object_meta(conn, source)
+            if rule is not None and _metrics_enabled(rule):
+                reason = "DstBucketNotFound" if target is None else "DstBucketUnversioned"
+                self._failed_event(conn, bucket, source, rule, reason, p["time"])
             return
         if store.get_version(conn, target.name, source.key, source.version_id) is None:
             replica = ObjectVersion(
@@ -92,6 +101,22 @@ class ReplicationWorker(Replication):
             object_event(None, conn, self.env, target, replica.key, "ObjectCreated:Put", replica)
         source.meta["replication_status"] = "COMPLETED"
         store.update_object_meta(conn, source)
+
+    def _failed_event(
+        self, conn: sqlite3.Connection, bucket: Bucket, source: ObjectVersion,
+        rule: dict[str, Any], reason: str, when: float,
+    ) -> None:  # fmt: skip
+        """s3:Replication:OperationFailedReplication (sent when the rule has metrics on)."""
+        data = {
+            "replicationRuleId": rule["ID"],
+            "destinationBucket": rule["Destination"]["Bucket"],
+            "s3Operation": "OBJECT_PUT",
+            "requestTime": iso(when),
+            "failureReason": reason,
+        }
+        event = "Replication:OperationFailedReplication"
+        extra = {"replicationEventData": data}
+        object_event(None, conn, self.env, bucket, source.key, event, source, extra=extra)
 
     def _replicate_marker(
         self, conn: sqlite3.Connection, config: dict[str, Any], p: dict[str, Any]

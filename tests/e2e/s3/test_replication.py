@@ -3,6 +3,7 @@ their metadata and tags, x-amz-replication-status, delete-marker replication per
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from typing import Any
@@ -143,15 +144,52 @@ def test_delete_markers_follow_the_rule(s3: Any) -> None:
     assert s3.head_object(Bucket=kept, Key="keep/x")["ReplicationStatus"] == "REPLICA"
 
 
-def test_failed_when_destination_is_gone(s3: Any) -> None:
+def test_failed_when_destination_is_gone(s3: Any, client: Any) -> None:
+    sqs = client("sqs")
     source, dest = _bucket(s3), _bucket(s3)
+    metrics = {"Bucket": f"arn:aws:s3:::{dest}", "Metrics": {"Status": "Enabled"}}
     s3.put_bucket_replication(
-        Bucket=source, ReplicationConfiguration={"Role": ROLE, "Rules": [_rule(dest)]}
+        Bucket=source,
+        ReplicationConfiguration={"Role": ROLE, "Rules": [_rule(dest, Destination=metrics)]},
     )
+    url = sqs.create_queue(QueueName=f"repl-{uuid.uuid4().hex[:10]}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    allow = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "s3.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": arn,
+            }
+        ]
+    }
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(allow)})
+    s3.put_bucket_notification_configuration(
+        Bucket=source,
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {"QueueArn": arn, "Events": ["s3:Replication:OperationFailedReplication"]}
+            ]
+        },
+    )
+    [test] = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5)["Messages"]
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=test["ReceiptHandle"])  # the s3:TestEvent
     s3.delete_bucket(Bucket=dest)
     version = s3.put_object(Bucket=source, Key="k", Body=b"1")["VersionId"]
     head = _wait_status(s3, source, "k", version, "FAILED")
     assert head["ReplicationStatus"] == "FAILED"
+    got = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5)["Messages"]
+    [rec] = json.loads(got[0]["Body"])["Records"]
+    assert rec["eventName"] == "Replication:OperationFailedReplication"
+    assert rec["eventVersion"] == "2.2"
+    assert rec["userIdentity"]["principalId"] == "s3.amazonaws.com"
+    data = rec["replicationEventData"]
+    assert data["failureReason"] == "DstBucketNotFound"
+    assert data["replicationRuleId"] == "all"
+    assert data["destinationBucket"] == f"arn:aws:s3:::{dest}"
 
 
 def test_replication_survives_kill_9(disk_server: Any) -> None:
