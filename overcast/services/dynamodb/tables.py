@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import re
 import sqlite3
 import uuid
 from typing import Any
@@ -83,11 +84,23 @@ def _check_billing(billing: str, given: dict[str, Any] | None) -> None:
         )
 
 
+_TAG_TEXT = re.compile(r"^[\w\s.:/=+\-@]*$")  # letters, digits, spaces and _ . : / = + - @
+
+
 def _tags(tags: list[dict[str, str]] | None) -> dict[str, str]:
-    out = {t["Key"]: t["Value"] for t in tags or []}
-    for key in out:
+    out: dict[str, str] = {}
+    for position, tag in enumerate(tags or [], start=1):
+        key, value = tag["Key"], tag["Value"]
+        for member, text in (("key", key), ("value", value)):
+            if not _TAG_TEXT.match(text):
+                raise ValidationException(
+                    f"1 validation error detected: Value '{text}' at 'tags.{position}.member."
+                    f"{member}' failed to satisfy constraint: Member must satisfy regular "
+                    "expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*"
+                )
         if key.startswith("aws:"):
             raise ValidationException("Invalid tag key: tag keys starting with aws: are reserved")
+        out[key] = value
     return out
 
 
@@ -520,7 +533,9 @@ class TableOps(DynamoBase):
     # -- tags -----------------------------------------------------------------------------------
 
     def _tagged(self, conn: sqlite3.Connection, ctx: RequestContext, resource: str) -> Table:
-        if not resource.startswith("arn:") or ":table/" not in resource:
+        if not resource.startswith("arn:"):
+            raise ValidationException(f"ARNs must start with 'arn:': {resource}")
+        if ":table/" not in resource:
             raise ValidationException(
                 "Invalid TableArn: Invalid ResourceArn provided as input " + resource
             )
@@ -532,6 +547,11 @@ class TableOps(DynamoBase):
         return table
 
     def tag_resource(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        if not request["Tags"]:
+            raise ValidationException(
+                "1 validation error detected: Value '[]' at 'tags' failed to satisfy constraint: "
+                "Member must have length greater than or equal to 1"
+            )
         tags = _tags(request["Tags"])
 
         def write(conn: sqlite3.Connection) -> None:

@@ -223,6 +223,16 @@ def test_tags(client: Client) -> None:
     with pytest.raises(ClientError) as exc:
         ddb.list_tags_of_resource(ResourceArn=arn + "-missing")
     assert _error(exc)[0] == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as exc:
+        ddb.tag_resource(ResourceArn="not-an-arn", Tags=[{"Key": "a", "Value": "b"}])
+    assert _error(exc) == ("ValidationException", "ARNs must start with 'arn:': not-an-arn")
+    with pytest.raises(ClientError) as exc:
+        ddb.tag_resource(ResourceArn=arn, Tags=[{"Key": "ok", "Value": "#!%^"}])
+    assert _error(exc)[0] == "ValidationException"
+    ddb.tag_resource(ResourceArn=arn, Tags=[{"Key": "ключ ѮѮ", "Value": "a+b=c@d/e:f"}])
+    with pytest.raises(ClientError) as exc:
+        ddb.tag_resource(ResourceArn=arn, Tags=[{"Key": f"k{i}", "Value": "v"} for i in range(50)])
+    assert _error(exc)[0] == "ValidationException"  # 52 tags in all
 
 
 def test_table_class_stream_and_limits(client: Client) -> None:
