@@ -210,3 +210,27 @@ def test_replication_survives_kill_9(disk_server: Any) -> None:
             "COMPLETED"
         )
         assert s3.head_object(Bucket=dest, Key=key)["VersionId"] == version
+
+
+def test_cross_account_with_owner_override(keyed_server: Any) -> None:
+    from tests.e2e.s3.access_helpers import ACCOUNT, KEY, SECRET
+
+    owner = keyed_server.client("s3")
+    other = keyed_server.client("s3", aws_access_key_id=KEY, aws_secret_access_key=SECRET)
+    source, dest = _bucket(owner), _bucket(other)
+    rule = _rule(
+        dest,
+        Destination={
+            "Bucket": f"arn:aws:s3:::{dest}",
+            "Account": ACCOUNT,
+            "AccessControlTranslation": {"Owner": "Destination"},
+        },
+    )
+    owner.put_bucket_replication(
+        Bucket=source, ReplicationConfiguration={"Role": ROLE, "Rules": [rule]}
+    )
+    version = owner.put_object(Bucket=source, Key="shared", Body=b"data")["VersionId"]
+    _wait_status(owner, source, "shared", version, "COMPLETED")
+    got = other.get_object(Bucket=dest, Key="shared")
+    assert got["Body"].read() == b"data"
+    assert got["ReplicationStatus"] == "REPLICA"
