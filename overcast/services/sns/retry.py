@@ -22,7 +22,7 @@ from typing import Any
 
 DEFAULT_CONTENT_TYPE = "text/plain; charset=UTF-8"
 BUDGET_SECONDS = 3600.0  # AWS: a delivery policy's retries span an hour at most
-DEFAULT_HEALTHY = {
+DEFAULT_HEALTHY: dict[str, Any] = {
     "minDelayTarget": 20, "maxDelayTarget": 20, "numRetries": 3, "numMaxDelayRetries": 0,
     "numNoDelayRetries": 0, "numMinDelayRetries": 0, "backoffFunction": "linear",
 }  # fmt: skip

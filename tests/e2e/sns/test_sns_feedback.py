@@ -5,6 +5,7 @@ function is invoked with, queued at ``/_overcast/sns/messages?protocol=lambda``)
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -15,7 +16,7 @@ import requests
 from botocore.exceptions import ClientError
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from overcast.services.sns.signing import string_to_sign
 from overcast.testing import ServerProcess
@@ -162,8 +163,11 @@ def test_delivery_policies_are_held_to_aws_limits(client: Any) -> None:
         ),
     ):
         code, message = _error(
-            lambda bad=bad: sns.set_subscription_attributes(
-                SubscriptionArn=sub, AttributeName="DeliveryPolicy", AttributeValue=json.dumps(bad)
+            functools.partial(
+                sns.set_subscription_attributes,
+                SubscriptionArn=sub,
+                AttributeName="DeliveryPolicy",
+                AttributeValue=json.dumps(bad),
             )
         )
         assert code == "InvalidParameter"
@@ -183,8 +187,8 @@ def test_delivery_status_attributes_are_validated(client: Any) -> None:
         ("EmailSuccessFeedbackRoleArn", ROLE.format(account="123456789012")),
     ):
         code, _ = _error(
-            lambda n=name, v=value: sns.set_topic_attributes(
-                TopicArn=topic, AttributeName=n, AttributeValue=v
+            functools.partial(
+                sns.set_topic_attributes, TopicArn=topic, AttributeName=name, AttributeValue=value
             )
         )
         assert code == "InvalidParameter", name
@@ -373,8 +377,9 @@ def test_delivery_status_records_survive_a_restart(disk_server: ServerProcess) -
 def _verify(sns_record: dict[str, Any]) -> None:
     envelope = {k: v for k, v in sns_record.items() if v is not None}
     cert_pem = requests.get(sns_record["SigningCertUrl"], timeout=10).content
-    cert = x509.load_pem_x509_certificate(cert_pem)
-    cert.public_key().verify(  # type: ignore[union-attr,call-arg]
+    key = x509.load_pem_x509_certificate(cert_pem).public_key()
+    assert isinstance(key, rsa.RSAPublicKey)
+    key.verify(
         base64.b64decode(sns_record["Signature"]),
         string_to_sign(envelope).encode(),
         padding.PKCS1v15(),
