@@ -50,6 +50,19 @@ def _whole(value: Any) -> int | None:
     return None
 
 
+def _kind(value: Any) -> str:
+    """How AWS names a JSON value's type in a type mismatch."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return "a number"
+
+
 def _check_retry(policy: Any, path: str) -> None:
     if not isinstance(policy, dict):
         raise _Reject(f"{path} must be a JSON object")
@@ -61,7 +74,9 @@ def _check_retry(policy: Any, path: str) -> None:
     for key in (*_COUNTS, "minDelayTarget", "maxDelayTarget"):
         number = _whole(merged[key])
         if number is None:
-            raise _Reject(f"{path}.{key} must be an integer")
+            raise _Reject(
+                f"{path}.{key} type mismatch, expecting integer, received {_kind(merged[key])}"
+            )
         values[key] = number
     if values["minDelayTarget"] < 1:
         raise _Reject(f"{path}.minDelayTarget must be greater than or equal to 1")

@@ -108,6 +108,16 @@ def test_delivery_policies_are_held_to_aws_limits(client: Any) -> None:
         )
     )
     assert code == "InvalidParameter"
+    stringly = {"http": {"defaultHealthyRetryPolicy": {"minDelayTarget": "20"}}}
+    assert _error(
+        lambda: sns.set_topic_attributes(
+            TopicArn=topic, AttributeName="DeliveryPolicy", AttributeValue=json.dumps(stringly)
+        )
+    ) == (
+        "InvalidParameter",
+        "Invalid parameter: DeliveryPolicy: http.defaultHealthyRetryPolicy.minDelayTarget type "
+        "mismatch, expecting integer, received a string",
+    )
     guide = {
         "minDelayTarget": 1,
         "maxDelayTarget": 60,

@@ -58,7 +58,7 @@ def test_the_guides_example_and_effective_policies_are_accepted() -> None:
         ({"numRetries": 2, "numNoDelayRetries": 2, "numMaxDelayRetries": 1},
          "must be less than or equal to numRetries"),
         ({"backoffFunction": "cubic"}, "backoffFunction must be one of"),
-        ({"numRetries": "3"}, "numRetries must be an integer"),
+        ({"numRetries": "3"}, "numRetries type mismatch, expecting integer, received a string"),
         ({"minDelayTarget": 3599, "maxDelayTarget": 3600, "numRetries": 10},
          "healthyRetryPolicy: Total policy retry time cannot be greater than 3600 seconds"),
         ({"retries": 3}, 'Unrecognized field "retries"'),
