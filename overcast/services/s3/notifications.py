@@ -168,7 +168,12 @@ def normalize(config: dict[str, Any]) -> dict[str, Any]:
             }
             stored["Events"] = events
             if filter_rules(entry):
-                stored["Filter"] = {"Key": {"FilterRules": filter_rules(entry)}}
+                # S3 answers the rule names capitalized, whatever case they were put in.
+                rules = [
+                    {"Name": str(r["Name"]).capitalize(), "Value": r.get("Value", "")}
+                    for r in filter_rules(entry)
+                ]
+                stored["Filter"] = {"Key": {"FilterRules": rules}}
             kept.append(stored)
             entries.append(stored)
         if kept:
