@@ -180,6 +180,34 @@ def check_definitions_used(table: Table) -> None:
 
 # --- items -------------------------------------------------------------------------------------
 
+MAX_HASH_KEY_BYTES = 2048
+MAX_RANGE_KEY_BYTES = 1024
+
+
+def _key_value_size(value: Mapping[str, Any]) -> int:
+    if "S" in value:
+        text: str = value["S"]
+        return len(text) if text.isascii() else len(text.encode("utf-8"))
+    if "B" in value:
+        return len(value["B"])
+    return 0  # numbers are at most 21 bytes
+
+
+def check_key_sizes(table: Table, item: Mapping[str, Any]) -> None:
+    """Partition keys up to 2048 bytes, sort keys up to 1024 (AWS's messages)."""
+    if _key_value_size(item[table.hash_key]) > MAX_HASH_KEY_BYTES:
+        raise ValidationException(
+            f"{_INVALID}Size of hashkey has exceeded the maximum size limit of"
+            f"{MAX_HASH_KEY_BYTES} bytes"
+        )
+    if table.range_key is not None and (
+        _key_value_size(item[table.range_key]) > MAX_RANGE_KEY_BYTES
+    ):
+        raise ValidationException(
+            f"{_INVALID}Aggregated size of all range keys has exceeded the size limit of "
+            f"{MAX_RANGE_KEY_BYTES} bytes"
+        )
+
 
 def check_item_keys(table: Table, item: Mapping[str, Any]) -> None:
     """An item written to ``table`` has its primary key with the right types, and any index key
@@ -201,6 +229,7 @@ def check_item_keys(table: Table, item: Mapping[str, Any]) -> None:
                 "One or more parameter values are not valid. The AttributeValue for a key "
                 f"attribute cannot contain an empty {kind_text} value. Key: {name}"
             )
+    check_key_sizes(table, item)
     for index in table.indexes:
         for name, kind in ((index.hash_key, index.hash_type), (index.range_key, index.range_type)):
             if name is None or name in table.key_names:

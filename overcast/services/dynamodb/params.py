@@ -131,11 +131,14 @@ def check_key(table: Table, key: Any) -> Item:
             else:
                 break
         else:
+            indexes.check_key_sizes(table, out)
             return out
     schema: list[Mapping[str, str]] = list(table.key_schema())
     definitions: list[Mapping[str, str]] = list(table.attribute_definitions)
     values.validate_key(key, schema, definitions)
-    return values.normalize_item(key)
+    normalized = values.normalize_item(key)
+    indexes.check_key_sizes(table, normalized)
+    return normalized
 
 
 def return_values(operation: str, request: Mapping[str, Any]) -> str:

@@ -340,3 +340,35 @@ def test_throughput_enforcement_and_error_probability(tmp_path: Any) -> None:
         assert _code(exc)[0] == "ProvisionedThroughputExceededException"
     finally:
         proc.stop()
+
+
+def test_key_size_limits(ddb: Any) -> None:
+    name = _table(ddb)
+    ddb.put_item(TableName=name, Item={"pk": {"S": "p" * 2048}, "sk": {"N": "1"}})
+    with pytest.raises(ClientError) as exc:
+        ddb.put_item(TableName=name, Item={"pk": {"S": "p" * 2049}, "sk": {"N": "1"}})
+    assert _code(exc) == (
+        "ValidationException",
+        "One or more parameter values were invalid: Size of hashkey has exceeded the maximum "
+        "size limit of2048 bytes",
+    )
+    with pytest.raises(ClientError) as exc:
+        ddb.get_item(TableName=name, Key={"pk": {"S": "é" * 1025}, "sk": {"N": "1"}})
+    assert "Size of hashkey" in _code(exc)[1]
+    sname = f"items-{uuid.uuid4().hex[:10]}"
+    ddb.create_table(
+        TableName=sname,
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "B"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    ddb.put_item(TableName=sname, Item={"pk": {"S": "p"}, "sk": {"B": b"x" * 1024}})
+    with pytest.raises(ClientError) as exc:
+        ddb.put_item(TableName=sname, Item={"pk": {"S": "p"}, "sk": {"B": b"x" * 1025}})
+    assert "Aggregated size of all range keys" in _code(exc)[1]
