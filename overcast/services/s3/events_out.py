@@ -161,7 +161,7 @@ class EventDelivery(Notifications):
         self._notify_done: dict[int, set[str]] = {}  # event id -> destinations served
         for topic, name in SUBSCRIBERS.items():
             env.events.subscribe(topic, self._on_object_event, name=name)
-        self._flush_eventbridge()
+        self._store.write(self._hand_to_eventbridge)  # those stored before a restart
 
     async def _on_object_event(self, event: Event) -> None:
         p = event.payload
@@ -200,40 +200,32 @@ class EventDelivery(Notifications):
         del self._notify_done[event.id]
 
     def _to_eventbridge(self, c: sqlite3.Connection, *, p: dict[str, Any]) -> None:
-        """Store the EventBridge event and put it on the bus (if anything listens yet)."""
+        """Store the EventBridge event, then put what is pending on the bus."""
         detail = eventbridge_event(p)
         arn = f"arn:aws:events:{p['region']}:{p['account_id']}:event-bus/default"
-        sent = self.env.events.publish(
-            events.EVENTS_EVENT_PUT,
-            {"account_id": p["account_id"], "region": p["region"],
-             "event_bus_name": "default", "event": detail},
-            conn=c,
-        )  # fmt: skip
         _capture(
             c, at=p["time"], kind="eventbridge", arn=arn, bucket=p["bucket"],
-            message=json.dumps(detail, ensure_ascii=False), pending=not sent,
+            message=json.dumps(detail, ensure_ascii=False), pending=True,
         )  # fmt: skip
+        self._hand_to_eventbridge(c)
 
-    def _flush_eventbridge(self) -> None:
-        """EventBridge events stored while nothing listened: hand them over once something does."""
-        if not self.env.events._subs.get(events.EVENTS_EVENT_PUT):
-            return
-
-        def flush(c: sqlite3.Connection) -> None:
-            rows = c.execute(
-                "SELECT id, arn, message FROM s3_notify_captured WHERE pending = 1 ORDER BY id"
-            ).fetchall()
-            for row_id, arn, message in rows:
-                detail = json.loads(message)
-                self.env.events.publish(
-                    events.EVENTS_EVENT_PUT,
-                    {"account_id": detail["account"], "region": detail["region"],
-                     "event_bus_name": arn.rsplit("/", 1)[-1], "event": detail},
-                    conn=c,
-                )  # fmt: skip
-                c.execute("UPDATE s3_notify_captured SET pending = 0 WHERE id = ?", (row_id,))
-
-        self._store.write(flush)
+    def _hand_to_eventbridge(self, c: sqlite3.Connection) -> None:
+        """Put pending EventBridge events on the bus, oldest first, once something subscribes
+        to ``events.event.put`` (until then ``publish`` queues nothing and they stay pending)."""
+        rows = c.execute(
+            "SELECT id, arn, message FROM s3_notify_captured WHERE pending = 1 ORDER BY id"
+        ).fetchall()
+        for row_id, arn, message in rows:
+            detail = json.loads(message)
+            sent = self.env.events.publish(
+                events.EVENTS_EVENT_PUT,
+                {"account_id": detail["account"], "region": detail["region"],
+                 "event_bus_name": arn.rsplit("/", 1)[-1], "event": detail},
+                conn=c,
+            )  # fmt: skip
+            if not sent:
+                return
+            c.execute("UPDATE s3_notify_captured SET pending = 0 WHERE id = ?", (row_id,))
 
     def _captured_notifications(self, filters: dict[str, str]) -> list[dict[str, Any]]:
         return captured(self._store, filters.get("kind"), filters.get("bucket"))
