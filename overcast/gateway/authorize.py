@@ -157,6 +157,7 @@ class Authorizer:
         self.decisions: deque[tuple[Any, ...]] = deque(maxlen=KEEP)
         self._policies: dict[tuple[Any, ...], _PolicySet] = {}
         self._allowed: dict[tuple[Any, ...], tuple[PrincipalInfo, Outcome]] = {}
+        self._scp_hook: Any = _UNRESOLVED
         self._principals: dict[int, tuple[PrincipalInfo, Principal, dict[str, ContextValue]]] = {}
 
     # --- the policies of a principal ------------------------------------------------------
@@ -298,8 +299,10 @@ class Authorizer:
         """The SCPs that apply to ``account``: the Organizations hook. None (no organization,
         or no Organizations service yet) leaves SCPs out of the evaluation; an Organizations
         provider answers ``_service_control_policies(account) -> [(name, document)] | None``."""
-        organizations = self.env.registry.provider("organizations")
-        hook = getattr(organizations, "_service_control_policies", None)
+        hook = self._scp_hook
+        if hook is _UNRESOLVED:
+            organizations = self.env.registry.provider("organizations")
+            hook = self._scp_hook = getattr(organizations, "_service_control_policies", None)
         if hook is None:
             return None
         found = hook(account)
@@ -490,6 +493,7 @@ class Authorizer:
         )
 
 
+_UNRESOLVED: Any = object()
 _VARIABLE = re.compile(r"\$\{([^},]+)")
 
 
