@@ -40,6 +40,7 @@ def _metrics_enabled(rule: dict[str, Any]) -> bool:
 SUBSCRIBERS = {
     events.S3_OBJECT_CREATED: "s3.replication.created",
     events.S3_OBJECT_REMOVED: "s3.replication.removed",
+    events.S3_OBJECT_CHANGED: "s3.replication.changed",
 }
 
 
@@ -64,6 +65,8 @@ class ReplicationWorker(Replication):
             self._replicate_version(conn, bucket, config, p)
         elif p["event_name"] == "ObjectRemoved:DeleteMarkerCreated":
             self._replicate_marker(conn, config, p)
+        elif p["event_name"].startswith("ObjectTagging:"):
+            self._replicate_tags(conn, bucket, config, p)
 
     def _replicate_version(
         self, conn: sqlite3.Connection, bucket: Bucket, config: dict[str, Any], p: dict[str, Any]
@@ -117,6 +120,27 @@ class ReplicationWorker(Replication):
         event = "Replication:OperationFailedReplication"
         extra = {"replicationEventData": data}
         object_event(None, conn, self.env, bucket, source.key, event, source, extra=extra)
+
+    def _replicate_tags(
+        self, conn: sqlite3.Connection, bucket: Bucket, config: dict[str, Any], p: dict[str, Any]
+    ) -> None:
+        """A replicated version's tag changes follow it to its replica."""
+        source = store.get_version(conn, bucket.name, p["key"], p["version_id"])
+        if source is None or source.meta.get("replication_status") != "COMPLETED":
+            return
+        rule = rule_for(config, source.key, source.meta.get("tags") or {}) or rule_for(
+            config, source.key, {}
+        )
+        if rule is None:
+            return
+        replica = store.get_version(conn, destination_bucket(rule), source.key, source.version_id)
+        if replica is None or replica.meta.get("replication_status") != "REPLICA":
+            return
+        if source.meta.get("tags"):
+            replica.meta["tags"] = dict(source.meta["tags"])
+        else:
+            replica.meta.pop("tags", None)
+        store.update_object_meta(conn, replica)
 
     def _replicate_marker(
         self, conn: sqlite3.Connection, config: dict[str, Any], p: dict[str, Any]

@@ -104,6 +104,17 @@ def test_new_versions_are_copied_with_metadata_and_tags(s3: Any, client: Any) ->
     assert replica["StorageClass"] == "STANDARD_IA"
     tags = west.get_object_tagging(Bucket=dest, Key="docs/a.txt")["TagSet"]
     assert tags == [{"Key": "team", "Value": "storage"}]
+    # Tag changes follow the version to its replica.
+    s3.put_object_tagging(
+        Bucket=source, Key="docs/a.txt", Tagging={"TagSet": [{"Key": "team", "Value": "db"}]}
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        tags = west.get_object_tagging(Bucket=dest, Key="docs/a.txt")["TagSet"]
+        if tags == [{"Key": "team", "Value": "db"}]:
+            break
+        time.sleep(0.05)
+    assert tags == [{"Key": "team", "Value": "db"}]
     # Outside the rule's prefix: no status, no copy.
     other = s3.put_object(Bucket=source, Key="other.txt", Body=b"x")
     head = s3.head_object(Bucket=source, Key="other.txt", VersionId=other["VersionId"])
