@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from overcast.iam.policy import Policy, Principal
     from overcast.iam.requests import Check
     from overcast.services.base import ServiceEnv
+    from overcast.services.iam.directory import PrincipalRecord
     from overcast.state import Store
 
 log = logging.getLogger("overcast.iam")
@@ -184,8 +185,10 @@ class Authorizer:
             # A root's federated users: the root may do anything, their session policy limits.
             identity.append(NamedPolicy(principal.source_arn, _allow_all()))
         elif record is not None:
+            names = _policy_names(self.env, record)
             for index, document in enumerate(record.policies):
-                named = _named(f"{record.arn} policy #{index + 1}", document)
+                label = names.get(document) or f"{record.arn} policy #{index + 1}"
+                named = _named(label, document)
                 if named is not None:
                     identity.append(named)
             boundary = _named(f"{record.arn} permissions boundary", record.permissions_boundary)
@@ -491,6 +494,34 @@ class Authorizer:
             "You are not authorized to perform this operation. "
             f"Encoded authorization failure message: {encoded}"
         )
+
+
+def _policy_names(env: ServiceEnv, record: PrincipalRecord) -> dict[str, str]:
+    """What to call each of a user's or role's policy documents in explanations: the managed
+    policy's ARN, or ``<entity ARN> inline policy <name>`` (read once per IAM generation)."""
+    from overcast.services.iam import directory, storage
+
+    account = record.account_id
+
+    def read(conn: Any) -> dict[str, str]:
+        names: dict[str, str] = {}
+        entities = [(record.kind, record.name, record.arn)]
+        if record.kind == "user":
+            for group in storage.groups_of(conn, account, record.name):
+                doc = storage.get(conn, account, storage.GROUP, group)
+                if doc is not None:
+                    entities.append((storage.GROUP, group, doc.get("Arn", group)))
+        for kind, name, arn in entities:
+            doc = storage.get(conn, account, kind, name) or {}
+            for policy_name, text in (doc.get("InlinePolicies") or {}).items():
+                names.setdefault(text, f"{arn} inline policy {policy_name}")
+            for policy_arn in storage.attached(conn, account, kind, name):
+                text = directory.policy_document(conn, account, policy_arn)
+                if text is not None:
+                    names.setdefault(text, policy_arn)
+        return names
+
+    return storage.read(env.store, read)
 
 
 _UNRESOLVED: Any = object()

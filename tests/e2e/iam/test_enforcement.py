@@ -304,6 +304,10 @@ def test_decisions_endpoint_explains_the_deciding_statement(
     found = decisions(server, principal=f"arn:aws:iam::{ACCOUNT}:user/{name}", limit="10")
     assert [d["decision"] for d in found[:2]] == ["deny", "allow"]
     assert found[0]["statement"]["sid"] == "NoW"
+    assert (
+        found[0]["statement"]["policy"]
+        == f"arn:aws:iam::{ACCOUNT}:user/{name} inline policy inline"
+    )
     assert found[0]["resources"] == [f"arn:aws:s3:::{bucket}/x"]
     assert found[1]["statement"]["sid"] == "ReadAll"
     assert len(decisions(server, limit="1")) == 1
@@ -418,6 +422,12 @@ def test_policy_changes_apply_to_the_next_request(server: ServerProcess, bucket:
     iam.put_group_policy(GroupName=group, PolicyName="read", PolicyDocument=doc(allow("s3:Get*")))
     iam.add_user_to_group(GroupName=group, UserName=name)
     s3.get_object(Bucket=bucket, Key="public/a.txt")
+    managed = iam.create_policy(PolicyName=unique("lister"), PolicyDocument=doc(allow("s3:List*")))
+    iam.attach_user_policy(UserName=name, PolicyArn=managed["Policy"]["Arn"])
+    s3.list_objects_v2(Bucket=bucket)
+    latest = decisions(server, principal=f"arn:aws:iam::{ACCOUNT}:user/{name}", limit="2")
+    assert latest[0]["statement"]["policy"] == managed["Policy"]["Arn"]
+    assert latest[1]["statement"]["policy"].endswith(f":group/{group} inline policy read")
 
 
 def test_audit_mode_covers_trust_policies(tmp_path: Any) -> None:
