@@ -322,3 +322,14 @@ def test_transitive_tags_and_source_identity_follow_role_chains(server: ServerPr
         PolicyDocument=doc(allow("sqs:ListQueues", Condition={**tagged, **untagged})),
     )
     server.client("sqs", **from_sts(chained["Credentials"])).list_queues()
+
+
+def test_get_caller_identity_needs_no_permission(server: ServerProcess) -> None:
+    # AWS: "No permissions are required to perform this operation", even under a Deny of "*".
+    name, creds = new_user(server, {"Effect": "Deny", "Action": "*", "Resource": "*"})
+    assert server.client("sts", **creds).get_caller_identity()["Arn"] == user_arn(name)
+    answer = server.client("sts", **creds).get_session_token()
+    temporary = from_sts(answer["Credentials"])
+    assert temporary["aws_access_key_id"].startswith("ASIA")
+    info = server.client("sts").get_access_key_info(AccessKeyId=temporary["aws_access_key_id"])
+    assert info["Account"] == ACCOUNT
