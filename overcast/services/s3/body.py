@@ -16,9 +16,11 @@ import hashlib
 import os
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from overcast.gateway.auth.checksums import Checksum, new_checksum
 from overcast.protocol.http import BodyStream, BufferedBody
+from overcast.services.s3 import sse_at_rest
 from overcast.services.s3.errors import BadDigest, EntityTooLarge, IncompleteBody, InvalidDigest
 from overcast.state import Blob, Store
 
@@ -49,6 +51,7 @@ async def receive(
     content_md5: str | None = None,
     algorithms: Iterable[str] = (),
     max_size: int = MAX_SINGLE_PUT,
+    encryptor: Any = None,
 ) -> ReceivedBody:
     """Stream ``body`` into a new (not yet linked) blob; raise S3's errors on bad input.
 
@@ -68,7 +71,8 @@ async def receive(
             md5.update(data)
             for checksum in sums.values():
                 checksum.update(data)
-            writer.write(data)
+            # At rest the bytes are encrypted (sse_at_rest.py); digests are of the plaintext.
+            writer.write(data if encryptor is None else encryptor.update(data))
 
     # Incoming chunks (immutable bytes, kept as they are: no copy) are gathered into batches of
     # BATCH bytes; each batch is hashed and written on a worker thread (hashlib, the CRCs and
@@ -156,17 +160,9 @@ def _decode_md5(value: str) -> bytes:
 async def iter_segments(
     store: Store, segments: Sequence[tuple[str, int]], start: int = 0, end: int | None = None
 ) -> AsyncIterator[bytes]:
-    """Bytes ``[start, end)`` of a body made of ``segments`` (``end=None``: to the end)."""
-    offset = 0
-    for blob_id, size in segments:
-        seg_start, seg_end = offset, offset + size
-        offset = seg_end
-        if seg_end <= start:
-            continue
-        if end is not None and seg_start >= end:
-            break
-        lo = max(start, seg_start) - seg_start
-        hi = (min(end, seg_end) if end is not None else seg_end) - seg_start
-        if hi > lo:
-            async for chunk in store.blobs.iter(blob_id, lo, hi):
-                yield chunk
+    """Bytes ``[start, end)`` of a body made of ``segments`` (``end=None``: to the end),
+    decrypted (``sse_at_rest.py``)."""
+    ids = [blob_id for blob_id, _ in segments]
+    keys = await store.aread(lambda conn: sse_at_rest.keys_for(conn, ids))
+    async for chunk in sse_at_rest.iter_segments(store, segments, keys, start, end):
+        yield chunk

@@ -21,6 +21,8 @@ import secrets
 from typing import Any
 
 from overcast.gateway.context import RequestContext
+from overcast.services.base import ServiceEnv
+from overcast.services.s3 import sse_at_rest
 from overcast.services.s3.common import S3Base
 from overcast.services.s3.errors import (
     AccessDenied,
@@ -246,6 +248,10 @@ def _check_rules(config: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 class Encryption(S3Base):
+    def __init__(self, env: ServiceEnv) -> None:
+        super().__init__(env)
+        sse_at_rest.migrate(env.store)
+
     def put_bucket_encryption(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         rules = _check_rules(request.get("ServerSideEncryptionConfiguration") or {})
         self._write_config(

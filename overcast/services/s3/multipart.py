@@ -29,7 +29,7 @@ from overcast.gateway.auth.checksums import new_checksum
 from overcast.gateway.context import RequestContext
 from overcast.gateway.urls import s3_url
 from overcast.services.s3 import body as bodies
-from overcast.services.s3 import object_hooks, store
+from overcast.services.s3 import object_hooks, sse_at_rest, store
 from overcast.services.s3.checksum_combine import (
     FULL_OBJECT_ALGORITHMS,
     combine_crcs,
@@ -72,6 +72,7 @@ from overcast.services.s3.object_common import (
     storage_class_of,
 )
 from overcast.services.s3.ownership import object_owner
+from overcast.services.s3.sse_at_rest import DataKey
 from overcast.services.s3.tagging import tags_from_header
 from overcast.state import Blob
 from overcast.state.errors import BlobNotFound
@@ -305,6 +306,7 @@ class Multipart(ObjectBase):
                 raise _mismatch(algorithm, plan.algorithm)
         elif DEFAULT_ALGORITHM not in plan.compute:
             plan.compute.append(DEFAULT_ALGORITHM)
+        data_key = DataKey.new()  # each part is encrypted at rest with a key of its own
         received = await bodies.receive(
             self._store,
             body,
@@ -312,9 +314,15 @@ class Multipart(ObjectBase):
             content_md5=request.get("ContentMD5"),
             algorithms=plan.compute,
             max_size=MAX_PART_SIZE,
+            encryptor=data_key.cipher_at(0),
         )
         try:
             checksums = plan.finish(received.checksums, body)
+            if received.blob.size:  # the key is saved before the part that needs it
+                blob_id = received.blob.id
+                await self._store.awrite(
+                    lambda c: sse_at_rest.save_key(c, blob_id, ctx.account_id, data_key)
+                )
         except BaseException:
             bodies.discard(self._store, received)
             raise

@@ -16,7 +16,7 @@ from typing import Any
 
 from overcast.gateway.auth.checksums import new_checksum
 from overcast.gateway.context import RequestContext
-from overcast.services.s3 import object_hooks, store
+from overcast.services.s3 import object_hooks, sse_at_rest, store
 from overcast.services.s3.checksum_headers import DEFAULT_ALGORITHM, checksum_members
 from overcast.services.s3.common import meta_of
 from overcast.services.s3.copy_source import (
@@ -227,9 +227,7 @@ def _digest(
     """MD5 hex and ``algorithm``'s checksum of a body (runs on a thread)."""
     md5 = hashlib.md5()
     checksum = new_checksum(algorithm)
-    for blob_id, _ in segments:
-        with objects._store.blobs.open(blob_id) as handle:
-            while block := handle.read(4 << 20):
-                md5.update(block)
-                checksum.update(block)
+    for block in sse_at_rest.iter_plain(objects._store, segments):
+        md5.update(block)
+        checksum.update(block)
     return md5.hexdigest(), {algorithm: checksum.b64digest()}

@@ -8,19 +8,31 @@ bucket has none of these configurations.
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from overcast.gateway.context import RequestContext
-from overcast.services.s3 import encryption, lifecycle, object_lock, storage_class
+from overcast.services.s3 import encryption, lifecycle, object_lock, sse_at_rest, storage_class
 from overcast.services.s3.models import Bucket, ObjectVersion
+
+DATA_KEY = "__s3_data_key"  # a PutObject's at-rest data key, saved with the version
 
 
 def on_write(
-    ctx: RequestContext, bucket: Bucket, obj: ObjectVersion, request: dict[str, Any], now: float
+    ctx: RequestContext,
+    bucket: Bucket,
+    obj: ObjectVersion,
+    request: dict[str, Any],
+    now: float,
+    conn: sqlite3.Connection | None = None,
 ) -> None:
-    """In the transaction committing a new version: its encryption and Object Lock."""
+    """In the transaction committing a new version: its encryption and Object Lock, and (with
+    ``conn``) the data key its body was encrypted with."""
     encryption.resolve(bucket, obj, ctx.account_id)
     object_lock.apply_to_put(bucket, obj, request, now)
+    data_key = request.get(DATA_KEY)
+    if conn is not None and data_key is not None and obj.segments:
+        sse_at_rest.save_key(conn, obj.segments[0][0], bucket.account_id, data_key)
 
 
 LOCK_HEADERS = ("ObjectLockMode", "ObjectLockRetainUntilDate", "ObjectLockLegalHoldStatus")

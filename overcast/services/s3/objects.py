@@ -12,14 +12,14 @@ and an open handle outlives a delete).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from overcast.gateway.context import RequestContext
 from overcast.protocol.http import HttpResponse
 from overcast.protocol.timestamps import RFC822, format_timestamp
 from overcast.services.s3 import body as bodies
-from overcast.services.s3 import object_hooks, store
+from overcast.services.s3 import object_hooks, sse_at_rest, store
 from overcast.services.s3.checksum_headers import ChecksumPlan, checksum_members, plan_checksums
 from overcast.services.s3.common import meta_of
 from overcast.services.s3.conditions import check_read_conditions, read_conditions
@@ -45,6 +45,7 @@ from overcast.services.s3.object_delete import ObjectDelete
 from overcast.services.s3.object_tagging import ObjectTagging
 from overcast.services.s3.ownership import object_owner
 from overcast.services.s3.ranges import parse_range, part_range
+from overcast.services.s3.sse_at_rest import DataKey
 from overcast.services.s3.tagging import tags_from_header
 
 SMALL_READ = 64 << 10  # bodies up to this size are read at once instead of streamed
@@ -101,7 +102,7 @@ class Objects(ObjectCopy, ObjectDelete, ObjectTagging, ObjectBase):
                 bucket = self._access(ctx, conn, name, "s3:PutObject", key=key)
                 self._check_write(conn, bucket, key, request)
                 obj.meta["owner"] = object_owner(bucket, ctx.account_id, request.get("ACL"))
-                object_hooks.on_write(ctx, bucket, obj, request, self._now())
+                object_hooks.on_write(ctx, bucket, obj, request, self._now(), conn)
                 store.put_version(conn, self._store, bucket, obj)
                 object_event(ctx, conn, self.env, bucket, key, "ObjectCreated:Put", obj)
                 self._store.after_commit(conn, lambda: committed.append(True))
@@ -144,12 +145,14 @@ class Objects(ObjectCopy, ObjectDelete, ObjectTagging, ObjectBase):
         if length is None or length > PRECHECK_SIZE:
             # Refuse before reading a large body that could never be stored.
             self._store.read(lambda conn: self._access(ctx, conn, name, "s3:PutObject", key=key))
+        data_key = request[object_hooks.DATA_KEY] = DataKey.new()
         received = await bodies.receive(
             self._store,
             request.get("Body"),
             content_length=length,
             content_md5=request.get("ContentMD5"),
             algorithms=plan.compute,
+            encryptor=data_key.cipher_at(0),
         )
         return plan, received, storage_class, tags
 
@@ -173,16 +176,22 @@ class Objects(ObjectCopy, ObjectDelete, ObjectTagging, ObjectBase):
                 )
         action = "s3:GetObjectVersion" if version_id is not None else "s3:GetObject"
 
-        def lookup(conn: sqlite3.Connection) -> tuple[Bucket, ObjectVersion, bytes | None]:
+        def lookup(
+            conn: sqlite3.Connection,
+        ) -> tuple[Bucket, ObjectVersion, bytes | None, dict[str, DataKey]]:
             bucket = self._access(ctx, conn, name, action, key=key)
             obj = self._find(ctx, conn, bucket, key, version_id, method=method)
-            small = None
+            small, keys = None, {}
+            if method == "GET" and obj.segments:
+                keys = sse_at_rest.keys_for(conn, obj.blob_ids)  # bytes are encrypted at rest
             if method == "GET" and len(obj.segments) == 1:
                 # A small body comes with the same snapshot: no file to try, no second read.
                 small = self._store.blobs.small(conn, obj.segments[0][0], obj.size)
-            return bucket, obj, small
+                if small is not None:
+                    small = sse_at_rest.decrypt(small, keys.get(obj.segments[0][0]))
+            return bucket, obj, small, keys
 
-        bucket, obj, small = self._store.read(lookup)
+        bucket, obj, small, keys = self._store.read(lookup)
         check_read_conditions(obj, **read_conditions(request))
         part2 = object_hooks.read_members(bucket, obj, request, self._now(), method=method)
         checksum_mode = request.get("ChecksumMode") == "ENABLED"
@@ -225,20 +234,23 @@ class Objects(ObjectCopy, ObjectDelete, ObjectTagging, ObjectBase):
             if small is not None:
                 out["Body"] = small[start : end + 1] if partial else small
             else:
-                out["Body"] = self._body(obj.segments, start, end + 1)
+                out["Body"] = self._body(obj.segments, start, end + 1, keys)
         return out
 
     def _body(
-        self, segments: Sequence[tuple[str, int]], start: int, stop: int
+        self,
+        segments: Sequence[tuple[str, int]],
+        start: int,
+        stop: int,
+        keys: Mapping[str, DataKey],
     ) -> bytes | AsyncIterator[bytes]:
         """Bytes ``[start, stop)``: read at once when small, else streamed in big chunks."""
         if stop <= start or not segments:
             return b""
         if stop - start <= SMALL_READ and len(segments) == 1:
-            with self._store.blobs.open(segments[0][0]) as handle:
-                handle.seek(start)
-                return handle.read(stop - start)
-        return _stream(self, segments, start, stop)
+            blob_id = segments[0][0]
+            return sse_at_rest.read_range(self._store, blob_id, keys.get(blob_id), start, stop)
+        return _stream(self, segments, start, stop, keys)
 
     # --- GetObjectAttributes --------------------------------------------------------------
 
@@ -314,9 +326,12 @@ def _object_parts(parts: list[dict[str, Any]], request: dict[str, Any]) -> dict[
 
 
 async def _stream(
-    objects: Objects, segments: Sequence[tuple[str, int]], start: int, stop: int
+    objects: Objects,
+    segments: Sequence[tuple[str, int]],
+    start: int,
+    stop: int,
+    keys: Mapping[str, DataKey],
 ) -> AsyncIterator[bytes]:
-    blobs = objects._store.blobs
     offset = 0
     for blob_id, size in segments:
         seg_start, seg_end = offset, offset + size
@@ -326,5 +341,8 @@ async def _stream(
         if seg_start >= stop:
             break
         lo, hi = max(start, seg_start) - seg_start, min(stop, seg_end) - seg_start
-        async for chunk in blobs.iter(blob_id, lo, hi, chunk=STREAM_CHUNK):
+        data_key = keys.get(blob_id)
+        async for chunk in sse_at_rest.iter_range(
+            objects._store, blob_id, data_key, lo, hi, chunk=STREAM_CHUNK
+        ):
             yield chunk

@@ -17,6 +17,7 @@ from typing import Any
 
 from overcast.errors import ServiceError
 from overcast.gateway.context import RequestContext
+from overcast.services.s3 import sse_at_rest
 from overcast.services.s3.errors import InvalidObjectState
 from overcast.services.s3.models import Bucket, ObjectVersion
 from overcast.services.s3.object_common import ARCHIVED, ObjectBase
@@ -119,11 +120,8 @@ class SelectObject(ObjectBase):
         return {"Payload": _events(result, progress)}
 
     def _read_all(self, obj: ObjectVersion) -> bytes:
-        parts = []
-        for blob_id, _size in obj.segments:
-            with self._store.blobs.open(blob_id) as handle:
-                parts.append(handle.read())
-        return b"".join(parts)
+        # Decrypted: object bytes are encrypted at rest (sse_at_rest.py).
+        return b"".join(sse_at_rest.iter_plain(self._store, obj.segments))
 
 
 def _records(
