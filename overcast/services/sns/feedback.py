@@ -57,6 +57,42 @@ def log_group(topic_arn: str, success: bool) -> str:
     return group if success else group + "/Failure"
 
 
+def app_log_group(app_arn: str, success: bool) -> str:
+    """The log group of direct publishes to a platform application's endpoints."""
+    _, _, _, region, account, resource = app_arn.split(":", 5)  # resource: app/GCM/MyApp
+    group = f"sns/{region}/{account}/{resource}"
+    return group if success else group + "/Failure"
+
+
+def app_wanted(app_attrs: dict[str, str], message_id: str, endpoint_arn: str) -> bool:
+    """Whether a platform application asks for this direct publish's success to be logged."""
+    if not app_attrs.get("SuccessFeedbackRoleArn"):
+        return False
+    return _sampled(app_attrs.get("SuccessFeedbackSampleRate", "0"), message_id, endpoint_arn)
+
+
+def push_record(
+    message_id: str, endpoint_arn: str, token: str, message: str, now: float
+) -> dict[str, Any]:
+    """The record AWS logs for a push handed to the platform (a direct publish)."""
+    return {
+        "notification": {
+            "messageMD5Sum": hashlib.md5(message.encode(), usedforsecurity=False).hexdigest(),
+            "messageId": message_id,
+            "timestamp": _stamp(now),
+        },
+        "delivery": {
+            "deliveryId": str(uuid.uuid4()),
+            "destination": endpoint_arn,
+            "token": token,
+            "providerResponse": "{}",
+            "dwellTimeMs": 0,
+            "statusCode": 200,
+        },
+        "status": "SUCCESS",
+    }
+
+
 def wanted(topic_attrs: dict[str, str], sub: Subscription, message_id: str, success: bool) -> bool:
     """Whether the topic asks for this delivery's outcome to be logged."""
     prefix = PREFIXES.get(sub.protocol)

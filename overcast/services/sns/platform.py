@@ -11,7 +11,7 @@ from typing import Any
 
 from overcast.gateway.context import RequestContext
 from overcast.ids import partition_of
-from overcast.services.sns import store
+from overcast.services.sns import feedback, store
 from overcast.services.sns.common import SnsBase, split_arn
 from overcast.services.sns.errors import (
     EndpointDisabledException,
@@ -29,6 +29,7 @@ _APP_ATTRS = {"PlatformCredential", "PlatformPrincipal", "EventEndpointCreated",
               "EventEndpointDeleted", "EventEndpointUpdated", "EventDeliveryFailure",
               "SuccessFeedbackRoleArn", "FailureFeedbackRoleArn", "SuccessFeedbackSampleRate",
               "ApplePlatformTeamID", "ApplePlatformBundleID", "Enabled"}  # fmt: skip
+_FEEDBACK = {"SuccessFeedbackRoleArn", "FailureFeedbackRoleArn", "SuccessFeedbackSampleRate"}
 _ENDPOINT_ATTRS = {"CustomUserData", "Enabled", "Token"}
 _SMS_ATTRS = {"MonthlySpendLimit", "DeliveryStatusIAMRole", "DeliveryStatusSuccessSamplingRate",
               "DefaultSenderID", "DefaultSMSType", "UsageReportS3Bucket"}  # fmt: skip
@@ -41,6 +42,8 @@ def _check_app_attrs(attrs: dict[str, str]) -> None:
             raise invalid(f"Attributes Reason: Invalid attribute name: {name}")
         if name == "Enabled" and value not in ("true", "false"):
             raise invalid("Attributes Reason: Enabled must be true or false")
+        if name in _FEEDBACK:
+            feedback.check_attribute(name, value)
 
 
 def _check_endpoint_attrs(attrs: dict[str, str]) -> None:
@@ -278,6 +281,9 @@ class Platform(SnsBase):
             if attrs:
                 record["MessageAttributes"] = attrs
             store.capture(conn, now, "", "", "application", arn, record)
+            if feedback.app_wanted(app, message_id, arn):  # the app's delivery status log
+                entry = feedback.push_record(message_id, arn, record["Token"], body, now)
+                store.log_status(conn, now, "", feedback.app_log_group(app_arn, True), entry)
 
         self.env.store.write(write)
 

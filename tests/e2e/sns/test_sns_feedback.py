@@ -454,3 +454,36 @@ def test_lambda_deliveries_are_queued_as_the_sns_event(client: Any, server: Serv
     records = _records(server, 2, topic=topic)
     assert [r["message"]["delivery"]["statusCode"] for r in records] == [202, 202]
     assert "lambdaRequestId" in json.loads(records[0]["message"]["delivery"]["providerResponse"])
+
+
+def test_direct_pushes_are_logged_for_the_platform_application(
+    client: Any, server: ServerProcess
+) -> None:
+    sns = client("sns")
+    app_name = _name("app")
+    creds = {"PlatformCredential": "k", "PlatformPrincipal": "p"}
+    code, _ = _error(
+        lambda: sns.create_platform_application(
+            Name=app_name, Platform="GCM", Attributes={**creds, "SuccessFeedbackSampleRate": "x"}
+        )
+    )
+    assert code == "InvalidParameter"
+    app = sns.create_platform_application(Name=app_name, Platform="GCM", Attributes=creds)[
+        "PlatformApplicationArn"
+    ]
+    account = app.split(":")[4]
+    sns.set_platform_application_attributes(
+        PlatformApplicationArn=app,
+        Attributes={
+            "SuccessFeedbackRoleArn": ROLE.format(account=account),
+            "SuccessFeedbackSampleRate": "100",
+        },
+    )
+    token = _name("token")
+    endpoint = sns.create_platform_endpoint(PlatformApplicationArn=app, Token=token)["EndpointArn"]
+    sent = sns.publish(TargetArn=endpoint, Message="ping")["MessageId"]
+    group = f"sns/us-east-1/{account}/app/GCM/{app_name}"
+    (record,) = _records(server, 1, log_group=group)
+    entry = record["message"]
+    assert entry["status"] == "SUCCESS" and entry["notification"]["messageId"] == sent
+    assert entry["delivery"]["destination"] == endpoint and entry["delivery"]["token"] == token
