@@ -59,6 +59,12 @@ class BucketVersioning(S3Base):
                     "An Object Lock configuration is present on this bucket, so the versioning "
                     "state cannot be changed."
                 )
+            if status == "Suspended" and bucket.config.get("replication"):
+                raise InvalidBucketState(
+                    "A replication configuration is present on this bucket, so you cannot change "
+                    "the versioning state. To change the versioning state, first delete the "
+                    "replication configuration."
+                )
             if status is not None:
                 bucket.versioning = status
             if mfa_delete is not None:

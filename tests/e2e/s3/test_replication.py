@@ -245,3 +245,16 @@ def test_cross_account_with_owner_override(keyed_server: Any) -> None:
     got = other.get_object(Bucket=dest, Key="shared")
     assert got["Body"].read() == b"data"
     assert got["ReplicationStatus"] == "REPLICA"
+
+
+def test_versioning_cannot_be_suspended_under_replication(s3: Any) -> None:
+    source, dest = _bucket(s3), _bucket(s3)
+    s3.put_bucket_replication(
+        Bucket=source, ReplicationConfiguration={"Role": ROLE, "Rules": [_rule(dest)]}
+    )
+    with pytest.raises(ClientError) as err:
+        s3.put_bucket_versioning(Bucket=source, VersioningConfiguration={"Status": "Suspended"})
+    assert err.value.response["Error"]["Code"] == "InvalidBucketState"
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 409
+    s3.delete_bucket_replication(Bucket=source)
+    s3.put_bucket_versioning(Bucket=source, VersioningConfiguration={"Status": "Suspended"})
