@@ -89,13 +89,15 @@ def max_receives(topic_attrs: dict[str, str], sub_attrs: dict[str, str]) -> int 
 
 def effective_policy(topic_attrs: dict[str, str], sub_attrs: dict[str, str]) -> str:
     """A subscription's EffectiveDeliveryPolicy, as GetSubscriptionAttributes shows it."""
-    policy = {
+    policy: dict[str, Any] = {
         "healthyRetryPolicy": healthy_policy(topic_attrs, sub_attrs),
         "sicklyRetryPolicy": None,
         "throttlePolicy": throttle_policy(topic_attrs, sub_attrs),
-        "requestPolicy": {"headerContentType": content_type(topic_attrs, sub_attrs)},
         "guaranteed": False,
     }
+    chosen = content_type(topic_attrs, sub_attrs)
+    if chosen != DEFAULT_CONTENT_TYPE:  # AWS shows a request policy only when one is set
+        policy["requestPolicy"] = {"headerContentType": chosen}
     return json.dumps(policy, separators=(",", ":"))
 
 
