@@ -35,10 +35,12 @@ from overcast.services.s3 import store
 from overcast.services.s3.common import S3Base, canonical_user_id
 from overcast.services.s3.errors import (
     CrossLocationLoggingProhibitted,
+    InvalidArgument,
     InvalidTargetBucketForLogging,
 )
 from overcast.services.s3.events_out import object_event
 from overcast.services.s3.models import ObjectVersion
+from overcast.services.s3.ownership import ENFORCED, ownership
 from overcast.services.s3.preconditions import check_expected_owner
 from overcast.state.blobs import Blob
 
@@ -232,6 +234,11 @@ class AccessLogging(S3Base):
                 raise InvalidTargetBucketForLogging(
                     "The owner for the bucket to be logged and the target bucket must be the same.",
                     TargetBucket=name,
+                )
+            if enabled.get("TargetGrants") and ownership(target) == ENFORCED:
+                raise InvalidArgument(
+                    "Target grants are not supported for a target bucket that uses the bucket "
+                    "owner enforced setting for Object Ownership."
                 )
             if target.region != bucket.region:
                 raise CrossLocationLoggingProhibitted(

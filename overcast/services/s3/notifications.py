@@ -257,6 +257,8 @@ class Notifications(S3Base):
             queue = self._store.read(lambda conn: sqs._queue_by_arn(conn, arn))
             if queue is None:
                 return "The destination queue does not exist"
+            if queue.fifo:  # S3 cannot send to FIFO queues
+                return "FIFO SQS queues are not supported as S3 event notification destinations"
             if not _policy_allows(queue.attrs.get("Policy"), "sqs:SendMessage", arn, bucket):
                 return (
                     "Permissions on the destination queue do not allow S3 to publish "

@@ -83,6 +83,17 @@ def test_configuration_and_errors(s3: Any, client: Any) -> None:
     )
     got = s3.get_bucket_logging(Bucket=source)["LoggingEnabled"]
     assert got == {"TargetBucket": target, "TargetPrefix": "x/"}
+    grants = [{"Grantee": {"Type": "Group", "URI": "http://acs.amazonaws.com/groups/global/AllUsers"},
+               "Permission": "READ"}]  # fmt: skip
+    with pytest.raises(ClientError) as err:  # new buckets enforce the bucket owner
+        s3.put_bucket_logging(
+            Bucket=source,
+            BucketLoggingStatus={
+                "LoggingEnabled": {"TargetBucket": target, "TargetPrefix": "x/",
+                                   "TargetGrants": grants}
+            },
+        )  # fmt: skip
+    assert err.value.response["Error"]["Code"] == "InvalidArgument"
     s3.put_bucket_logging(Bucket=source, BucketLoggingStatus={})
     assert "LoggingEnabled" not in s3.get_bucket_logging(Bucket=source)
 

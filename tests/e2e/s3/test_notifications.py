@@ -175,6 +175,18 @@ def test_validation_errors(s3: Any, sqs: Any) -> None:
         assert error["Message"] == "Unable to validate the following destination configurations"
         assert error["ArgumentName1"] == arn
         assert reason in error["ArgumentValue1"]
+    fifo = sqs.create_queue(QueueName=_name("q") + ".fifo", Attributes={"FifoQueue": "true"})
+    fifo_arn = sqs.get_queue_attributes(QueueUrl=fifo["QueueUrl"], AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    with pytest.raises(ClientError) as err:
+        s3.put_bucket_notification_configuration(
+            Bucket=bucket,
+            NotificationConfiguration={
+                "QueueConfigurations": [{"QueueArn": fifo_arn, "Events": ["s3:ObjectCreated:*"]}]
+            },
+        )
+    assert "FIFO" in err.value.response["Error"]["ArgumentValue1"]
     _, arn = _queue(sqs)
     bad_event = {"QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectMade:*"]}]}
     bad_rule = {
