@@ -94,6 +94,9 @@ class _Policy:
         if expiration is None:
             raise InvalidPolicyDocument("Invalid Policy: Policy missing expiration.")
         try:
+            # ISO 8601 with the 'T' separator, as AWS requires ("2007-12-01T12:00:00.000Z").
+            if "T" not in str(expiration):
+                raise ValueError(expiration)
             expires = datetime.fromisoformat(str(expiration).replace("Z", "+00:00"))
         except ValueError:
             raise InvalidPolicyDocument(
@@ -127,7 +130,8 @@ class _Policy:
             else:
                 raise InvalidPolicyDocument("Invalid Policy: Invalid Simple-Condition.")
         for name in fields:
-            if name in _EXEMPT or name.startswith("x-ignore-") or name == "bucket":
+            # The bucket counts as a form field: a policy without a bucket condition is refused.
+            if name in _EXEMPT or name.startswith("x-ignore-"):
                 continue
             if name not in covered:
                 raise _denied(f"Extra input fields: {name}")
@@ -328,7 +332,8 @@ async def handle(
     policy = None
     if "policy" in fields:
         policy = _Policy(fields["policy"], provider._now())
-        policy.check({**fields, "bucket": name})
+        # Conditions apply to the key after ${filename} is substituted.
+        policy.check({**fields, "key": key, "bucket": name})
     acl_request = {"Bucket": name, "ACL": fields.get("acl")} if fields.get("acl") else None
     owner = identity.account_id
     provider._store.read(lambda c: provider._access(post_ctx, c, name, "s3:PutObject", key=key))
