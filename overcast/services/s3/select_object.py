@@ -84,6 +84,8 @@ class SelectObject(ObjectBase):
             raise InvalidObjectState(StorageClass=obj.storage_class)
         scan = request.get("ScanRange") or {}
         compression = (request.get("InputSerialization") or {}).get("CompressionType")
+        if scan:
+            _check_scan_range(scan, kind_in, options_in, compression)
 
         def run() -> _Result:
             data = self._read_all(obj)
@@ -92,7 +94,7 @@ class SelectObject(ObjectBase):
             buffer: list[str] = []
             try:
                 raw = inputs.decompress(data, compression)
-                if scan and (compression or "NONE").upper() == "NONE" and kind_in != "Parquet":
+                if scan and kind_in != "Parquet":
                     delimiter = (options_in.get("RecordDelimiter") or "\n").encode()
                     raw = inputs.scan_range(raw, scan.get("Start"), scan.get("End"), delimiter)
                     result.scanned = len(raw)
@@ -122,6 +124,21 @@ class SelectObject(ObjectBase):
     def _read_all(self, obj: ObjectVersion) -> bytes:
         # Decrypted: object bytes are encrypted at rest (sse_at_rest.py).
         return b"".join(sse_at_rest.iter_plain(self._store, obj.segments))
+
+
+def _check_scan_range(
+    scan: dict[str, Any], kind: str, options: dict[str, Any], compression: str | None
+) -> None:
+    """S3 scans ranges of uncompressed CSV and JSON LINES input only."""
+    start, end = scan.get("Start"), scan.get("End")
+    if (start is not None and start < 0) or (end is not None and end < 0):
+        raise InvalidRequestParameter("The ScanRange Start and End must not be negative.")
+    if start is not None and end is not None and start > end:
+        raise InvalidRequestParameter("The ScanRange End must not be less than its Start.")
+    if (compression or "NONE").upper() != "NONE":
+        raise InvalidRequestParameter("ScanRange is not supported for compressed input.")
+    if kind == "JSON" and (options.get("Type") or "").upper() != "LINES":
+        raise InvalidRequestParameter("ScanRange is supported for JSON input of Type LINES only.")
 
 
 def _records(

@@ -160,6 +160,10 @@ def test_errors(s3: Any, bucket: str) -> None:
             InputSerialization={"CSV": {}, "CompressionType": "GZIP"},
         )  # fmt: skip
     assert err.value.response["Error"]["Code"] == "InvalidCompressionFormat"
+    with pytest.raises(ClientError) as err:
+        select(s3, bucket, "people.csv", "SELECT * FROM S3Object",
+               ScanRange={"Start": 10, "End": 5})  # fmt: skip
+    assert err.value.response["Error"]["Code"] == "InvalidRequestParameter"
     # An error after records were produced ends the stream with an error event.
     with pytest.raises(EventStreamError):
         select(s3, bucket, "numbers.csv", "SELECT CAST(_1 AS INT) FROM S3Object",
