@@ -99,12 +99,12 @@ class BatchOps(ItemOps):
                         "DeleteRequest"
                     )
                 if put is not None:
-                    item = params.check_item(table, put["Item"])
+                    item = params.check_item(table, put["Item"], older=True)
                     key = table.key_of(item)
                     plans.append((name, table, key, item))
                 else:
                     assert delete is not None
-                    key = params.check_key(table, delete["Key"])
+                    key = params.check_key(table, delete["Key"], older=True)
                     plans.append((name, table, key, None))
                 ident = _key_id(table, key)
                 if ident in seen:

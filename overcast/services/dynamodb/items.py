@@ -7,9 +7,11 @@ The ``_write_*`` helpers are shared with TransactWriteItems and BatchWriteItem.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from overcast.errors import ValidationException
 from overcast.gateway.context import RequestContext
@@ -24,6 +26,21 @@ from overcast.services.dynamodb.models import Table
 
 Item = dict[str, Any]
 LSI_COLLECTION_LIMIT = 10 * 1024**3
+_Op = TypeVar("_Op", bound=Callable[..., dict[str, Any]])
+
+
+def current_layer(operation: _Op) -> _Op:
+    """PutItem, UpdateItem and DeleteItem answer a bad value (number, empty or repeated set)
+    inside AWS's "1 validation error detected: " envelope."""
+
+    @functools.wraps(operation)
+    def run(self: Any, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return operation(self, ctx, request)
+        except values.AttributeValueError as error:
+            raise values.enveloped(error) from None
+
+    return run  # type: ignore[return-value]
 
 
 @dataclass
@@ -220,6 +237,7 @@ class ItemOps(DynamoBase):
 
     # -- operations -----------------------------------------------------------------------------
 
+    @current_layer
     def put_item(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         table = self._table(ctx, request["TableName"])
         exprs = params.Expressions(request)
@@ -233,6 +251,7 @@ class ItemOps(DynamoBase):
         )
         return self._item_response(change, request, change.old if mode == "ALL_OLD" else None)
 
+    @current_layer
     def delete_item(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         table = self._table(ctx, request["TableName"])
         exprs = params.Expressions(request)
@@ -246,6 +265,7 @@ class ItemOps(DynamoBase):
         )
         return self._item_response(change, request, change.old if mode == "ALL_OLD" else None)
 
+    @current_layer
     def update_item(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         table = self._table(ctx, request["TableName"])
         exprs = params.Expressions(request)

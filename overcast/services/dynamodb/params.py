@@ -75,11 +75,12 @@ def _simple(value: Any) -> tuple[dict[str, Any], int] | None:
     return None
 
 
-def check_item_sized(table: Table, item: Any) -> tuple[Item, int]:
+def check_item_sized(table: Table, item: Any, *, older: bool = False) -> tuple[Item, int]:
     """A PutItem Item: valid values, the table's key, index key types, at most 400 KB;
-    returned in canonical form with its size."""
-    if type(item) is not dict:
-        values.validate_item(item)
+    returned in canonical form with its size. ``older``: the older layer's wording for bad
+    values (BatchWriteItem, TransactWriteItems)."""
+    if type(item) is not dict or older:
+        values.validate_item(item, older=older)
     out: Item = {}
     size = 0
     for name, value in item.items():
@@ -100,9 +101,9 @@ def check_item_sized(table: Table, item: Any) -> tuple[Item, int]:
     return out, size
 
 
-def check_item(table: Table, item: Any) -> Item:
+def check_item(table: Table, item: Any, *, older: bool = False) -> Item:
     """``check_item_sized`` without the size."""
-    return check_item_sized(table, item)[0]
+    return check_item_sized(table, item, older=older)[0]
 
 
 def check_size(item: Item, size: int | None = None) -> int:
@@ -112,8 +113,12 @@ def check_size(item: Item, size: int | None = None) -> int:
     return size
 
 
-def check_key(table: Table, key: Any) -> Item:
-    """A Key parameter naming exactly the table's key attributes; canonical form."""
+def check_key(table: Table, key: Any, *, older: bool = False) -> Item:
+    """A Key parameter naming exactly the table's key attributes; canonical form. ``older``:
+    the older layer's wording for a bad number (batches, transactions)."""
+    if older and isinstance(key, Mapping):
+        for value in key.values():
+            values.validate_value(value, older=True)
     if type(key) is dict and len(key) == len(table.key_names):
         out: Item = {}
         for name, kind in ((table.hash_key, table.hash_type), (table.range_key, table.range_type)):
@@ -150,9 +155,10 @@ def return_values(operation: str, request: Mapping[str, Any]) -> str:
 
 class Expressions:
     """The expressions of one request, parsed against one shared Usage, then checked for
-    unused names and values (``done``)."""
+    unused names and values (``done``). ``older`` picks the wording of DynamoDB's older
+    validation layer (Scan, batches, transactions) for bad ExpressionAttributeValues."""
 
-    def __init__(self, request: Mapping[str, Any]) -> None:
+    def __init__(self, request: Mapping[str, Any], *, older: bool = False) -> None:
         self.request = request
         self.names = request.get("ExpressionAttributeNames")
         self.values = request.get("ExpressionAttributeValues")
@@ -164,6 +170,7 @@ class Expressions:
             self.names,
             self.values,
             expressions=any(request.get(k) is not None for k in _EXPRESSIONS),
+            older=older,
         )
 
     def condition(self) -> Condition | None:

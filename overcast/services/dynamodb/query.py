@@ -17,12 +17,8 @@ from overcast.errors import ValidationException
 from overcast.gateway.context import RequestContext
 from overcast.services.dynamodb import capacity, legacy, params, storage, values
 from overcast.services.dynamodb.common import DynamoBase
-from overcast.services.dynamodb.expressions import (
-    Condition,
-    KeyCondition,
-    Projection,
-    parse_key_condition,
-)
+from overcast.services.dynamodb.expressions import Condition, KeyCondition, Projection
+from overcast.services.dynamodb.expressions.keys import build_key_condition, key_terms
 from overcast.services.dynamodb.expressions.operands import PathOperand
 from overcast.services.dynamodb.models import Index, Table
 
@@ -258,16 +254,19 @@ class QueryOps(DynamoBase):
     # -- operations -----------------------------------------------------------------------------
 
     async def query(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-        table = self._table(ctx, request["TableName"])
         exprs = params.Expressions(request)
+        terms = None
+        if request.get("KeyConditionExpression") is not None:
+            # Checked before the table is looked up, as AWS does.
+            terms = key_terms(
+                request["KeyConditionExpression"], exprs.names, exprs.values, exprs.usage
+            )
+        table = self._table(ctx, request["TableName"])
         reader = self._reader(table, request, exprs)
         target: Table | Index = reader.index or table
-        if request.get("KeyConditionExpression") is not None:
-            key = parse_key_condition(
-                request["KeyConditionExpression"],
-                exprs.names,
-                exprs.values,
-                exprs.usage,
+        if terms is not None:
+            key = build_key_condition(
+                terms,
                 hash_key=target.hash_key,
                 range_key=target.range_key,
                 hash_type=target.hash_type,
@@ -331,7 +330,7 @@ class QueryOps(DynamoBase):
                 "The Segment parameter is zero-based and must be less than parameter "
                 f"TotalSegments: Segment: {segment} is not less than TotalSegments: {total}"
             )
-        exprs = params.Expressions(request)
+        exprs = params.Expressions(request, older=True)
         reader = self._reader(table, request, exprs)
         reader.filter = exprs.filter("ScanFilter")
         exprs.done()

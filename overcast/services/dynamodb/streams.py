@@ -77,6 +77,10 @@ class StreamOps:
         item images (None for a create or a delete); ``user_identity`` for TTL deletions."""
         if old is None and new is None:
             return
+        # Most tables have no stream, PITR or replicas: skip the item comparison (hot path).
+        settings = table.settings
+        if not (table.stream_enabled or settings.get("pitr") or settings.get("replicas")):
+            return
         if old is not None and new is not None and equals({"M": old}, {"M": new}):
             return
         now = self.env.clock.now()

@@ -73,13 +73,13 @@ class TransactionOps(ItemOps):
         kind = present[0]
         spec = entry[kind]
         table = self._table(ctx, spec["TableName"])
-        exprs = params.Expressions(spec)
+        exprs = params.Expressions(spec, older=True)
         action = Action(kind, table, spec, key={})
         if kind == "Put":
-            action.item = params.check_item(table, spec["Item"])
+            action.item = params.check_item(table, spec["Item"], older=True)
             action.key = table.key_of(action.item)
         else:
-            action.key = params.check_key(table, spec["Key"])
+            action.key = params.check_key(table, spec["Key"], older=True)
         if kind == "Update":
             action.update = exprs.update()
             if action.update is not None:
@@ -222,10 +222,10 @@ class TransactionOps(ItemOps):
         for entry in entries:
             spec = entry["Get"]
             table = self._table(ctx, spec["TableName"])
-            exprs = params.Expressions(spec)
+            exprs = params.Expressions(spec, older=True)
             projection = exprs.projection()
             exprs.done()
-            key = params.check_key(table, spec["Key"])
+            key = params.check_key(table, spec["Key"], older=True)
             ident = (table.id, *storage.key_bytes(table, key))
             if ident in seen:
                 raise ValidationException(

@@ -30,6 +30,20 @@ MAX_NESTING = 32
 #: The decimal context numbers are computed in: 38 significant digits, DynamoDB's exponent range.
 CONTEXT = decimal.Context(prec=38, rounding=decimal.ROUND_HALF_EVEN, Emax=125, Emin=-130)
 
+
+class AttributeValueError(ValidationException):
+    """A bad request value (a number that is not one, an empty or repeated set). PutItem,
+    UpdateItem and DeleteItem answer it inside AWS's "1 validation error detected: " envelope
+    (``enveloped``); the older layer (Scan, batches, transactions) answers it bare."""
+
+    code = "ValidationException"
+
+
+def enveloped(error: AttributeValueError) -> ValidationException:
+    """The error as the current validation layer words it."""
+    return ValidationException(f"1 validation error detected: {error.error_message}")
+
+
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _INVALID = "One or more parameter values were invalid: "
 _SET_EMPTY = {
@@ -60,12 +74,12 @@ def parse_number(text: Any, *, older: bool = False) -> Decimal:
     transactions), which leaves the colon out for an empty number."""
     if not isinstance(text, str) or not text:
         if older:
-            raise ValidationException("The parameter cannot be converted to a numeric value")
-        raise ValidationException("The parameter cannot be converted to a numeric value: ")
+            raise AttributeValueError("The parameter cannot be converted to a numeric value")
+        raise AttributeValueError("The parameter cannot be converted to a numeric value: ")
     match = _NUMBER.fullmatch(text)
     # An exponent past a 64-bit integer cannot be read at all (a smaller one is range-checked).
     if match is None or (match.group(2) and abs(int(match.group(2)[1:])) > 2**63 - 1):
-        raise ValidationException(f"The parameter cannot be converted to a numeric value: {text}")
+        raise AttributeValueError(f"The parameter cannot be converted to a numeric value: {text}")
     return check_number(Decimal(text))
 
 
@@ -196,13 +210,13 @@ def _validate_set(kind: str, members: Any, older: bool) -> None:
     if not isinstance(members, list):
         raise ValidationException("Invalid attribute value type")
     if not members:
-        raise ValidationException(_SET_EMPTY[kind])
+        raise AttributeValueError(_SET_EMPTY[kind])
     if kind == "NS":
         numbers = [parse_number(m, older=older) for m in members]
         if len(set(numbers)) != len(numbers):
             if older:
-                raise ValidationException("Input collection contains duplicates")
-            raise ValidationException(f"{_INVALID}Input collection contains duplicates.")
+                raise AttributeValueError("Input collection contains duplicates")
+            raise AttributeValueError(f"{_INVALID}Input collection contains duplicates.")
         return
     wanted = str if kind == "SS" else (bytes, bytearray)
     if not all(isinstance(m, wanted) for m in members):
@@ -210,7 +224,7 @@ def _validate_set(kind: str, members: Any, older: bool) -> None:
     if len({bytes(m) if kind == "BS" else m for m in members}) != len(members):
         shown = _render(kind, members, older)
         of_type = "of type BS" if kind == "BS" else ""
-        raise ValidationException(
+        raise AttributeValueError(
             f"{_INVALID}Input collection {shown}{of_type} contains duplicates."
         )
 

@@ -553,7 +553,11 @@ def test_update_expression_errors(ddb: Any, table: str, expression: str, message
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ({"SS": []}, "One or more parameter values were invalid: An string set  may not be empty"),
+        (
+            {"SS": []},
+            "1 validation error detected: One or more parameter values were invalid: "
+            "An string set  may not be empty",
+        ),
         (
             {"N": "1e126"},
             "Number overflow. Attempting to store a number with magnitude larger than "
@@ -563,7 +567,10 @@ def test_update_expression_errors(ddb: Any, table: str, expression: str, message
             {"N": "12345678901234567890123456789012345678901"},
             "Attempting to store more than 38 significant digits in a Number",
         ),
-        ({"N": "abc"}, "The parameter cannot be converted to a numeric value: abc"),
+        (
+            {"N": "abc"},
+            "1 validation error detected: The parameter cannot be converted to a numeric value: abc",
+        ),
     ],
 )
 def test_put_item_value_errors(ddb: Any, table: str, value: dict, message: str) -> None:

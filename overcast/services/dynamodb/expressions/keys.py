@@ -214,15 +214,24 @@ def parse_key_condition(
     ``hash_type``/``range_type`` (the AttributeDefinitions' S, N or B), when given, make values
     of another type fail with AWS's "Condition parameter type does not match schema type".
     """
-    parser = Parser(text, "KeyConditionExpression", names, values, usage)
-    condition = parser.parse_or()
-    parser.finish()
-    terms: list[Term] = []
-    _walk(condition, terms)
     return build_key_condition(
-        terms,
+        key_terms(text, names, values, usage),
         hash_key=hash_key,
         range_key=range_key,
         hash_type=hash_type,
         range_type=range_type,
     )
+
+
+def key_terms(
+    text: Any, names: Mapping[str, str] | None, values: Mapping[str, Value] | None, usage: Usage
+) -> list[Term]:
+    """The key conditions a KeyConditionExpression states, checked without the key schema: AWS
+    reports these errors before it looks the table up (a bad operand before
+    ResourceNotFoundException)."""
+    parser = Parser(text, "KeyConditionExpression", names, values, usage)
+    condition = parser.parse_or()
+    parser.finish()
+    terms: list[Term] = []
+    _walk(condition, terms)
+    return terms
