@@ -17,8 +17,9 @@ delivery policy's Content-Type; email, email-json, SMS, application, Lambda and 
 deliveries are captured in the store and served at ``GET /_overcast/sns/messages`` (nothing
 leaves the machine; a Lambda delivery is the event a function would be invoked with, queued for
 the Lambda service). An HTTP(S) retry schedule never reaches past an hour after the first failed
-attempt. Each outcome the topic asks to log (feedback.py) is recorded as AWS's delivery status
-log record.
+attempt, and a notification over the subscription's ``maxReceivesPerSecond`` waits in
+``sns_retries`` for a free second (throttle.py) without counting as an attempt. Each outcome
+the topic asks to log (feedback.py) is recorded as AWS's delivery status log record.
 """
 
 from __future__ import annotations

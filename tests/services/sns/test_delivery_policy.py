@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from overcast.services.sns import delivery_policy, feedback, retry
+from overcast.services.sns.delivery import lambda_event
 from overcast.services.sns.errors import InvalidParameterException
 from overcast.services.sns.models import Subscription
 from overcast.services.sns.throttle import Throttle
@@ -194,3 +195,18 @@ def test_throttle_window() -> None:
     }
     assert retry.max_receives({}, throttle_policy) == 3
     assert retry.max_receives({}, {}) is None
+
+
+def test_lambda_event_from_the_envelope() -> None:
+    envelope = {
+        "Type": "Notification", "MessageId": "mid", "TopicArn": TOPIC, "Message": "m",
+        "Timestamp": "2026-01-01T00:00:00.000Z", "SignatureVersion": "1", "Signature": "sig",
+        "SigningCertURL": "http://h/cert.pem", "UnsubscribeURL": "http://h/?Action=Unsubscribe",
+    }  # fmt: skip
+    (record,) = lambda_event(envelope, _sub("lambda"))["Records"]
+    assert record["EventSource"] == "aws:sns" and record["EventVersion"] == "1.0"
+    assert record["EventSubscriptionArn"] == f"{TOPIC}:abc"
+    sns = record["Sns"]
+    assert sns["Subject"] is None and sns["MessageAttributes"] == {}
+    assert sns["SigningCertUrl"] == "http://h/cert.pem"
+    assert sns["UnsubscribeUrl"] == "http://h/?Action=Unsubscribe"
