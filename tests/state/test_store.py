@@ -168,6 +168,35 @@ def test_write_grouped_shares_one_transaction_and_isolates_failures(store: Store
     assert len(conn_ids) == 1
 
 
+def test_group_commit_runs_each_function_once_when_a_failure_changed_nothing(
+    store: Store,
+) -> None:
+    store.migrate("t", SCHEMA)
+    runs: list[str] = []
+
+    def refuse(conn: sqlite3.Connection) -> None:
+        runs.append("refuse")
+        conn.execute("SELECT 1").fetchone()
+        raise KeyError("validation failed before any write")
+
+    def good(name: str):
+        def fn(conn: sqlite3.Connection) -> int:
+            runs.append(name)
+            return insert(name)(conn)
+
+        return fn
+
+    async def main() -> list[object]:
+        jobs = [store.write_grouped(good("a")), store.write_grouped(refuse)]
+        jobs.append(store.write_grouped(good("b")))
+        return await asyncio.gather(*jobs, return_exceptions=True)
+
+    results = asyncio.run(main())
+    assert isinstance(results[1], KeyError)
+    assert runs == ["a", "refuse", "b"]  # no redo: nothing needed undoing
+    assert names(store) == ["a", "b"]
+
+
 def test_write_grouped_skips_cancelled_callers(store: Store) -> None:
     store.migrate("t", SCHEMA)
 
