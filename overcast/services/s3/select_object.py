@@ -27,6 +27,7 @@ from overcast.services.s3.select.errors import (
     InvalidExpressionType,
     InvalidRequestParameter,
     MissingRequiredParameter,
+    UnsupportedSyntax,
 )
 from overcast.services.s3.select.evaluate import Evaluator
 from overcast.services.s3.select.outputs import CsvWriter, JsonWriter
@@ -108,6 +109,11 @@ class SelectObject(ObjectBase):
                     if size >= CHUNK:
                         result.chunks.append("".join(buffer).encode())
                         buffer, size = [], 0
+            except RecursionError:  # a very deep expression tree
+                error: ServiceError = UnsupportedSyntax("The SQL expression is nested too deeply.")
+                if not buffer and not result.chunks:
+                    raise error from None
+                result.error = error
             except ServiceError as exc:
                 if not buffer and not result.chunks:
                     raise  # nothing produced yet: an HTTP error

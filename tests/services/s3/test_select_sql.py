@@ -219,3 +219,14 @@ def test_outputs() -> None:
     json_out = JsonWriter({"RecordDelimiter": ","})
     assert json_out.row([("a", 1), ("b", inputs.MISSING), ("c", None)]) == '{"a":1,"c":null},'
     assert json_out.row([("", {"k": [1]})]) == '{"k":[1]},'
+
+
+def test_deep_expressions_are_refused_not_crashed() -> None:
+    with pytest.raises(UnsupportedSyntax):
+        parse("SELECT " + "(" * 3000 + "1" + ")" * 3000 + " FROM S3Object")
+
+
+def test_json_output_of_nested_values() -> None:
+    moment = datetime.datetime(2024, 1, 2, tzinfo=datetime.UTC)
+    row = JsonWriter({}).row([("a", {"when": moment, "n": [1, {"d": datetime.date(2024, 1, 3)}]})])
+    assert row == '{"a":{"when":"2024-01-02T00:00:00Z","n":[1,{"d":"2024-01-03"}]}}\n'

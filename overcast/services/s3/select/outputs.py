@@ -45,7 +45,7 @@ class CsvWriter:
         if value is None or value is MISSING:
             text = ""
         elif isinstance(value, dict | list):
-            text = json.dumps(_plain(value), separators=(",", ":"))
+            text = json.dumps(_plain(value), separators=(",", ":"), default=str)
         else:
             text = to_string(value)
         if self.always or any(c in text for c in self._special):
@@ -72,5 +72,5 @@ class JsonWriter:
             document = _plain(value) if isinstance(value, dict) else {"_1": _plain(value)}
         else:
             document = {name: _plain(value) for name, value in row if value is not MISSING}
-        text = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+        text = json.dumps(document, separators=(",", ":"), ensure_ascii=False, default=str)
         return text + self.record_delimiter

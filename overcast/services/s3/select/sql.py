@@ -475,4 +475,7 @@ class Parser:
 
 
 def parse(text: str) -> ast.Query:
-    return Parser(text).query()
+    try:
+        return Parser(text).query()
+    except RecursionError:
+        raise UnsupportedSyntax("The SQL expression is nested too deeply.") from None
