@@ -161,7 +161,7 @@ def check_subscription_policy(text: str, reason_prefix: str = "") -> None:
         ) from None
 
 
-def check_topic_policy(text: str) -> None:
+def check_topic_policy(text: str, reason_prefix: str = "") -> None:
     """Raise AWS's InvalidParameter for a topic DeliveryPolicy outside the limits. Only the
     ``http`` section is customisable; other protocols' sections are kept as given."""
     try:
@@ -181,4 +181,6 @@ def check_topic_policy(text: str) -> None:
             "http.",
         )  # fmt: skip
     except _Reject as exc:
-        raise InvalidParameterException(f"Invalid parameter: DeliveryPolicy: {exc}") from None
+        raise InvalidParameterException(
+            f"Invalid parameter: {reason_prefix}DeliveryPolicy: {exc}"
+        ) from None

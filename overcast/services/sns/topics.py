@@ -83,7 +83,8 @@ def _check_attribute(name: str, value: str, fifo: bool, creating: bool) -> str:
         except (PolicyError, ValueError) as exc:
             raise InvalidParameterException(f"Invalid parameter: Policy Error: {exc}") from None
     if name == "DeliveryPolicy" and value:
-        delivery_policy.check_topic_policy(value)
+        # CreateTopic's messages say "Attributes Reason:", as Subscribe's do.
+        delivery_policy.check_topic_policy(value, "Attributes Reason: " if creating else "")
     if name == "SignatureVersion" and value not in ("1", "2"):
         raise InvalidParameterException(
             "Invalid parameter: SignatureVersion: Signature version must be 1 or 2"

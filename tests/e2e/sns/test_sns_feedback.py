@@ -97,7 +97,7 @@ def test_delivery_policies_are_held_to_aws_limits(client: Any) -> None:
         "Invalid parameter: DeliveryPolicy: http.defaultHealthyRetryPolicy: "
         "Total policy retry time cannot be greater than 3600 seconds",
     )
-    code, _ = _error(
+    code, message = _error(
         lambda: sns.create_topic(
             Name=_name(),
             Attributes={
@@ -108,6 +108,7 @@ def test_delivery_policies_are_held_to_aws_limits(client: Any) -> None:
         )
     )
     assert code == "InvalidParameter"
+    assert message.startswith("Invalid parameter: Attributes Reason: DeliveryPolicy: http.")
     stringly = {"http": {"defaultHealthyRetryPolicy": {"minDelayTarget": "20"}}}
     assert _error(
         lambda: sns.set_topic_attributes(
