@@ -150,7 +150,20 @@ class Access(S3Base):
             return
         if self._acl_grants(ctx, bucket, action, key=key, obj=obj):
             return
+        if self._absent_but_listable(ctx, bucket, action, key):
+            return  # the read goes on to answer 404 NoSuchKey, as S3 does for a lister
         raise AccessDenied()
+
+    def _absent_but_listable(
+        self, ctx: RequestContext, bucket: Bucket, action: str, key: str | None
+    ) -> bool:
+        """A read of a missing object by someone granted s3:ListBucket: S3 tells them 404."""
+        if key is None or action not in ("s3:GetObject", "s3:GetObjectVersion"):
+            return False
+        obj = self._access_read(lambda c: _object_of(c, ctx, bucket, key, action))
+        if obj is not None and not obj.delete_marker:
+            return False
+        return self._grants(ctx, bucket, "s3:ListBucket")
 
     def _grants(
         self,

@@ -117,6 +117,11 @@ class _Policy:
         covered: set[str] = set()
         for condition in self.conditions:
             if isinstance(condition, dict):
+                if len(condition) != 1:
+                    raise InvalidPolicyDocument(
+                        "Invalid Policy: Invalid Simple-Condition: "
+                        "Simple-Conditions must have exactly one property specified."
+                    )
                 for name, expected in condition.items():
                     field = name.lower()
                     covered.add(field)

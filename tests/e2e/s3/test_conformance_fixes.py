@@ -75,3 +75,33 @@ def test_post_policy_expiration_must_be_iso8601(keyed_server: Any, other: Any) -
     response = _post(keyed_server.endpoint, name, _signed_form(policy, key="k"))
     assert response.status_code == 400
     assert "InvalidPolicyDocument" in response.text
+
+
+def test_post_policy_simple_condition_needs_exactly_one_property(
+    keyed_server: Any, other: Any
+) -> None:
+    # {} (or a two-key object) in "conditions" is 400 InvalidPolicyDocument, "Invalid
+    # Simple-Condition: Simple-Conditions must have exactly one property specified."
+    name = new_bucket(other)
+    policy = {"expiration": _expiry().strftime("%Y-%m-%dT%H:%M:%SZ"), "conditions": [{}]}
+    response = _post(keyed_server.endpoint, name, _signed_form(policy, key="k"))
+    assert response.status_code == 400
+    assert "Simple-Conditions must have exactly one property" in response.text
+
+
+# --- access: 404 versus 403 for a missing key -------------------------------------------------
+
+
+def test_anonymous_reader_of_a_listable_bucket_learns_a_key_is_missing(
+    keyed_server: Any, s3: Any
+) -> None:
+    # S3 answers 404 NoSuchKey to whoever holds s3:ListBucket (here AllUsers READ on the
+    # bucket ACL), 403 only to callers who may not list.
+    name = new_bucket(s3, public=True, acls=True)
+    s3.put_bucket_acl(Bucket=name, ACL="public-read")
+    missing = requests.get(f"{keyed_server.endpoint}/{name}/nope", timeout=10)
+    assert missing.status_code == 404
+    assert "<Code>NoSuchKey</Code>" in missing.text
+    s3.put_bucket_acl(Bucket=name, ACL="private")
+    hidden = requests.get(f"{keyed_server.endpoint}/{name}/nope", timeout=10)
+    assert hidden.status_code == 403
