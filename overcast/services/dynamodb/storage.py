@@ -126,7 +126,9 @@ def encode_item(item: Item) -> str:
 
 def decode_item(text: str) -> Item:
     item: Item = orjson.loads(text)
-    if '"B' in text:  # only items with B/BS values (or such names) need the walk
+    # Only items with B/BS values (or attributes so named) need the walk; a bare '"B' would
+    # also match every BOOL value.
+    if '"B":' in text or '"BS":' in text:
         for value in item.values():
             _unb64(value)
     return item
@@ -148,7 +150,18 @@ def _unb64(value: dict[str, Any]) -> None:
 
 def partition_bytes(value: dict[str, Any]) -> bytes:
     """``hk`` of a partition key value: 4 hash bytes (scan order, segments), then the value."""
-    raw = values.hash_key_bytes(value)
+    text = value.get("S")
+    if type(text) is str:
+        return _string_partition(text)  # the usual key type, cached
+    return _hashed(values.hash_key_bytes(value))
+
+
+@functools.lru_cache(maxsize=65536)
+def _string_partition(text: str) -> bytes:
+    return _hashed(b"S" + text.encode("utf-8"))
+
+
+def _hashed(raw: bytes) -> bytes:
     return hashlib.md5(raw, usedforsecurity=False).digest()[:4] + raw
 
 
