@@ -2,17 +2,19 @@
 formats); the answer is an event stream of Records, then Progress (when asked), Stats and End.
 
 The query is parsed before anything is read, so SQL errors answer 400 as on S3. The object is
-read, decompressed and evaluated in a worker thread; the output is cut into Records events of
-``CHUNK`` bytes. An error met before any record was produced answers as an HTTP error; one met
-later ends the stream with an error event after the records already produced.
+streamed (decrypted, decompressed) through the evaluator in a worker thread (``select.stream``)
+whose output, cut into Records events of ``CHUNK`` bytes, streams as it comes: memory stays
+bounded whatever the object's size (Parquet, JSON DOCUMENT and ScanRange input are read whole).
+An error met before any record was produced answers as an HTTP error; one met later ends the
+stream with an error event after the records already produced.
 """
 
 from __future__ import annotations
 
-import asyncio
+import io
+import logging
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import Any
 
 from overcast.errors import ServiceError
@@ -24,6 +26,7 @@ from overcast.services.s3.object_common import ARCHIVED, ObjectBase
 from overcast.services.s3.select import inputs
 from overcast.services.s3.select.errors import (
     ExpressionTooLong,
+    InvalidCompressionFormat,
     InvalidExpressionType,
     InvalidRequestParameter,
     MissingRequiredParameter,
@@ -32,18 +35,12 @@ from overcast.services.s3.select.errors import (
 from overcast.services.s3.select.evaluate import Evaluator
 from overcast.services.s3.select.outputs import CsvWriter, JsonWriter
 from overcast.services.s3.select.sql import parse
+from overcast.services.s3.select.stream import Producer
+
+log = logging.getLogger("overcast.s3")
 
 CHUNK = 64 << 10
 MAX_EXPRESSION = 256 << 10
-
-
-@dataclass(slots=True)
-class _Result:
-    chunks: list[bytes] = field(default_factory=list)
-    scanned: int = 0
-    processed: int = 0
-    returned: int = 0
-    error: ServiceError | None = None
 
 
 def _formats(request: dict[str, Any]) -> tuple[str, dict[str, Any], str, dict[str, Any]]:
@@ -88,48 +85,86 @@ class SelectObject(ObjectBase):
         if scan:
             _check_scan_range(scan, kind_in, options_in, compression)
 
-        def run() -> _Result:
-            data = self._read_all(obj)
-            result = _Result(scanned=len(data))
-            writer = CsvWriter(options_out) if kind_out == "CSV" else JsonWriter(options_out)
-            buffer: list[str] = []
-            try:
-                raw = inputs.decompress(data, compression)
-                if scan and kind_in != "Parquet":
-                    delimiter = (options_in.get("RecordDelimiter") or "\n").encode()
-                    raw = inputs.scan_range(raw, scan.get("Start"), scan.get("End"), delimiter)
-                    result.scanned = len(raw)
-                result.processed = len(raw)
-                records = _records(raw, kind_in, options_in, query.source_path)
-                size = 0
-                for row in Evaluator(query).run(records):
-                    text = writer.row(row)
-                    buffer.append(text)
-                    size += len(text)
-                    if size >= CHUNK:
-                        result.chunks.append("".join(buffer).encode())
-                        buffer, size = [], 0
-            except RecursionError:  # a very deep expression tree
-                error: ServiceError = UnsupportedSyntax("The SQL expression is nested too deeply.")
-                if not buffer and not result.chunks:
-                    raise error from None
-                result.error = error
-            except ServiceError as exc:
-                if not buffer and not result.chunks:
-                    raise  # nothing produced yet: an HTTP error
-                result.error = exc
-            if buffer:
-                result.chunks.append("".join(buffer).encode())
-            result.returned = sum(len(c) for c in result.chunks)
-            return result
+        writer = CsvWriter(options_out) if kind_out == "CSV" else JsonWriter(options_out)
 
-        result = await asyncio.to_thread(run)
+        def work(emit: Callable[[str, Any], None]) -> None:
+            chunks = sse_at_rest.iter_plain(self._store, obj.segments)  # decrypted
+            _run_select(query, chunks, kind_in, options_in, compression, scan, writer, emit)
+
+        producer = Producer(work)
+        first = await producer.next()
+        if first[0] == "error":  # before any record: an HTTP error
+            producer.cancel()
+            raise _as_service_error(first[1])
         progress = bool((request.get("RequestProgress") or {}).get("Enabled"))
-        return {"Payload": _events(result, progress)}
+        return {"Payload": _events(producer, first, progress)}
 
-    def _read_all(self, obj: ObjectVersion) -> bytes:
-        # Decrypted: object bytes are encrypted at rest (sse_at_rest.py).
-        return b"".join(sse_at_rest.iter_plain(self._store, obj.segments))
+
+def _run_select(
+    query: Any, chunks: Iterable[bytes], kind: str, options: dict[str, Any],
+    compression: str | None, scan: dict[str, Any], writer: CsvWriter | JsonWriter,
+    emit: Callable[[str, Any], None],
+) -> None:  # fmt: skip
+    """The worker thread: read, decompress, evaluate, and emit output chunks, then the stats."""
+    source = inputs.ChunkReader(chunks)
+    raw: Any = io.BufferedReader(source, 1 << 20)
+    if scan and kind != "Parquet":
+        delimiter = (options.get("RecordDelimiter") or "\n").encode()
+        raw = io.BytesIO(
+            inputs.scan_range(raw.read(), scan.get("Start"), scan.get("End"), delimiter)
+        )
+    returned = 0
+    try:
+        if kind == "Parquet":
+            data = raw.read()
+            processed = lambda: len(data)  # noqa: E731
+            records: Iterator[Any] = inputs.apply_source_path(
+                inputs.parquet_records(data), query.source_path
+            )
+        else:
+            text, counter = inputs.open_text(raw, compression)
+            processed = lambda: counter.count  # noqa: E731
+            if kind == "CSV":
+                records = inputs.csv_records(text, options)
+            else:
+                values = inputs.json_values(text, options.get("Type"))
+                records = inputs.apply_source_path(values, query.source_path)
+        buffer: list[str] = []
+        size = 0
+        try:
+            for row in Evaluator(query).run(records):
+                line = writer.row(row)
+                buffer.append(line)
+                size += len(line)
+                if size >= CHUNK:
+                    chunk, buffer, size = "".join(buffer).encode(), [], 0
+                    returned += len(chunk)
+                    emit("records", chunk)
+        except (ServiceError, RecursionError, *inputs.DECOMPRESSION_ERRORS):
+            if buffer:  # the records before the error are sent, then the error
+                emit("records", "".join(buffer).encode())
+            raise
+        if buffer:
+            chunk = "".join(buffer).encode()
+            returned += len(chunk)
+            emit("records", chunk)
+    except inputs.DECOMPRESSION_ERRORS:
+        raise InvalidCompressionFormat(
+            "The file is not in a supported compression format. "
+            f"{(compression or 'NONE').upper()} was specified."
+        ) from None
+    except RecursionError:  # a very deep expression tree
+        raise UnsupportedSyntax("The SQL expression is nested too deeply.") from None
+    scanned = len(raw.getvalue()) if isinstance(raw, io.BytesIO) else source.count
+    emit("stats", {"BytesScanned": scanned, "BytesProcessed": processed(),
+                   "BytesReturned": returned})  # fmt: skip
+
+
+def _as_service_error(exc: BaseException) -> BaseException:
+    if isinstance(exc, ServiceError):
+        return exc
+    log.error("S3 Select failed", exc_info=exc)
+    return exc
 
 
 def _check_scan_range(
@@ -147,28 +182,23 @@ def _check_scan_range(
         raise InvalidRequestParameter("ScanRange is supported for JSON input of Type LINES only.")
 
 
-def _records(
-    raw: bytes, kind: str, options: dict[str, Any], path: tuple[Any, ...]
-) -> Iterator[Any]:
-    if kind == "Parquet":
-        return inputs.apply_source_path(inputs.parquet_records(raw), path)
-    text = raw.decode("utf-8", "replace")
-    if kind == "CSV":
-        return inputs.csv_records(text, options)
-    return inputs.apply_source_path(inputs.json_values(text, options.get("Type")), path)
-
-
-async def _events(result: _Result, progress: bool) -> AsyncIterator[dict[str, Any]]:
-    for chunk in result.chunks:
-        yield {"Records": {"Payload": chunk}}
-    if result.error is not None:
-        raise result.error
-    details = {
-        "BytesScanned": result.scanned,
-        "BytesProcessed": result.processed,
-        "BytesReturned": result.returned,
-    }
-    if progress:
-        yield {"Progress": {"Details": dict(details)}}
-    yield {"Stats": {"Details": details}}
-    yield {"End": {}}
+async def _events(
+    producer: Producer, first: tuple[str, Any], progress: bool
+) -> AsyncIterator[dict[str, Any]]:
+    item = first
+    try:
+        while True:
+            kind, value = item
+            if kind == "records":
+                yield {"Records": {"Payload": value}}
+            elif kind == "error":
+                raise _as_service_error(value)
+            else:  # the stats: the end
+                if progress:
+                    yield {"Progress": {"Details": dict(value)}}
+                yield {"Stats": {"Details": value}}
+                yield {"End": {}}
+                return
+            item = await producer.next()
+    finally:
+        producer.cancel()

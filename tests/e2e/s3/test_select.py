@@ -168,3 +168,19 @@ def test_errors(s3: Any, bucket: str) -> None:
     with pytest.raises(EventStreamError):
         select(s3, bucket, "numbers.csv", "SELECT CAST(_1 AS INT) FROM S3Object",
                InputSerialization={"CSV": {}})  # fmt: skip
+
+
+def test_large_object_streams_in_several_records_events(s3: Any, bucket: str) -> None:
+    body = "".join(f"{i},name-{i},{i % 7}\n" for i in range(60_000)).encode()
+    s3.put_object(Bucket=bucket, Key="big.csv.gz", Body=gzip.compress(body))
+    records, events = select(
+        s3, bucket, "big.csv.gz", "SELECT _1, _2 FROM S3Object WHERE _3 = '0'",
+        InputSerialization={"CSV": {}, "CompressionType": "GZIP"},
+    )  # fmt: skip
+    lines = records.decode().splitlines()
+    assert len(lines) == len(range(0, 60_000, 7))
+    assert lines[1] == "7,name-7"
+    assert sum(1 for e in events if "Records" in e) > 1
+    stats = next(e for e in events if "Stats" in e)["Stats"]["Details"]
+    assert stats["BytesProcessed"] == len(body)
+    assert stats["BytesReturned"] == len(records)

@@ -10,8 +10,8 @@ import gzip
 import io
 import json
 import zlib
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import Any, BinaryIO, TextIO
 
 from overcast.services.s3.select import ast
 from overcast.services.s3.select.errors import (
@@ -71,6 +71,64 @@ def scan_range(data: bytes, start: int | None, end: int | None, delimiter: bytes
     return data[first:stop]
 
 
+# --- streaming input ---------------------------------------------------------------------------
+
+
+class ChunkReader(io.RawIOBase):
+    """A readable binary stream over an iterator of byte chunks; ``count`` is bytes read."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = iter(chunks)
+        self._buffer = b""
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target: Any) -> int:
+        while not self._buffer:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._buffer = chunk
+        size = min(len(target), len(self._buffer))
+        target[:size] = self._buffer[:size]
+        self._buffer = self._buffer[size:]
+        self.count += size
+        return size
+
+
+def open_text(raw: BinaryIO, compression: str | None) -> tuple[TextIO, ChunkReader]:
+    """The decompressed text of ``raw``, and a counter of the decompressed bytes."""
+    kind = (compression or "NONE").upper()
+    binary: BinaryIO
+    if kind == "NONE":
+        binary = raw
+    elif kind == "GZIP":
+        binary = gzip.GzipFile(fileobj=raw)  # type: ignore[assignment]
+    elif kind == "BZIP2":
+        binary = bz2.BZ2File(raw)  # type: ignore[assignment]
+    else:
+        raise InvalidCompressionFormat()
+    counted = ChunkReader(iter(lambda: binary.read(1 << 20), b""))
+    buffered = io.BufferedReader(counted, 1 << 20)
+    return io.TextIOWrapper(buffered, encoding="utf-8", errors="replace", newline=""), counted
+
+
+DECOMPRESSION_ERRORS = (OSError, EOFError, zlib.error)
+
+
+def split_stream(stream: TextIO, delimiter: str) -> Iterator[str]:
+    """Records of a text stream cut at ``delimiter`` (a custom RecordDelimiter)."""
+    pending = ""
+    while chunk := stream.read(1 << 16):
+        pending += chunk
+        *records, pending = pending.split(delimiter)
+        yield from records
+    if pending:
+        yield pending
+
+
 # --- CSV -------------------------------------------------------------------------------------
 
 
@@ -82,7 +140,7 @@ def _single(value: str | None, default: str, name: str) -> str:
     return value
 
 
-def csv_records(text: str, options: dict[str, Any]) -> Iterator[CsvRecord]:
+def csv_records(text: str | TextIO, options: dict[str, Any]) -> Iterator[CsvRecord]:
     header_info = (options.get("FileHeaderInfo") or "NONE").upper()
     if header_info not in ("NONE", "USE", "IGNORE"):
         raise InvalidFileHeaderInfo()
@@ -91,10 +149,11 @@ def csv_records(text: str, options: dict[str, Any]) -> Iterator[CsvRecord]:
     escape = options.get("QuoteEscapeCharacter") or quote
     comments = options.get("Comments") or "#"
     record_delimiter = options.get("RecordDelimiter") or "\n"
+    stream = io.StringIO(text, newline="") if isinstance(text, str) else text
     if record_delimiter in ("\n", "\r\n"):
-        lines: Any = io.StringIO(text, newline="")
+        lines: Any = stream
     else:
-        lines = (line + "\n" for line in text.split(record_delimiter))
+        lines = (line + "\n" for line in split_stream(stream, record_delimiter))
     reader = csv.reader(
         lines,
         delimiter=delimiter,
@@ -132,13 +191,14 @@ def csv_records(text: str, options: dict[str, Any]) -> Iterator[CsvRecord]:
 # --- JSON ------------------------------------------------------------------------------------
 
 
-def json_values(text: str, kind: str | None) -> Iterator[Any]:
+def json_values(source: str | TextIO, kind: str | None) -> Iterator[Any]:
     json_type = (kind or "").upper()
     if json_type not in ("DOCUMENT", "LINES"):
         raise InvalidJsonType()
     decoder = json.JSONDecoder()
     if json_type == "LINES":
-        for number, line in enumerate(text.splitlines(), 1):
+        lines = source.splitlines() if isinstance(source, str) else source
+        for number, line in enumerate(lines, 1):
             if not line.strip():
                 continue
             try:
@@ -148,6 +208,7 @@ def json_values(text: str, kind: str | None) -> Iterator[Any]:
                     f"Encountered an error parsing the JSON file at line {number}."
                 ) from None
         return
+    text = source if isinstance(source, str) else source.read()
     pos, size = 0, len(text)
     while True:
         while pos < size and text[pos] in " \t\r\n":
