@@ -90,6 +90,9 @@ INTERNAL_MIGRATIONS = [
 ]
 
 
+_Grouped = tuple[Callable[[sqlite3.Connection], Any], "asyncio.Future[Any]"]
+
+
 @dataclass(slots=True)
 class _Job:
     fn: Callable[[sqlite3.Connection], Any]
@@ -125,7 +128,8 @@ class Store:
         self._read_pool: ThreadPoolExecutor | None = None
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
-        self._grouped: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
+        # write_grouped calls waiting for their loop's next turn, per event loop.
+        self._grouped: dict[asyncio.AbstractEventLoop, list[_Grouped]] = {}
         self._commits = 0  # commits since the last checkpoint
         self._checkpoint_wake = threading.Event()
         self._checkpointer: threading.Thread | None = None
@@ -277,14 +281,16 @@ class Store:
         self._check_open()
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._grouped.append((fn, future))
-        if len(self._grouped) == 1:
-            loop.call_soon(self._commit_grouped)
+        queued = self._grouped.get(loop)
+        if queued is None:
+            queued = self._grouped[loop] = []
+            loop.call_soon(self._commit_grouped, loop)
+        queued.append((fn, future))
         return await future
 
-    def _commit_grouped(self) -> None:
-        jobs = [(fn, fut) for fn, fut in self._grouped if not fut.done()]  # done: cancelled
-        self._grouped = []
+    def _commit_grouped(self, loop: asyncio.AbstractEventLoop) -> None:
+        queued = self._grouped.pop(loop, [])
+        jobs = [(fn, fut) for fn, fut in queued if not fut.done()]  # done: cancelled
         if not jobs:
             return
         if self._closed:
