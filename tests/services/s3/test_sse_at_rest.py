@@ -76,3 +76,19 @@ def test_master_key_per_account(db: Store) -> None:
     assert first.key not in bytes(wrapped)  # only the wrapped form is stored
     keys = db.read(lambda c: sse_at_rest.keys_for(c, ["blob-1", "blob-2"]))
     assert keys == {"blob-1": first, "blob-2": second}
+
+
+@pytest.mark.parametrize("size", [0, 1, 16, 1000, 64 << 10, (64 << 10) + 1, 300_000])
+def test_one_shot_and_ctr_paths_agree(size: int) -> None:
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    key = DataKey.new()
+    data = os.urandom(size)
+    reference = Cipher(algorithms.AES(key.key), modes.CTR(key.nonce)).encryptor().update(data)
+    assert bytes(key.xor(data, 0)) == reference
+    stream = key.cipher_at(0)
+    cut = size // 3
+    assert bytes(stream.update(data[:cut])) + bytes(stream.update(data[cut:])) == reference
+    for offset in (0, 1, 17, size // 2):
+        if offset <= size:
+            assert bytes(sse_at_rest.decrypt(reference[offset:], key, offset)) == data[offset:]
