@@ -260,13 +260,15 @@ def put_version(
     Returns ``obj`` with its version id and sequence filled in.
     """
     obj.version_id = new_version_id() if bucket.versioning == "Enabled" else NULL_VERSION
+    if link_blobs:
+        # Link before the replaced version unlinks: a copy onto itself shares its blobs, which
+        # must not drop to zero references (and be deleted) in between.
+        for blob_id, size in obj.segments:
+            store.blobs.link(conn, Blob(blob_id, size))
     _supersede(conn, store, obj.bucket, obj.key, obj.version_id)
     obj.seq = _next_seq(conn, obj.bucket, obj.key)
     obj.is_latest = True
     _insert_object(conn, obj)
-    if link_blobs:
-        for blob_id, size in obj.segments:
-            store.blobs.link(conn, Blob(blob_id, size))
     return obj
 
 

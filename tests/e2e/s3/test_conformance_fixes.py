@@ -105,3 +105,26 @@ def test_anonymous_reader_of_a_listable_bucket_learns_a_key_is_missing(
     s3.put_bucket_acl(Bucket=name, ACL="private")
     hidden = requests.get(f"{keyed_server.endpoint}/{name}/nope", timeout=10)
     assert hidden.status_code == 403
+
+
+# --- CopyObject onto itself -------------------------------------------------------------------
+
+
+def test_copy_onto_itself_with_replaced_metadata_keeps_the_bytes(s3: Any) -> None:
+    # Copying an object onto itself is how S3 users change its metadata
+    # (MetadataDirective=REPLACE): the body must survive, in unversioned and versioned buckets.
+    for versioned in (False, True):
+        name = new_bucket(s3)
+        if versioned:
+            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+        s3.put_object(Bucket=name, Key="k", Body=b"payload")
+        s3.copy_object(
+            Bucket=name,
+            Key="k",
+            CopySource={"Bucket": name, "Key": "k"},
+            Metadata={"colour": "blue"},
+            MetadataDirective="REPLACE",
+        )
+        got = s3.get_object(Bucket=name, Key="k")
+        assert got["Body"].read() == b"payload"
+        assert got["Metadata"] == {"colour": "blue"}
