@@ -20,9 +20,18 @@ def key_schema(schema: Sequence[Mapping[str, str]]) -> tuple[str, str | None]:
     if not schema:
         raise ValidationException(_INVALID + "KeySchema must not be empty")
     if len(schema) > 2:
+        shown = ", ".join(
+            f"KeySchemaElement(attributeName={e.get('AttributeName')}, keyType={e.get('KeyType')})"
+            for e in schema
+        )
         raise ValidationException(
-            f"1 validation error detected: Value '{schema}' at 'keySchema' failed to satisfy "
+            f"1 validation error detected: Value '[{shown}]' at 'keySchema' failed to satisfy "
             "constraint: Member must have length less than or equal to 2"
+        )
+    # A repeated name is reported before the key types (AWS: [a HASH, a HASH] is "same name").
+    if len(schema) == 2 and schema[0].get("AttributeName") == schema[1].get("AttributeName"):
+        raise ValidationException(
+            "Both the Hash Key and the Range Key element in the KeySchema have the same name"
         )
     if schema[0].get("KeyType") != "HASH":
         raise ValidationException(
@@ -33,10 +42,6 @@ def key_schema(schema: Sequence[Mapping[str, str]]) -> tuple[str, str | None]:
     if schema[1].get("KeyType") != "RANGE":
         raise ValidationException(
             "Invalid KeySchema: The second KeySchemaElement is not a RANGE key type"
-        )
-    if schema[0]["AttributeName"] == schema[1]["AttributeName"]:
-        raise ValidationException(
-            "Both the Hash Key and the Range Key element in the KeySchema have the same name"
         )
     return schema[0]["AttributeName"], schema[1]["AttributeName"]
 
@@ -230,7 +235,11 @@ def check_item_keys(table: Table, item: Mapping[str, Any]) -> None:
                 f"attribute cannot contain an empty {kind_text} value. Key: {name}"
             )
     check_key_sizes(table, item)
-    for index in table.indexes:
+    # AWS names the alphabetically first index whose key the item breaks.
+    ordered = table.indexes
+    if len(ordered) > 1:
+        ordered = sorted(ordered, key=lambda index: index.name)
+    for index in ordered:
         for name, kind in ((index.hash_key, index.hash_type), (index.range_key, index.range_type)):
             if name is None or name in table.key_names:
                 continue

@@ -150,6 +150,13 @@ class TableOps(DynamoBase):
         """A Table from a CreateTable request, validated as AWS validates it."""
         definitions = [dict(d) for d in request["AttributeDefinitions"]]
         types = indexes.attribute_types(definitions)
+        indexed = request.get("GlobalSecondaryIndexes") or request.get("LocalSecondaryIndexes")
+        if not indexed and len(definitions) < len(request["KeySchema"]) <= 2:
+            # AWS counts before it reads the key schema ([a HASH, a HASH] over [a] fails here);
+            # with indexes it lists the undefined keys instead (check_defined).
+            raise ValidationException(
+                "Invalid KeySchema: Some index key attribute have no definition"
+            )
         hash_key, range_key = indexes.key_schema(request["KeySchema"])
         indexes.check_defined([hash_key, *([range_key] if range_key else [])], types)
         billing = request.get("BillingMode") or PROVISIONED

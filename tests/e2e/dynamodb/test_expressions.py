@@ -569,7 +569,8 @@ def test_update_expression_errors(ddb: Any, table: str, expression: str, message
         ),
         (
             {"N": "abc"},
-            "1 validation error detected: The parameter cannot be converted to a numeric value: abc",
+            "1 validation error detected: "
+            "The parameter cannot be converted to a numeric value: abc",
         ),
     ],
 )
