@@ -13,7 +13,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from overcast.services.s3.common import canonical_user_id
-from overcast.services.s3.errors import InvalidArgument, InvalidRequest, MalformedACLError
+from overcast.services.s3.errors import (
+    InvalidArgument,
+    InvalidRequest,
+    MalformedACLError,
+    UnresolvableGrantByEmailAddress,
+)
 
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
 AUTHENTICATED_USERS = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"
@@ -128,7 +133,9 @@ def _grantee(kind: str, value: str, known: Iterable[str], header: str) -> dict[s
             raise InvalidArgument("Invalid group uri", ArgumentName="uri", ArgumentValue=value)
         return {"Type": "Group", "URI": value}
     if kind == "emailaddress":
-        return {"Type": "AmazonCustomerByEmail", "EmailAddress": value}
+        # No account here has an e-mail address on record, so none resolves (as S3 answers
+        # for an address it does not know).
+        raise UnresolvableGrantByEmailAddress()
     raise InvalidArgument(None, ArgumentName=header, ArgumentValue=f"{kind}={value}")
 
 
@@ -195,7 +202,7 @@ def from_body(
         elif kind == "AmazonCustomerByEmail":
             if not grantee.get("EmailAddress"):
                 raise MalformedACLError()
-            parsed = {"Type": "AmazonCustomerByEmail", "EmailAddress": grantee["EmailAddress"]}
+            raise UnresolvableGrantByEmailAddress()  # no account has an e-mail on record
         else:
             raise MalformedACLError()
         grants.append(_grant(parsed, permission))

@@ -10,9 +10,11 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 import requests
+from botocore.exceptions import ClientError
 
-from tests.e2e.s3.access_helpers import KEY, SECRET, new_bucket
+from tests.e2e.s3.access_helpers import KEY, SECRET, error_of, new_bucket
 
 # --- browser POST uploads (PostObject) ---------------------------------------------------------
 
@@ -128,3 +130,25 @@ def test_copy_onto_itself_with_replaced_metadata_keeps_the_bytes(s3: Any) -> Non
         got = s3.get_object(Bucket=name, Key="k")
         assert got["Body"].read() == b"payload"
         assert got["Metadata"] == {"colour": "blue"}
+
+
+# --- ACL grants by e-mail address -------------------------------------------------------------
+
+
+def test_grant_to_an_unknown_email_address_is_unresolvable(s3: Any) -> None:
+    # S3 resolves an AmazonCustomerByEmail grantee to its account, and answers 400
+    # UnresolvableGrantByEmailAddress for an address no account has (no account here has one).
+    name = new_bucket(s3, acls=True)
+    acl = s3.get_bucket_acl(Bucket=name)
+    grant = {
+        "Grantee": {"Type": "AmazonCustomerByEmail", "EmailAddress": "nobody@example.invalid"},
+        "Permission": "READ",
+    }
+    policy = {"Owner": acl["Owner"], "Grants": [*acl["Grants"], grant]}
+    with pytest.raises(ClientError) as body_grant:
+        s3.put_bucket_acl(Bucket=name, AccessControlPolicy=policy)
+    assert error_of(body_grant) == ("UnresolvableGrantByEmailAddress", 400)
+    with pytest.raises(ClientError) as header_grant:
+        s3.put_bucket_acl(Bucket=name, GrantRead='emailAddress="nobody@example.invalid"')
+    assert error_of(header_grant) == ("UnresolvableGrantByEmailAddress", 400)
+    assert s3.get_bucket_acl(Bucket=name)["Grants"] == acl["Grants"]
