@@ -12,6 +12,7 @@ import sqlite3
 from typing import Any
 
 from overcast.gateway.context import RequestContext
+from overcast.protocol.timestamps import to_datetime
 from overcast.services.s3 import encryption, lifecycle, object_lock, sse_at_rest, storage_class
 from overcast.services.s3.models import Bucket, ObjectVersion
 
@@ -48,6 +49,10 @@ def on_create_upload(
     lock = {h: request[h] for h in LOCK_HEADERS if request.get(h) is not None}
     if lock:
         object_lock.retention_of_put(bucket, lock, now)
+        if "ObjectLockRetainUntilDate" in lock:  # kept as JSON: epoch seconds
+            lock["ObjectLockRetainUntilDate"] = to_datetime(
+                lock["ObjectLockRetainUntilDate"]
+            ).timestamp()
         meta[_LOCK_REQUEST] = lock
 
 

@@ -240,3 +240,32 @@ def test_lock_survives_restart(disk_server: ServerProcess) -> None:
     assert _code(exc) == ("AccessDenied", 403)
     advance(disk_server, DAY + 1)
     s3.delete_object(Bucket=name, Key="k", VersionId=version)
+
+
+def test_multipart_takes_lock_headers(s3c: Any, clock_server: ServerProcess) -> None:  # noqa: F811
+    name = _locked_bucket(s3c)
+    upload = s3c.create_multipart_upload(
+        Bucket=name,
+        Key="mp",
+        ObjectLockMode="COMPLIANCE",
+        ObjectLockRetainUntilDate=_at(clock_server, 5),
+        ObjectLockLegalHoldStatus="ON",
+    )
+    part = s3c.upload_part(
+        Bucket=name, Key="mp", UploadId=upload["UploadId"], PartNumber=1, Body=b"x"
+    )
+    done = s3c.complete_multipart_upload(
+        Bucket=name,
+        Key="mp",
+        UploadId=upload["UploadId"],
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]},
+    )
+    head = s3c.head_object(Bucket=name, Key="mp")
+    assert head["ObjectLockMode"] == "COMPLIANCE"
+    assert head["ObjectLockLegalHoldStatus"] == "ON"
+    with pytest.raises(ClientError) as exc:
+        s3c.delete_object(Bucket=name, Key="mp", VersionId=done["VersionId"])
+    assert _code(exc) == ("AccessDenied", 403)
+    with pytest.raises(ClientError) as exc:
+        s3c.create_multipart_upload(Bucket=name, Key="bad", ObjectLockMode="COMPLIANCE")
+    assert _code(exc) == ("InvalidArgument", 400)
