@@ -265,11 +265,30 @@ def put_version(
         # must not drop to zero references (and be deleted) in between.
         for blob_id, size in obj.segments:
             store.blobs.link(conn, Blob(blob_id, size))
-    _supersede(conn, store, obj.bucket, obj.key, obj.version_id)
-    obj.seq = _next_seq(conn, obj.bucket, obj.key)
+    if bucket.versioned:
+        _supersede(conn, store, obj.bucket, obj.key, obj.version_id)
+        obj.seq = _next_seq(conn, obj.bucket, obj.key)
+    else:
+        # Never versioned: the key's only row is its null version, nothing else to demote.
+        obj.seq = (_drop_null_version(conn, store, obj.bucket, obj.key) or 0) + 1
     obj.is_latest = True
     _insert_object(conn, obj)
     return obj
+
+
+def _drop_null_version(conn: sqlite3.Connection, store: Store, bucket: str, key: str) -> int | None:
+    """Delete the key's ``null`` version and free its blobs; its ``seq``, None if it had none."""
+    # Only the replaced version's blobs matter here: no need to decode the whole row.
+    row = conn.execute(
+        "DELETE FROM s3_objects WHERE bucket = ? AND key = ? AND version_id = ?"
+        " RETURNING segments, seq",
+        (bucket, key, NULL_VERSION),
+    ).fetchone()
+    if row is None:
+        return None
+    for blob_id, _ in json.loads(row[0]):
+        store.blobs.unlink(conn, blob_id)
+    return int(row[1])
 
 
 def _supersede(
@@ -277,15 +296,7 @@ def _supersede(
 ) -> None:
     """Make room for a new current version: drop a replaced ``null`` version, demote the rest."""
     if new_version_id == NULL_VERSION:
-        # Only the replaced version's blobs matter here: no need to decode the whole row.
-        row = conn.execute(
-            "DELETE FROM s3_objects WHERE bucket = ? AND key = ? AND version_id = ?"
-            " RETURNING segments",
-            (bucket, key, NULL_VERSION),
-        ).fetchone()
-        if row is not None:
-            for blob_id, _ in json.loads(row[0]):
-                store.blobs.unlink(conn, blob_id)
+        _drop_null_version(conn, store, bucket, key)
     conn.execute(
         "UPDATE s3_objects SET is_latest = 0 WHERE bucket = ? AND key = ? AND is_latest = 1",
         (bucket, key),
