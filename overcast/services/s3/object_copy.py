@@ -164,6 +164,7 @@ class ObjectCopy(ObjectBase):
                 "ChecksumType": "FULL_OBJECT",
             }
             out: dict[str, Any] = {"CopyObjectResult": result, **sse_members(meta)}
+            out.update(object_hooks.write_members(dest_bucket, obj))
             if src_bucket.versioned:
                 out["CopySourceVersionId"] = source.version_id
             if dest_bucket.versioned:

@@ -211,3 +211,16 @@ def test_expiration_header(bucket: tuple[Any, str]) -> None:
     assert s3.get_object(Bucket=name, Key="a/x")["Expiration"] == put["Expiration"]
     assert "Expiration" not in s3.put_object(Bucket=name, Key="b/x", Body=b"1")
     assert "Expiration" not in s3.head_object(Bucket=name, Key="b/x")
+
+
+def test_expiration_header_on_copy(bucket: tuple[Any, str]) -> None:
+    s3, name = bucket
+    s3.put_bucket_lifecycle_configuration(
+        Bucket=name,
+        LifecycleConfiguration={
+            "Rules": [{"ID": "c", "Status": "Enabled", "Filter": {}, "Expiration": {"Days": 1}}]
+        },
+    )
+    s3.put_object(Bucket=name, Key="src", Body=b"1")
+    copied = s3.copy_object(Bucket=name, Key="dst", CopySource={"Bucket": name, "Key": "src"})
+    assert copied["Expiration"].endswith('rule-id="c"')
