@@ -26,6 +26,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from time import perf_counter
 from typing import Any
+from urllib.parse import quote
 
 from overcast.clock import Timer
 from overcast.gateway.context import RequestContext
@@ -147,7 +148,7 @@ def format_line(
         requester,
         ctx.request_id,
         operation_of(ctx),
-        _field(ctx.params.get("Key")),
+        _field(quote(ctx.params["Key"], safe="/~") if ctx.params.get("Key") else None),
         _quoted(f"{request.method} {uri} HTTP/1.1"),
         str(response.status),
         _field(ctx.error_code),

@@ -108,6 +108,9 @@ def test_requests_are_delivered_as_log_objects(s3: Any, server: ServerProcess) -
     s3.get_object(Bucket=source, Key="hello.txt")["Body"].read()
     with pytest.raises(ClientError):
         s3.get_object(Bucket=source, Key="missing")
+    s3.head_object(Bucket=source, Key="hello.txt", IfMatch=put["ETag"])
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket=source, Key="a b/c")
     time.sleep(0.3)  # the records are written in the background
     _advance(server, 61)
     keys = _log_objects(s3, target, "logs/")
@@ -130,6 +133,7 @@ def test_requests_are_delivered_as_log_objects(s3: Any, server: ServerProcess) -
     missing = by_op[("REST.GET.OBJECT", "missing")]
     assert missing["status"] == "404"
     assert missing["error"] == "NoSuchKey"
+    assert ("REST.HEAD.OBJECT", "a%20b/c") in by_op  # keys are URL-encoded
 
 
 def test_partitioned_keys(s3: Any, server: ServerProcess) -> None:
