@@ -8,7 +8,7 @@ from typing import Any
 
 from overcast.errors import ValidationException
 from overcast.gateway.context import RequestContext
-from overcast.services.dynamodb import capacity, params, storage
+from overcast.services.dynamodb import capacity, legacy, params, storage
 from overcast.services.dynamodb.items import (
     Change,
     ItemOps,
@@ -47,6 +47,12 @@ class BatchOps(ItemOps):
         if total > MAX_GET_KEYS:
             raise ValidationException("Too many items requested for the BatchGetItem call")
         plans: list[tuple[str, Table, dict[str, Any], list[Item], Any]] = []
+        # AWS judges expression and legacy members over the whole request, across tables.
+        merged: dict[str, Any] = {}
+        for spec in requests.values():
+            if isinstance(spec, dict):
+                merged.update({k: v for k, v in spec.items() if v is not None})
+        legacy.check_not_mixed(merged)
         for name, spec in requests.items():
             table = self._table(ctx, name)
             exprs = params.Expressions(spec)

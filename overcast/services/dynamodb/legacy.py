@@ -282,7 +282,15 @@ def key_conditions(
     hash_type: str | None = None,
     range_type: str | None = None,
 ) -> KeyCondition:
-    """KeyConditions (EQ on the hash key; EQ/LE/LT/GE/GT/BEGINS_WITH/BETWEEN on the range key)."""
+    """KeyConditions (EQ on the hash key; EQ/LE/LT/GE/GT/BEGINS_WITH/BETWEEN on the range key).
+
+    AWS's order: the count, then the names against the key schema, then the operators."""
+    if not 1 <= len(conditions) <= 2:
+        raise ValidationException("Conditions can be of length 1 or 2 only")
+    if hash_key not in conditions:
+        raise ValidationException(f"Query condition missed key schema element: {hash_key}")
+    if range_key is not None and any(n not in (hash_key, range_key) for n in conditions):
+        raise ValidationException(f"Query condition missed key schema element: {range_key}")
     terms = []
     for name, spec in conditions.items():
         operator = spec.get("ComparisonOperator")

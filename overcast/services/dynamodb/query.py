@@ -72,6 +72,20 @@ def referenced(node: Any, out: set[str] | None = None) -> set[str]:
     return out
 
 
+def check_start_values(request: dict[str, Any]) -> None:
+    """The values of ExclusiveStartKey, checked with the request (before the table and the key
+    conditions), in the older layer's wording."""
+    start = request.get("ExclusiveStartKey")
+    if start is None:
+        return
+    try:
+        values.validate_item(start, older=True)
+    except ValidationException as error:
+        raise ValidationException(
+            f"The provided starting key is invalid: {error.error_message}"
+        ) from None
+
+
 def check_filter_keys(
     request: dict[str, Any], condition: Condition | None, target: Table | Index
 ) -> None:
@@ -261,9 +275,11 @@ class QueryOps(DynamoBase):
             terms = key_terms(
                 request["KeyConditionExpression"], exprs.names, exprs.values, exprs.usage
             )
+        check_start_values(request)
         table = self._table(ctx, request["TableName"])
         reader = self._reader(table, request, exprs)
         target: Table | Index = reader.index or table
+        start = self._start_key(reader, request)  # before the key conditions, as AWS
         if terms is not None:
             key = build_key_condition(
                 terms,
@@ -288,10 +304,18 @@ class QueryOps(DynamoBase):
         reader.filter = exprs.filter("QueryFilter")
         exprs.done()
         check_filter_keys(request, reader.filter, target)
-        start = self._start_key(reader, request)
         if start is not None and not values.equals(start[target.hash_key], key.hash_value):
             raise ValidationException(
                 "The provided starting key is outside query boundaries based on provided conditions"
+            )
+        if (
+            start is not None
+            and key.range is not None
+            and key.range_key is not None
+            and not key.range.matches(start.get(key.range_key))
+        ):
+            raise ValidationException(
+                "The provided starting key does not match the range key predicate"
             )
         forward = request.get("ScanIndexForward", True) is not False
         bounds = key_bounds(key)
@@ -330,6 +354,7 @@ class QueryOps(DynamoBase):
                 "The Segment parameter is zero-based and must be less than parameter "
                 f"TotalSegments: Segment: {segment} is not less than TotalSegments: {total}"
             )
+        check_start_values(request)
         exprs = params.Expressions(request, older=True)
         reader = self._reader(table, request, exprs)
         reader.filter = exprs.filter("ScanFilter")
