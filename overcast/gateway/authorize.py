@@ -587,6 +587,17 @@ _PRINCIPAL_TYPES = {
 }
 
 
+def request_principal(ctx: RequestContext) -> Principal:
+    """The caller as a service's own resource-policy check should match it (a role session
+    also answers to its role's ARN, as in the gateway's evaluation)."""
+    from overcast.iam.policy import Principal
+
+    identity = ctx.identity
+    if identity is not None and identity.principal is not None:
+        return engine_principal(ctx.account_id, identity.principal)
+    return Principal(account=ctx.account_id, arn=identity.principal_arn if identity else None)
+
+
 def engine_principal(account: str, principal: PrincipalInfo) -> Principal:
     """The principal as resource policies match it (a role session also answers to its role)."""
     from overcast.iam.policy import Principal

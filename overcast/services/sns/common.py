@@ -7,8 +7,9 @@ import json
 import sqlite3
 from typing import Any
 
+from overcast.gateway.authorize import request_principal
 from overcast.gateway.context import RequestContext
-from overcast.iam import Decision, Policy, PolicyError, Principal, RequestInfo
+from overcast.iam import Decision, Policy, PolicyError, RequestInfo
 from overcast.ids import partition_of
 from overcast.services.base import Provider, ServiceEnv
 from overcast.services.sns import store
@@ -95,10 +96,7 @@ class SnsBase(Provider):
             except PolicyError:
                 policy = None
             if policy is not None:
-                identity = ctx.identity
-                principal = Principal(
-                    account=ctx.account_id, arn=identity.principal_arn if identity else None
-                )
+                principal = request_principal(ctx)
                 decision = policy.evaluate(
                     RequestInfo(action=f"sns:{action}", resource=topic.arn, principal=principal)
                 )

@@ -9,8 +9,9 @@ import sqlite3
 from typing import Any
 from urllib.parse import urlsplit
 
+from overcast.gateway.authorize import request_principal
 from overcast.gateway.context import RequestContext
-from overcast.iam import Decision, Policy, PolicyError, Principal, RequestInfo
+from overcast.iam import Decision, Policy, PolicyError, RequestInfo
 from overcast.services.base import Provider, ServiceEnv
 from overcast.services.sqs import store
 from overcast.services.sqs.errors import AccessDenied, InvalidAddress, QueueDoesNotExist
@@ -82,11 +83,7 @@ class SqsBase(Provider):
             except PolicyError:
                 policy = None
             if policy is not None:
-                identity = ctx.identity
-                principal = Principal(
-                    account=ctx.account_id,
-                    arn=identity.principal_arn if identity else None,
-                )
+                principal = request_principal(ctx)
                 decision = policy.evaluate(
                     RequestInfo(action=f"sqs:{action}", resource=queue.arn, principal=principal)
                 )

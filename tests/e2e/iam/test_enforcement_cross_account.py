@@ -117,3 +117,32 @@ def test_cross_account_queue(cloud: ServerProcess) -> None:
     }
     other_sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
     sqs.send_message(QueueUrl=url, MessageBody="both sides allow")
+
+
+def test_queue_policy_naming_a_role_admits_its_sessions(cloud: ServerProcess) -> None:
+    other_sqs = cloud.client("sqs", **OTHER_KEY)
+    url = other_sqs.create_queue(QueueName=unique("q"))["QueueUrl"]
+    arn = f"arn:aws:sqs:us-east-1:{OTHER}:{url.rsplit('/', 1)[-1]}"
+    user_arn, creds = user_in_default_account(cloud, allow("sts:AssumeRole"))
+    iam = cloud.client("iam")
+    role_name = unique("sender")
+    trust = {"Effect": "Allow", "Principal": {"AWS": user_arn}, "Action": "sts:AssumeRole"}
+    role_arn = iam.create_role(
+        RoleName=role_name,
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [trust]}),
+    )["Role"]["Arn"]
+    iam.put_role_policy(
+        RoleName=role_name, PolicyName="send", PolicyDocument=doc(allow("sqs:SendMessage", arn))
+    )
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"AWS": role_arn},
+        "Action": "sqs:SendMessage",
+        "Resource": arn,
+    }
+    policy = {"Version": "2012-10-17", "Statement": [statement]}
+    other_sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
+    session = cloud.client("sts", **creds).assume_role(RoleArn=role_arn, RoleSessionName="snd")
+    cloud.client("sqs", **from_sts(session["Credentials"])).send_message(
+        QueueUrl=url, MessageBody="from a role session"
+    )
