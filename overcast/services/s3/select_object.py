@@ -36,6 +36,7 @@ from overcast.services.s3.select.evaluate import Evaluator
 from overcast.services.s3.select.outputs import CsvWriter, JsonWriter
 from overcast.services.s3.select.sql import parse
 from overcast.services.s3.select.stream import Producer
+from overcast.services.s3.storage_class import restore_state
 
 log = logging.getLogger("overcast.s3")
 
@@ -78,7 +79,7 @@ class SelectObject(ObjectBase):
             return bucket, self._find(ctx, conn, bucket, key, None)
 
         _, obj = self._store.read(lookup)
-        if obj.storage_class in ARCHIVED:
+        if obj.storage_class in ARCHIVED and restore_state(obj, self._now()) != "restored":
             raise InvalidObjectState(StorageClass=obj.storage_class)
         scan = request.get("ScanRange") or {}
         compression = (request.get("InputSerialization") or {}).get("CompressionType")
