@@ -1,0 +1,394 @@
+"""DynamoDB behaviours corrected after running public, AWS-recorded conformance cases against
+Overcast (see docs/dynamodb-conformance.md): error wording, validation order and limits."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+Client = Callable[..., Any]
+_ENVELOPE = "1 validation error detected: "
+
+
+@pytest.fixture
+def ddb(client: Client) -> Any:
+    # Client-side validation off: the server must answer malformed requests itself.
+    return client("dynamodb", config=Config(parameter_validation=False))
+
+
+def _name(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def _hash_table(ddb: Any, kind: str = "S") -> str:
+    name = _name("cf")
+    ddb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": kind}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return name
+
+
+def _range_table(ddb: Any) -> str:
+    """pk/sk, an LSI and a GSI both keyed on ``alt`` (the LSI sorts first by creation)."""
+    name = _name("cf")
+    ddb.create_table(
+        TableName=name,
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+            {"AttributeName": "alt", "AttributeType": "S"},
+        ],
+        LocalSecondaryIndexes=[
+            {
+                "IndexName": "z-local",
+                "KeySchema": [
+                    {"AttributeName": "pk", "KeyType": "HASH"},
+                    {"AttributeName": "alt", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "a-global",
+                "KeySchema": [{"AttributeName": "alt", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return name
+
+
+def _error(call: Callable[..., Any], **params: Any) -> tuple[str, str]:
+    with pytest.raises(ClientError) as exc:
+        call(**params)
+    error = exc.value.response["Error"]
+    return error["Code"], error["Message"]
+
+
+# --- bad values: the current layer's envelope, the older layer's bare wording ----------------
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ({"N": "twelve"}, "The parameter cannot be converted to a numeric value: twelve"),
+        (
+            {"SS": ["x", "x"]},
+            'One or more parameter values were invalid: Input collection ["x", "x"] contains '
+            "duplicates.",
+        ),
+        ({"NS": []}, "One or more parameter values were invalid: An number set  may not be empty"),
+    ],
+)
+def test_single_item_writes_wrap_bad_values(ddb: Any, value: dict, message: str) -> None:
+    table = _hash_table(ddb)
+    item = {"pk": {"S": "k"}, "v": value}
+    assert _error(ddb.put_item, TableName=table, Item=item) == (
+        "ValidationException",
+        _ENVELOPE + message,
+    )
+    assert _error(
+        ddb.update_item,
+        TableName=table,
+        Key={"pk": {"S": "k"}},
+        UpdateExpression="SET v = :v",
+        ExpressionAttributeValues={":v": value},
+    ) == ("ValidationException", _ENVELOPE + message)
+    assert _error(
+        ddb.delete_item,
+        TableName=table,
+        Key={"pk": {"S": "k"}},
+        ConditionExpression="v = :v",
+        ExpressionAttributeValues={":v": value},
+    ) == ("ValidationException", _ENVELOPE + message)
+
+
+def test_batch_writes_and_transactions_use_the_older_wording(ddb: Any) -> None:
+    table = _hash_table(ddb)
+    bad_number = {"pk": {"S": "k"}, "v": {"N": "twelve"}}
+    repeated = {"pk": {"S": "k"}, "v": {"SS": ["x", "x"]}}
+    assert _error(
+        ddb.batch_write_item, RequestItems={table: [{"PutRequest": {"Item": bad_number}}]}
+    ) == (
+        "ValidationException",
+        "The parameter cannot be converted to a numeric value: twelve",
+    )
+    assert _error(
+        ddb.batch_write_item, RequestItems={table: [{"PutRequest": {"Item": repeated}}]}
+    ) == (
+        "ValidationException",
+        "One or more parameter values were invalid: Input collection [x, x] contains duplicates.",
+    )
+    code, message = _error(
+        ddb.transact_write_items, TransactItems=[{"Put": {"TableName": table, "Item": bad_number}}]
+    )
+    assert (code, message) == (
+        "ValidationException",
+        "The parameter cannot be converted to a numeric value: twelve",
+    )
+    assert _error(
+        ddb.scan,
+        TableName=table,
+        FilterExpression="v = :v",
+        ExpressionAttributeValues={":v": {"N": "twelve"}},
+    ) == (
+        "ValidationException",
+        "ExpressionAttributeValues contains invalid value: The parameter cannot be converted to "
+        "a numeric value: twelve for key :v",
+    )
+
+
+def test_transaction_update_expression_size_is_reported(ddb: Any) -> None:
+    table = _hash_table(ddb)
+    text = "SET " + ", ".join(f"a{i} = :v" for i in range(700))
+    code, message = _error(
+        ddb.transact_write_items,
+        TransactItems=[
+            {
+                "Update": {
+                    "TableName": table,
+                    "Key": {"pk": {"S": "k"}},
+                    "UpdateExpression": text,
+                    "ExpressionAttributeValues": {":v": {"S": "x"}},
+                }
+            }
+        ],
+    )
+    assert code == "ValidationException"
+    assert message == (
+        "Invalid UpdateExpression: Expression size has exceeded the maximum allowed size; "
+        f"expression size: {len(text)}"
+    )
+
+
+# --- Query ---------------------------------------------------------------------------------------
+
+
+def test_query_reports_a_bad_key_condition_before_a_missing_table(ddb: Any) -> None:
+    assert _error(
+        ddb.query, TableName=_name("missing"), KeyConditionExpression="pk = :undefined"
+    ) == (
+        "ValidationException",
+        "Invalid KeyConditionExpression: An expression attribute value used in expression is "
+        "not defined; attribute value: :undefined",
+    )
+    code, _ = _error(
+        ddb.query,
+        TableName=_name("missing"),
+        KeyConditionExpression="pk = :v",
+        ExpressionAttributeValues={":v": {"S": "x"}},
+    )
+    assert code == "ResourceNotFoundException"
+
+
+def test_query_start_key_values_are_checked_first(ddb: Any) -> None:
+    table = _range_table(ddb)
+    # A NULL key condition is not indexable, but the bad start key is reported first.
+    assert _error(
+        ddb.query,
+        TableName=table,
+        KeyConditions={"pk": {"ComparisonOperator": "NULL"}},
+        ExclusiveStartKey={"pk": {"N": "b"}},
+    ) == (
+        "ValidationException",
+        "The provided starting key is invalid: The parameter cannot be converted to a numeric "
+        "value: b",
+    )
+
+
+def test_query_start_key_must_satisfy_the_range_predicate(ddb: Any) -> None:
+    table = _range_table(ddb)
+    assert _error(
+        ddb.query,
+        TableName=table,
+        KeyConditionExpression="pk = :p AND sk > :s",
+        ExpressionAttributeValues={":p": {"S": "a"}, ":s": {"S": "m"}},
+        ExclusiveStartKey={"pk": {"S": "a"}, "sk": {"S": "b"}},
+    ) == ("ValidationException", "The provided starting key does not match the range key predicate")
+    out = ddb.query(
+        TableName=table,
+        KeyConditionExpression="pk = :p AND sk > :s",
+        ExpressionAttributeValues={":p": {"S": "a"}, ":s": {"S": "m"}},
+        ExclusiveStartKey={"pk": {"S": "a"}, "sk": {"S": "n"}},
+    )
+    assert out["Count"] == 0
+
+
+def test_legacy_key_conditions_check_names_before_operators(ddb: Any) -> None:
+    table = _range_table(ddb)
+    assert _error(
+        ddb.query, TableName=table, KeyConditions={"other": {"ComparisonOperator": "NULL"}}
+    ) == ("ValidationException", "Query condition missed key schema element: pk")
+    assert _error(
+        ddb.query,
+        TableName=table,
+        KeyConditions={
+            "pk": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "a"}]},
+            "other": {"ComparisonOperator": "NULL"},
+        },
+    ) == ("ValidationException", "Query condition missed key schema element: sk")
+    three = {n: {"ComparisonOperator": "NULL"} for n in ("pk", "sk", "other")}
+    assert _error(ddb.query, TableName=table, KeyConditions=three) == (
+        "ValidationException",
+        "Conditions can be of length 1 or 2 only",
+    )
+
+
+# --- CreateTable ----------------------------------------------------------------------------------
+
+
+def test_create_table_name_length_wording(ddb: Any) -> None:
+    assert _error(
+        ddb.create_table,
+        TableName="ab",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    ) == (
+        "ValidationException",
+        "1 validation error detected: Value 'ab' at 'tableName' failed to satisfy constraint: "
+        "Member must have length greater than or equal to 3",
+    )
+
+
+@pytest.mark.parametrize(
+    ("definitions", "schema", "message"),
+    [
+        (
+            ["pk"],
+            [("pk", "HASH"), ("pk", "RANGE")],
+            "Invalid KeySchema: Some index key attribute have no definition",
+        ),
+        (
+            ["pk", "sk"],
+            [("pk", "HASH"), ("pk", "HASH")],
+            "Both the Hash Key and the Range Key element in the KeySchema have the same name",
+        ),
+        (
+            ["pk", "sk"],
+            [("pk", "HASH"), ("sk", "HASH")],
+            "Invalid KeySchema: The second KeySchemaElement is not a RANGE key type",
+        ),
+    ],
+)
+def test_create_table_key_schema_order(
+    ddb: Any, definitions: list[str], schema: list[tuple[str, str]], message: str
+) -> None:
+    assert _error(
+        ddb.create_table,
+        TableName=_name("ks"),
+        KeySchema=[{"AttributeName": n, "KeyType": k} for n, k in schema],
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in definitions],
+        BillingMode="PAY_PER_REQUEST",
+    ) == ("ValidationException", message)
+
+
+def test_create_table_three_key_elements_rendered_as_aws(ddb: Any) -> None:
+    _, message = _error(
+        ddb.create_table,
+        TableName=_name("ks"),
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+            {"AttributeName": "x", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "x")
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    assert message == (
+        "1 validation error detected: Value '[KeySchemaElement(attributeName=pk, keyType=HASH), "
+        "KeySchemaElement(attributeName=sk, keyType=RANGE), KeySchemaElement(attributeName=x, "
+        "keyType=RANGE)]' at 'keySchema' failed to satisfy constraint: Member must have length "
+        "less than or equal to 2"
+    )
+
+
+# --- batches ------------------------------------------------------------------------------------
+
+
+def test_batch_write_key_type_mismatch_is_a_schema_mismatch(ddb: Any) -> None:
+    table = _hash_table(ddb)
+    for value in ({"N": "5"}, {"L": [{"S": "x"}]}):
+        assert _error(
+            ddb.batch_write_item, RequestItems={table: [{"PutRequest": {"Item": {"pk": value}}}]}
+        ) == ("ValidationException", "The provided key element does not match the schema")
+    # PutItem keeps its own wording.
+    assert _error(ddb.put_item, TableName=table, Item={"pk": {"N": "5"}}) == (
+        "ValidationException",
+        "One or more parameter values were invalid: Type mismatch for key pk expected: S actual: N",
+    )
+
+
+def test_index_key_errors_name_the_alphabetically_first_index(ddb: Any) -> None:
+    table = _range_table(ddb)
+    item = {"pk": {"S": "a"}, "sk": {"S": "b"}, "alt": {"N": "5"}}
+    assert _error(ddb.batch_write_item, RequestItems={table: [{"PutRequest": {"Item": item}}]}) == (
+        "ValidationException",
+        "One or more parameter values were invalid: Type mismatch for Index Key alt Expected: S "
+        "Actual: N IndexName: a-global",
+    )
+
+
+def test_batch_get_refuses_projection_styles_mixed_across_tables(ddb: Any) -> None:
+    a, b = _hash_table(ddb), _hash_table(ddb)
+    code, message = _error(
+        ddb.batch_get_item,
+        RequestItems={
+            a: {"Keys": [{"pk": {"S": "x"}}], "ProjectionExpression": "pk"},
+            b: {"Keys": [{"pk": {"S": "y"}}], "AttributesToGet": ["pk"]},
+        },
+    )
+    assert code == "ValidationException"
+    assert message.startswith(
+        "Can not use both expression and non-expression parameters in the same request"
+    )
+
+
+# --- the write hot path -----------------------------------------------------------------------
+
+
+def test_identical_put_on_a_streamed_table_records_nothing(ddb: Any, client: Client) -> None:
+    """The change comparison still runs where a stream listens (it is skipped elsewhere)."""
+    name = _name("cfs")
+    desc = ddb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )["TableDescription"]
+    item = {"pk": {"S": "k"}, "v": {"N": "1"}}
+    ddb.put_item(TableName=name, Item=item)
+    ddb.put_item(TableName=name, Item=item)
+    streams = client("dynamodbstreams")
+    arn = desc["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(
+        StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
+    records = streams.get_records(ShardIterator=iterator)["Records"]
+    assert [r["eventName"] for r in records] == ["INSERT"]
+
+
+def test_writes_without_stream_still_round_trip(ddb: Any) -> None:
+    table = _hash_table(ddb)
+    item = {"pk": {"S": "k"}, "flag": {"BOOL": True}, "b": {"B": b"\x00\x01"}}
+    ddb.put_item(TableName=table, Item=item)
+    ddb.put_item(TableName=table, Item=item)
+    assert ddb.get_item(TableName=table, Key={"pk": {"S": "k"}})["Item"] == item
