@@ -32,7 +32,7 @@ from overcast.gateway.context import RequestContext
 from overcast.gateway.urls import s3_url
 from overcast.protocol.http import Headers, HttpResponse
 from overcast.services.s3 import body as bodies
-from overcast.services.s3 import store
+from overcast.services.s3 import object_hooks, store
 from overcast.services.s3.common import meta_of
 from overcast.services.s3.errors import (
     AccessDenied,
@@ -48,6 +48,7 @@ from overcast.services.s3.events_out import object_event
 from overcast.services.s3.models import ObjectVersion
 from overcast.services.s3.ownership import object_owner
 from overcast.services.s3.post_form import StreamBody, boundary_of, read_form
+from overcast.services.s3.sse_at_rest import DataKey
 from overcast.services.s3.tagging import validate_tags
 
 if TYPE_CHECKING:
@@ -346,11 +347,13 @@ async def handle(
     tags = _tags(fields.get("tagging"))
     meta = _meta(fields, form.fields)
     high = policy.length_range[1] if policy and policy.length_range else bodies.MAX_SINGLE_PUT
+    data_key = DataKey.new()  # encrypted at rest, as a PutObject body
     try:
         received = await bodies.receive(
             provider._store,
             StreamBody(form.file.stream),
             max_size=min(high, bodies.MAX_SINGLE_PUT),
+            encryptor=data_key.cipher_at(0),
         )
     except EntityTooLarge:
         await buffer.drain()
@@ -379,6 +382,8 @@ async def handle(
         def commit(conn: sqlite3.Connection) -> ObjectVersion:
             current = provider._access(post_ctx, conn, name, "s3:PutObject", key=key)
             obj.meta["owner"] = object_owner(current, owner, fields.get("acl"))
+            hooks_request = {object_hooks.DATA_KEY: data_key}
+            object_hooks.on_write(post_ctx, current, obj, hooks_request, provider._now(), conn)
             store.put_version(conn, provider._store, current, obj)
             object_event(post_ctx, conn, provider.env, current, key, "ObjectCreated:Post", obj)
             return obj
