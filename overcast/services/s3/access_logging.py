@@ -3,11 +3,11 @@ records as objects in the target bucket.
 
 Each response to a request on a bucket with logging enabled becomes one log line (AWS's
 space-separated format, ``format_line``), stored in ``s3_access_log_pending`` by a background
-write. A clock timer (``FLUSH_SECONDS`` of the shared clock after the first pending line; armed
-again at startup when lines are left) gathers the lines into one object per source bucket and
-puts them through S3's own write path into the target bucket, keyed as S3 keys them
-(``TargetPrefix`` + ``YYYY-mm-DD-HH-MM-SS-UniqueString``, or the partitioned layout). As on AWS,
-logging is best effort and never delays the logged request.
+write. A clock timer (``FLUSH_SECONDS`` of the shared clock after the oldest pending line, also
+after a restart) gathers the lines into one object per source bucket and puts them through S3's
+own write path into the target bucket, keyed as S3 keys them (``TargetPrefix`` +
+``YYYY-mm-DD-HH-MM-SS-UniqueString``, or the partitioned layout). Logging never delays the
+logged request; a record written before a crash is still delivered after the restart.
 
 Which buckets log is kept in memory (loaded once at startup, updated by PutBucketLogging), so
 requests on other buckets pay one dict lookup.
@@ -193,10 +193,11 @@ class AccessLogging(S3Base):
         self._log_writes: set[asyncio.Task[Any]] = set()
         self._log_flushes: set[asyncio.Task[Any]] = set()
         env.store.on_reset(self._logged.clear)
-        if self._store.read(
-            lambda c: c.execute("SELECT 1 FROM s3_access_log_pending LIMIT 1").fetchone()
-        ):
-            self._arm_flush()
+        oldest = self._store.read(
+            lambda c: c.execute("SELECT MIN(at) FROM s3_access_log_pending").fetchone()[0]
+        )
+        if oldest is not None:  # records left by a previous run: due as they were then
+            self._arm_flush(oldest)
 
     def _load_logged(self) -> dict[str, dict[str, Any]]:
         rows = self._store.read(
@@ -305,11 +306,12 @@ class AccessLogging(S3Base):
         task = asyncio.get_running_loop().create_task(self._store.awrite(insert))
         self._log_writes.add(task)
         task.add_done_callback(self._log_writes.discard)
-        self._arm_flush()
+        self._arm_flush(now)
 
-    def _arm_flush(self) -> None:
+    def _arm_flush(self, since: float) -> None:
+        """Deliver ``FLUSH_SECONDS`` after the oldest undelivered record."""
         if self._flush_timer is None:
-            self._flush_timer = self.env.clock.call_later(FLUSH_SECONDS, self._flush_soon)
+            self._flush_timer = self.env.clock.call_at(since + FLUSH_SECONDS, self._flush_soon)
 
     def _flush_soon(self) -> None:
         self._flush_timer = None

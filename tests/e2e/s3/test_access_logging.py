@@ -155,3 +155,22 @@ def test_partitioned_keys(s3: Any, server: ServerProcess) -> None:
     _advance(server, 61)
     [key] = _log_objects(s3, target, "p/")
     assert key.startswith(f"p/000000000000/us-east-1/{source}/")
+
+
+def test_pending_records_survive_kill_9(disk_server: ServerProcess) -> None:
+    s3 = disk_server.client("s3")
+    source, target = _bucket(s3), _bucket(s3)
+    s3.put_bucket_logging(
+        Bucket=source,
+        BucketLoggingStatus={"LoggingEnabled": {"TargetBucket": target, "TargetPrefix": "l/"}},
+    )
+    for i in range(5):
+        s3.put_object(Bucket=source, Key=f"k{i}", Body=b"x")
+    time.sleep(0.5)  # the records are written in the background
+    disk_server.kill()
+    disk_server.start()
+    _advance(disk_server, 61)
+    s3 = disk_server.client("s3")
+    [key] = _log_objects(s3, target, "l/")
+    text = s3.get_object(Bucket=target, Key=key)["Body"].read().decode()
+    assert sum(" REST.PUT.OBJECT k" in line for line in text.splitlines()) == 5
