@@ -86,26 +86,32 @@ class LifecycleWorker(lifecycle.Lifecycle):
         with self._lifecycle_lock:
             self._lifecycle_timer = None
         try:
-            await self._store.awrite(self._apply_lifecycle)
-        except Exception:  # a bad bucket must not stop the worker; it retries next tick
+            buckets = await self._store.aread(_configured_buckets)
+            for bucket in buckets:  # one transaction per bucket
+                try:
+                    await self._store.awrite(lambda c, n=bucket.name: self._apply_bucket(c, n))
+                except Exception:  # a bad bucket must not stop the others; retried next tick
+                    log.exception("lifecycle pass failed for bucket %s", bucket.name)
+        except Exception:
             log.exception("lifecycle pass failed")
         self._lifecycle_changed()
 
-    def _apply_lifecycle(self, conn: sqlite3.Connection) -> int:
-        """One pass over every configured bucket; returns how many changes it made."""
+    def _apply_bucket(self, conn: sqlite3.Connection, name: str) -> int:
+        """Apply one bucket's rules as of now; returns how many changes it made."""
+        bucket = store.get_bucket(conn, name)
+        if bucket is None:
+            return 0
+        rules = lifecycle.enabled_rules(bucket)
+        if not rules:
+            return 0
         now = self._now()
+        min_size = (bucket.config.get(CONFIG_KEY) or {}).get("TransitionDefaultMinimumObjectSize")
+        small_ok = min_size == "varies_by_storage_class"
         changes = 0
-        for bucket in _configured_buckets(conn):
-            rules = lifecycle.enabled_rules(bucket)
-            min_size = (bucket.config.get(CONFIG_KEY) or {}).get(
-                "TransitionDefaultMinimumObjectSize"
-            )
-            small_ok = min_size == "varies_by_storage_class"
-            versions = store.iter_versions(conn, bucket.name)
-            for _, group in itertools.groupby(list(versions), key=lambda v: v.key):
-                changes += self._apply_key(conn, bucket, rules, list(group), now, small_ok)
-            changes += self._abort_uploads(conn, bucket, rules, now)
-        return changes
+        versions = list(store.iter_versions(conn, bucket.name))
+        for _, group in itertools.groupby(versions, key=lambda v: v.key):
+            changes += self._apply_key(conn, bucket, rules, list(group), now, small_ok)
+        return changes + self._abort_uploads(conn, bucket, rules, now)
 
     def _apply_key(
         self,
