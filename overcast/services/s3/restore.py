@@ -21,6 +21,7 @@ from overcast.services.s3.errors import (
     NotImplemented_,
     RestoreAlreadyInProgress,
 )
+from overcast.services.s3.events_out import object_event
 from overcast.services.s3.object_common import ObjectBase
 from overcast.services.s3.preconditions import check_expected_owner
 from overcast.services.s3.storage_class import (
@@ -86,6 +87,7 @@ class Restore(ObjectBase):
                 "days": days,
             }
             store.update_object_meta(conn, obj)
+            object_event(ctx, conn, self.env, bucket, key, "ObjectRestore:Post", obj)
             return True
 
         if self._store.write(run):

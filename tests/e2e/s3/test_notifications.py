@@ -397,3 +397,21 @@ def test_a_failing_destination_is_retried_alone(s3: Any, sqs: Any, server: Serve
         _advance(server, 30)
     assert len(_records(_messages(sqs, url, 1))) == 1
     assert len(_stored(server.endpoint, bucket)) == 1  # EventBridge got it once
+
+
+def test_restore_request_event(s3: Any, sqs: Any) -> None:
+    bucket = _name("notify")
+    s3.create_bucket(Bucket=bucket)
+    url, arn = _queue(sqs)
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket,
+        NotificationConfiguration={
+            "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectRestore:*"]}],
+        },
+    )
+    _messages(sqs, url, 1)
+    s3.put_object(Bucket=bucket, Key="cold", Body=b"x", StorageClass="GLACIER")
+    s3.restore_object(Bucket=bucket, Key="cold", RestoreRequest={"Days": 1})
+    [rec] = _records(_messages(sqs, url, 1))
+    assert rec["eventName"] == "ObjectRestore:Post"
+    assert rec["s3"]["object"]["key"] == "cold"
