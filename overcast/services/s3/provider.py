@@ -24,6 +24,7 @@ from overcast.services.s3.objects import Objects
 from overcast.services.s3.replication_worker import ReplicationWorker
 from overcast.services.s3.requester_pays import RequesterPays
 from overcast.services.s3.restore import Restore
+from overcast.services.s3.restore_events import RestoreEvents
 from overcast.services.s3.select_object import SelectObject
 from overcast.services.s3.website import Website
 
@@ -41,6 +42,7 @@ class S3Provider(
     Access,
     Website,
     EventDelivery,
+    RestoreEvents,
     AccessLogging,
     ReplicationWorker,
     SelectObject,

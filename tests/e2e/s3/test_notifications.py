@@ -399,7 +399,7 @@ def test_a_failing_destination_is_retried_alone(s3: Any, sqs: Any, server: Serve
     assert len(_stored(server.endpoint, bucket)) == 1  # EventBridge got it once
 
 
-def test_restore_request_event(s3: Any, sqs: Any) -> None:
+def test_restore_events(s3: Any, sqs: Any, server: ServerProcess) -> None:
     bucket = _name("notify")
     s3.create_bucket(Bucket=bucket)
     url, arn = _queue(sqs)
@@ -411,7 +411,17 @@ def test_restore_request_event(s3: Any, sqs: Any) -> None:
     )
     _messages(sqs, url, 1)
     s3.put_object(Bucket=bucket, Key="cold", Body=b"x", StorageClass="GLACIER")
-    s3.restore_object(Bucket=bucket, Key="cold", RestoreRequest={"Days": 1})
+    s3.restore_object(
+        Bucket=bucket,
+        Key="cold",
+        RestoreRequest={"Days": 1, "GlacierJobParameters": {"Tier": "Expedited"}},
+    )
     [rec] = _records(_messages(sqs, url, 1))
     assert rec["eventName"] == "ObjectRestore:Post"
     assert rec["s3"]["object"]["key"] == "cold"
+    _advance(server, 5 * 60 + 1)  # an Expedited restore from GLACIER is ready within 5 minutes
+    [done] = _records(_messages(sqs, url, 1))
+    assert done["eventName"] == "ObjectRestore:Completed"
+    restore = done["glacierEventData"]["restoreEventData"]
+    assert restore["lifecycleRestoreStorageClass"] == "GLACIER"
+    assert restore["lifecycleRestorationExpiryTime"].endswith("Z")
