@@ -20,6 +20,7 @@ from overcast.services.dynamodb.common import DynamoBase
 from overcast.services.dynamodb.errors import (
     ConditionalCheckFailedException,
     ItemCollectionSizeLimitExceededException,
+    ResourceNotFoundException,
 )
 from overcast.services.dynamodb.expressions import Condition, Update
 from overcast.services.dynamodb.models import Table
@@ -120,7 +121,36 @@ def condition_failed(old: Item | None, request: dict[str, Any]) -> ConditionalCh
     return ConditionalCheckFailedException()
 
 
+def request_checks(operation: str, request: dict[str, Any]) -> None:
+    """What AWS checks of an item request before it looks the table up: expressions and legacy
+    conditions, ReturnValues, the values of the item or key, the item's size."""
+    exprs = params.Expressions(request)
+    if operation != "GetItem":
+        params.return_values(operation, request)
+    if operation == "UpdateItem":
+        exprs.update()
+    if operation == "GetItem":
+        exprs.projection()
+    else:
+        exprs.condition()
+    exprs.done()
+    if operation == "PutItem":
+        values.validate_item(request.get("Item"))
+        params.check_size(values.normalize_item(request["Item"]))
+    else:
+        values.validate_item(request.get("Key"), what="key")
+
+
 class ItemOps(DynamoBase):
+    def _item_table(self, ctx: RequestContext, operation: str, request: dict[str, Any]) -> Table:
+        """The request's table; when it does not exist, the request's own errors come first
+        (checked only then: the hot path checks them once, against the table)."""
+        try:
+            return self._table(ctx, request["TableName"])
+        except ResourceNotFoundException:
+            request_checks(operation, request)
+            raise
+
     # -- the write core (one item, inside the caller's transaction) ----------------------------
 
     def _item_apply(
@@ -239,7 +269,7 @@ class ItemOps(DynamoBase):
 
     @current_layer
     def put_item(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-        table = self._table(ctx, request["TableName"])
+        table = self._item_table(ctx, "PutItem", request)
         exprs = params.Expressions(request)
         item, size = params.check_item_sized(table, request["Item"])
         mode = params.return_values("PutItem", request)
@@ -253,7 +283,7 @@ class ItemOps(DynamoBase):
 
     @current_layer
     def delete_item(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-        table = self._table(ctx, request["TableName"])
+        table = self._item_table(ctx, "DeleteItem", request)
         exprs = params.Expressions(request)
         key = params.check_key(table, request["Key"])
         mode = params.return_values("DeleteItem", request)
@@ -267,7 +297,7 @@ class ItemOps(DynamoBase):
 
     @current_layer
     def update_item(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-        table = self._table(ctx, request["TableName"])
+        table = self._item_table(ctx, "UpdateItem", request)
         exprs = params.Expressions(request)
         key = params.check_key(table, request["Key"])
         mode = params.return_values("UpdateItem", request)
@@ -296,7 +326,7 @@ class ItemOps(DynamoBase):
         return self._item_response(change, request, attributes)
 
     def get_item(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-        table = self._table(ctx, request["TableName"])
+        table = self._item_table(ctx, "GetItem", request)
         exprs = params.Expressions(request)
         key = params.check_key(table, request["Key"])
         projection = exprs.projection()

@@ -392,3 +392,60 @@ def test_writes_without_stream_still_round_trip(ddb: Any) -> None:
     ddb.put_item(TableName=table, Item=item)
     ddb.put_item(TableName=table, Item=item)
     assert ddb.get_item(TableName=table, Key={"pk": {"S": "k"}})["Item"] == item
+
+
+# --- request errors before ResourceNotFoundException ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("operation", "params", "message"),
+    [
+        (
+            "put_item",
+            {"Item": {"a": {"S": "a", "N": "1"}}},
+            "Supplied AttributeValue has more than one datatypes set, must contain exactly one "
+            "of the supported datatypes",
+        ),
+        (
+            "put_item",
+            {"Item": {"a": {"S": "k"}, "b": {"S": "x" * (400 * 1024)}}},
+            "Item size has exceeded the maximum allowed size",
+        ),
+        (
+            "put_item",
+            {"Item": {}, "Expected": {"a": {"ComparisonOperator": "LT"}}},
+            "One or more parameter values were invalid: Value or AttributeValueList must be used "
+            "with ComparisonOperator: LT for Attribute: a",
+        ),
+        ("put_item", {"Item": {}, "ReturnValues": "ALL_NEW"}, "Return values set to invalid value"),
+        (
+            "get_item",
+            {"Key": {"a": {"S": "x"}}, "ProjectionExpression": "a, a"},
+            "Invalid ProjectionExpression: Two document paths overlap with each other; must "
+            "remove or rewrite one of these paths; path one: [a], path two: [a]",
+        ),
+        (
+            "update_item",
+            {"Key": {"a": {"S": "x"}}, "UpdateExpression": "SET"},
+            'Invalid UpdateExpression: Syntax error; token: "<EOF>", near: "SET"',
+        ),
+        (
+            "delete_item",
+            {"Key": {"a": {"N": "1e126"}}},
+            "Number overflow. Attempting to store a number with magnitude larger than supported "
+            "range",
+        ),
+    ],
+)
+def test_request_errors_come_before_a_missing_table(
+    ddb: Any, operation: str, params: dict, message: str
+) -> None:
+    assert _error(getattr(ddb, operation), TableName=_name("missing"), **params) == (
+        "ValidationException",
+        message,
+    )
+
+
+def test_a_valid_request_on_a_missing_table_is_not_found(ddb: Any) -> None:
+    code, _ = _error(ddb.put_item, TableName=_name("missing"), Item={"a": {"S": "x"}})
+    assert code == "ResourceNotFoundException"
