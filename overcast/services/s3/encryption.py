@@ -251,6 +251,7 @@ class Encryption(S3Base):
     def __init__(self, env: ServiceEnv) -> None:
         super().__init__(env)
         sse_at_rest.migrate(env.store)
+        env.store.write(sse_at_rest.collect_orphans)  # before this provider serves any write
 
     def put_bucket_encryption(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         rules = _check_rules(request.get("ServerSideEncryptionConfiguration") or {})

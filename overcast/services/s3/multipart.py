@@ -249,12 +249,14 @@ class Multipart(ObjectBase):
         *,
         written: bool,
         shared_from: ObjectVersion | None = None,
+        sealed: tuple[str, DataKey] | None = None,
     ) -> None:
         """Commit a part, unless its upload went away meanwhile (then NoSuchUpload).
 
         ``written`` says the part's blob is a new one, to delete if the commit fails.
         ``shared_from`` is the object whose blob the part reuses: it must still exist when the
         part takes its reference, or the blob may already be gone.
+        ``sealed`` is the (account, data key) the part's bytes are encrypted with at rest.
         """
 
         def commit(conn: sqlite3.Connection) -> None:
@@ -266,6 +268,8 @@ class Multipart(ObjectBase):
                 if current is None or current.segments != shared_from.segments:
                     raise NoSuchKey(Key=shared_from.key)
             store.put_part(conn, self._store, part)
+            if sealed is not None and part.size:  # the at-rest key, with the blob it opens
+                sse_at_rest.save_key(conn, part.blob_id, *sealed)
 
         try:
             self._store.write(commit)
@@ -318,11 +322,6 @@ class Multipart(ObjectBase):
         )
         try:
             checksums = plan.finish(received.checksums, body)
-            if received.blob.size:  # the key is saved before the part that needs it
-                blob_id = received.blob.id
-                await self._store.awrite(
-                    lambda c: sse_at_rest.save_key(c, blob_id, ctx.account_id, data_key)
-                )
         except BaseException:
             bodies.discard(self._store, received)
             raise
@@ -335,7 +334,7 @@ class Multipart(ObjectBase):
             last_modified=self._now(),
             checksums=checksums,
         )
-        self._store_part(name, key, part, written=True)
+        self._store_part(name, key, part, written=True, sealed=(ctx.account_id, data_key))
         out: dict[str, Any] = {"ETag": part.etag}
         out.update(sse_members(upload.meta))
         shown = algorithm or plan.algorithm or DEFAULT_ALGORITHM

@@ -1,10 +1,10 @@
 """Object bytes encrypted at rest: AES-256-CTR with a data key per blob, sealed (AES-256-GCM,
 bound to the blob id) by a per-account master key kept in the store.
 
-Every body S3 writes (PutObject, UploadPart, UploadPartCopy) is encrypted as it streams to its
-blob; the wrapped data key and the blob's nonce are stored by blob id, in the transaction that
-commits the object (PutObject) or just before the part's (a key row without a blob is harmless;
-a blob without its key row would be lost). Keys follow blobs, not objects, so a copy, a
+Every body S3 writes (PutObject, POST uploads, UploadPart) is encrypted as it streams to its
+blob; the sealed data key and the blob's nonce are stored by blob id, in the transaction that
+links the blob (a blob without its key row would be lost). Keys of blobs that are gone are
+collected when the provider starts. Keys follow blobs, not objects, so a copy, a
 completed multipart upload or a replica that shares blobs reads them with no extra step.
 
 CTR is seekable: the counter block for byte ``offset`` is ``nonce + offset // 16``, so a range or
@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.keywrap import aes_key_unwrap
 
 from overcast.state import Store
+from overcast.state.blobs import REGISTRY
 
 NAMESPACE = "s3_sse"
 MIGRATIONS = [
@@ -178,10 +179,13 @@ def keys_for(conn: sqlite3.Connection, blob_ids: Iterable[str]) -> dict[str, Dat
     }
 
 
-def forget(conn: sqlite3.Connection, blob_ids: Iterable[str]) -> None:
-    """Drop key rows of blobs that were never committed or are gone."""
-    for blob_id in blob_ids:
-        conn.execute("DELETE FROM s3_sse_keys WHERE blob_id = ?", (blob_id,))
+def collect_orphans(conn: sqlite3.Connection) -> int:
+    """Drop the keys of blobs that are gone. Every key row is written in the transaction that
+    links its blob, so one without a registered blob is an orphan; run before any S3 write."""
+    cursor = conn.execute(
+        f"DELETE FROM s3_sse_keys WHERE blob_id NOT IN (SELECT id FROM {REGISTRY})"
+    )
+    return cursor.rowcount
 
 
 def decrypt(data: bytes, data_key: DataKey | None, offset: int = 0) -> bytes:

@@ -92,3 +92,12 @@ def test_one_shot_and_ctr_paths_agree(size: int) -> None:
     for offset in (0, 1, 17, size // 2):
         if offset <= size:
             assert bytes(sse_at_rest.decrypt(reference[offset:], key, offset)) == data[offset:]
+
+
+def test_orphaned_keys_are_collected(db: Store) -> None:
+    kept, gone = db.blobs.put_bytes(b"a" * 100), db.blobs.put_bytes(b"b" * 100)
+    db.write(lambda c: db.blobs.link(c, kept))
+    for blob in (kept, gone):
+        db.write(lambda c, b=blob: sse_at_rest.save_key(c, b.id, "111111111111", DataKey.new()))
+    assert db.write(sse_at_rest.collect_orphans) == 1
+    assert set(db.read(lambda c: sse_at_rest.keys_for(c, [kept.id, gone.id]))) == {kept.id}
