@@ -197,6 +197,9 @@ class Access(S3Base):
         if policy is None:
             return Decision.NO_MATCH
         principal = _principal(ctx)
+        if obj is None and key is not None and "ExistingObjectTag" in text:
+            # s3:ExistingObjectTag/<key> needs the object's tags: look it up only for such policies.
+            obj = self._access_read(lambda c: _object_of(c, ctx, bucket, key, action))
         request = RequestInfo(
             action=action,
             resource=bucket_arn(bucket.name, key),

@@ -57,7 +57,8 @@ def tags_from_header(text: str) -> dict[str, str]:
     if not text:
         return {}
     try:
-        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=True)
+        # Not strict: S3 reads a bare name ("foo=bar&bar") as a tag with an empty value.
+        pairs = parse_qsl(text, keep_blank_values=True)
     except ValueError:
         raise InvalidArgument(
             "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query "

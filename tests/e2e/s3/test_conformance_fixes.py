@@ -152,3 +152,46 @@ def test_grant_to_an_unknown_email_address_is_unresolvable(s3: Any) -> None:
         s3.put_bucket_acl(Bucket=name, GrantRead='emailAddress="nobody@example.invalid"')
     assert error_of(header_grant) == ("UnresolvableGrantByEmailAddress", 400)
     assert s3.get_bucket_acl(Bucket=name)["Grants"] == acl["Grants"]
+
+
+# --- tagging ----------------------------------------------------------------------------------
+
+
+def test_tagging_header_reads_a_bare_name_as_an_empty_value(s3: Any) -> None:
+    # x-amz-tagging is a URL query string; "foo=bar&bar" tags "bar" with an empty value.
+    name = new_bucket(s3)
+
+    def add_header(params: dict[str, Any], **_: Any) -> None:
+        params["headers"]["x-amz-tagging"] = "foo=bar&bar"
+
+    s3.meta.events.register_first("before-call.s3.PutObject", add_header)
+    try:
+        s3.put_object(Bucket=name, Key="k", Body=b"x")
+    finally:
+        s3.meta.events.unregister("before-call.s3.PutObject", add_header)
+    tags = s3.get_object_tagging(Bucket=name, Key="k")["TagSet"]
+    assert sorted((t["Key"], t["Value"]) for t in tags) == [("bar", ""), ("foo", "bar")]
+
+
+def test_policy_condition_on_existing_object_tag(s3: Any, other: Any) -> None:
+    # s3:ExistingObjectTag/<key> compares the tags of the object the request names.
+    name = new_bucket(s3, public=True)
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": "*"},
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{name}/*",
+                "Condition": {"StringEquals": {"s3:ExistingObjectTag/security": "public"}},
+            }
+        ],
+    }
+    s3.put_bucket_policy(Bucket=name, Policy=json.dumps(policy))
+    s3.put_object(Bucket=name, Key="open", Body=b"o", Tagging="security=public")
+    s3.put_object(Bucket=name, Key="closed", Body=b"c", Tagging="security=private")
+    assert other.get_object(Bucket=name, Key="open")["Body"].read() == b"o"
+    with pytest.raises(ClientError) as closed:
+        other.get_object(Bucket=name, Key="closed")
+    assert error_of(closed) == ("AccessDenied", 403)
