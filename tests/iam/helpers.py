@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from overcast.testing import ServerProcess
@@ -77,3 +78,11 @@ def error_code(exc: Any) -> str:
 
 def error_message(exc: Any) -> str:
     return str(exc.value.response["Error"]["Message"])
+
+
+def own_server(tmp_path_factory: Any) -> Iterator[ServerProcess]:
+    """A server for one test module: these tests sign with verified keys, whose signatures must
+    be within 15 minutes of the server's clock, which other modules' tests move forward."""
+    log = tmp_path_factory.mktemp("iam-server") / "overcast.log"
+    with ServerProcess(log_file=log) as server:
+        yield server

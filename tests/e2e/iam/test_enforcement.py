@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,8 +23,14 @@ from tests.iam.helpers import (
     error_code,
     error_message,
     new_user,
+    own_server,
     unique,
 )
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    yield from own_server(tmp_path_factory)
 
 
 def decisions(server: ServerProcess, **query: str) -> list[dict[str, Any]]:

@@ -4,6 +4,7 @@ temporary credentials expiring on the shared clock and surviving a restart."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,8 +22,14 @@ from tests.iam.helpers import (
     from_sts,
     new_role,
     new_user,
+    own_server,
     unique,
 )
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    yield from own_server(tmp_path_factory)
 
 
 def trusting(arn: str, **extra: Any) -> dict[str, Any]:

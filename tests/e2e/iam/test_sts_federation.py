@@ -12,8 +12,13 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from overcast.testing import ServerProcess
-from tests.iam.helpers import ACCOUNT, allow, error_code, from_sts, new_role, unique
+from tests.iam.helpers import ACCOUNT, allow, error_code, from_sts, new_role, own_server, unique
 from tests.iam.issuers import OidcIssuer, SamlIdp, oidc_issuer, self_signed
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    yield from own_server(tmp_path_factory)
 
 
 def unsigned(server: ServerProcess, service: str, **kwargs: Any) -> Any:
