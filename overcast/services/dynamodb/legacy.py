@@ -102,16 +102,22 @@ def check_not_mixed(request: Mapping[str, Any]) -> None:
 
 
 def _values(
-    name: str, spec: Mapping[str, Any], operator: str, given: list[Any] | None = None
+    name: str,
+    spec: Mapping[str, Any],
+    operator: str,
+    given: list[Any] | None = None,
+    *,
+    older: bool = False,
 ) -> list[dict[str, Any]]:
-    """The validated AttributeValueList (or ``given`` values) of one legacy condition."""
+    """The validated AttributeValueList (or ``given`` values) of one legacy condition; ``older``
+    for the wording of the older validation layer (ScanFilter)."""
     if operator not in _ARITY:
         raise ValidationException(
             f"{_INVALID}Unsupported ComparisonOperator {operator} for Attribute: {name}"
         )
     values = list(given if given is not None else spec.get("AttributeValueList") or [])
     for value in values:
-        av.validate_value(value)
+        av.validate_value(value, older=older)
     arity = _ARITY.get(operator)
     if (arity is None and not values) or (arity is not None and len(values) != arity):
         raise ValidationException(
@@ -198,14 +204,18 @@ def _check_conditional_operator(conditional_operator: str | None, *, filtering: 
 
 
 def filter_condition(
-    conditions: Mapping[str, Any] | None, conditional_operator: str | None = None
+    conditions: Mapping[str, Any] | None,
+    conditional_operator: str | None = None,
+    *,
+    older: bool = False,
 ) -> Condition:
-    """QueryFilter or ScanFilter (ComparisonOperator + AttributeValueList per attribute)."""
+    """QueryFilter or ScanFilter (ComparisonOperator + AttributeValueList per attribute);
+    ``older`` for the Scan layer's wording of bad values."""
     _check_conditional_operator(conditional_operator, filtering=True)
     parts = []
     for name, spec in (conditions or {}).items():
         operator = spec.get("ComparisonOperator")
-        parts.append(_condition(name, operator, _values(name, spec, operator)))
+        parts.append(_condition(name, operator, _values(name, spec, operator, older=older)))
     return _combine(parts, conditional_operator)
 
 

@@ -17,6 +17,7 @@ from overcast.errors import ValidationException
 from overcast.gateway.context import RequestContext
 from overcast.services.dynamodb import capacity, legacy, params, storage, values
 from overcast.services.dynamodb.common import DynamoBase
+from overcast.services.dynamodb.errors import ResourceNotFoundException
 from overcast.services.dynamodb.expressions import Condition, KeyCondition, Projection
 from overcast.services.dynamodb.expressions.keys import build_key_condition, key_terms
 from overcast.services.dynamodb.expressions.operands import PathOperand
@@ -84,6 +85,39 @@ def check_start_values(request: dict[str, Any]) -> None:
         raise ValidationException(
             f"The provided starting key is invalid: {error.error_message}"
         ) from None
+
+
+def scan_request_checks(request: dict[str, Any]) -> None:
+    """A Scan's checks that need no table, in AWS's order: ScanFilter values, the start key,
+    the segments, then the expressions."""
+    if request.get("ScanFilter") is not None:
+        legacy.filter_condition(
+            request["ScanFilter"], request.get("ConditionalOperator"), older=True
+        )
+    check_start_values(request)
+    check_segments(request.get("Segment"), request.get("TotalSegments"))
+    exprs = params.Expressions(request, older=True)
+    exprs.filter("ScanFilter")
+    exprs.projection()
+    exprs.done()
+
+
+def check_segments(segment: int | None, total: int | None) -> None:
+    if segment is not None and total is None:
+        raise ValidationException(
+            "The TotalSegments parameter is required but was not present in the request "
+            "when Segment parameter is present"
+        )
+    if total is not None and segment is None:
+        raise ValidationException(
+            "The Segment parameter is required but was not present in the request when "
+            "parameter TotalSegments is present"
+        )
+    if segment is not None and total is not None and segment >= total:
+        raise ValidationException(
+            "The Segment parameter is zero-based and must be less than parameter "
+            f"TotalSegments: Segment: {segment} is not less than TotalSegments: {total}"
+        )
 
 
 def check_filter_keys(
@@ -276,7 +310,12 @@ class QueryOps(DynamoBase):
                 request["KeyConditionExpression"], exprs.names, exprs.values, exprs.usage
             )
         check_start_values(request)
-        table = self._table(ctx, request["TableName"])
+        try:
+            table = self._table(ctx, request["TableName"])
+        except ResourceNotFoundException:
+            exprs.filter("QueryFilter")  # AWS reports the request's own errors first
+            exprs.projection()
+            raise
         reader = self._reader(table, request, exprs)
         target: Table | Index = reader.index or table
         start = self._start_key(reader, request)  # before the key conditions, as AWS
@@ -337,24 +376,18 @@ class QueryOps(DynamoBase):
         return self._page_output(reader, page, request)
 
     async def scan(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-        table = self._table(ctx, request["TableName"])
-        segment, total = request.get("Segment"), request.get("TotalSegments")
-        if segment is not None and total is None:
-            raise ValidationException(
-                "The TotalSegments parameter is required but was not present in the request "
-                "when Segment parameter is present"
-            )
-        if total is not None and segment is None:
-            raise ValidationException(
-                "The Segment parameter is required but was not present in the request when "
-                "parameter TotalSegments is present"
-            )
-        if segment is not None and total is not None and segment >= total:
-            raise ValidationException(
-                "The Segment parameter is zero-based and must be less than parameter "
-                f"TotalSegments: Segment: {segment} is not less than TotalSegments: {total}"
+        try:
+            table = self._table(ctx, request["TableName"])
+        except ResourceNotFoundException:
+            scan_request_checks(request)  # AWS reports the request's own errors first
+            raise
+        if request.get("ScanFilter") is not None:  # its values are checked before the start key
+            legacy.filter_condition(
+                request["ScanFilter"], request.get("ConditionalOperator"), older=True
             )
         check_start_values(request)
+        segment, total = request.get("Segment"), request.get("TotalSegments")
+        check_segments(segment, total)
         exprs = params.Expressions(request, older=True)
         reader = self._reader(table, request, exprs)
         reader.filter = exprs.filter("ScanFilter")

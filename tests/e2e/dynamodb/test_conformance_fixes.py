@@ -449,3 +449,28 @@ def test_request_errors_come_before_a_missing_table(
 def test_a_valid_request_on_a_missing_table_is_not_found(ddb: Any) -> None:
     code, _ = _error(ddb.put_item, TableName=_name("missing"), Item={"a": {"S": "x"}})
     assert code == "ResourceNotFoundException"
+
+
+def test_scan_checks_its_request_before_the_table_in_aws_order(ddb: Any) -> None:
+    missing = _name("missing")
+    bad_filter = {"a": {"ComparisonOperator": "EQ", "AttributeValueList": [{"NS": ["1", "1"]}]}}
+    # ScanFilter values first (older wording), then the start key, then the segments.
+    assert _error(
+        ddb.scan, TableName=missing, Segment=1, ExclusiveStartKey={"a": {}}, ScanFilter=bad_filter
+    ) == ("ValidationException", "Input collection contains duplicates")
+    assert _error(ddb.scan, TableName=missing, Segment=1, ExclusiveStartKey={"a": {"N": "x"}}) == (
+        "ValidationException",
+        "The provided starting key is invalid: The parameter cannot be converted to a numeric "
+        "value: x",
+    )
+    assert _error(ddb.scan, TableName=missing, Segment=1) == (
+        "ValidationException",
+        "The TotalSegments parameter is required but was not present in the request when "
+        "Segment parameter is present",
+    )
+    assert _error(ddb.scan, TableName=missing, FilterExpression="") == (
+        "ValidationException",
+        "Invalid FilterExpression: The expression can not be empty;",
+    )
+    code, _ = _error(ddb.scan, TableName=missing, FilterExpression="a > b")
+    assert code == "ResourceNotFoundException"
