@@ -19,7 +19,7 @@ from typing import Any
 
 from overcast.errors import ServiceError
 from overcast.gateway.context import RequestContext
-from overcast.services.s3 import sse_at_rest
+from overcast.services.s3 import encryption, sse_at_rest
 from overcast.services.s3.errors import InvalidObjectState
 from overcast.services.s3.models import Bucket, ObjectVersion
 from overcast.services.s3.object_common import ARCHIVED, ObjectBase
@@ -79,6 +79,7 @@ class SelectObject(ObjectBase):
             return bucket, self._find(ctx, conn, bucket, key, None)
 
         _, obj = self._store.read(lookup)
+        encryption.check_key_for(obj.meta, request)  # an SSE-C object needs its key
         if obj.storage_class in ARCHIVED and restore_state(obj, self._now()) != "restored":
             raise InvalidObjectState(StorageClass=obj.storage_class)
         scan = request.get("ScanRange") or {}

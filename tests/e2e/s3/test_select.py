@@ -7,6 +7,7 @@ import bz2
 import gzip
 import io
 import json
+import os
 import uuid
 from typing import Any
 
@@ -184,3 +185,14 @@ def test_large_object_streams_in_several_records_events(s3: Any, bucket: str) ->
     stats = next(e for e in events if "Stats" in e)["Stats"]["Details"]
     assert stats["BytesProcessed"] == len(body)
     assert stats["BytesReturned"] == len(records)
+
+
+def test_sse_c_object_needs_its_key(s3: Any, bucket: str) -> None:
+    key = os.urandom(32)
+    sse = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": key}
+    s3.put_object(Bucket=bucket, Key="secret.csv", Body=CSV, **sse)
+    with pytest.raises(ClientError) as err:
+        select(s3, bucket, "secret.csv", "SELECT name FROM S3Object")
+    assert err.value.response["Error"]["Code"] == "InvalidRequest"
+    records, _ = select(s3, bucket, "secret.csv", "SELECT name FROM S3Object LIMIT 1", **sse)
+    assert records == b"Alice\n"
