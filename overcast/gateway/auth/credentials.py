@@ -20,6 +20,7 @@ from overcast.errors import ServiceError
 
 if TYPE_CHECKING:
     from overcast.services.base import ServiceEnv
+    from overcast.services.iam.directory import Directory
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ class CredentialChain(StaticCredentials):
         super().__init__(credentials)
         self._env: ServiceEnv | None = None
         self._sessions: CredentialStore | None = None
-        self._directory: object | None = None
+        self._directory: Directory | None = None
         self._iam_keys: dict[str, tuple[object, object, Credential]] = {}
 
     def bind(self, env: ServiceEnv) -> None:
@@ -137,13 +138,16 @@ class CredentialChain(StaticCredentials):
             self._sessions = Sessions.of(self._env)
         return self._sessions
 
-    def _iam_key(self, access_key: str) -> Credential | None:
-        from overcast.services.iam.directory import Directory
-
+    def _iam(self) -> Directory:
         if self._directory is None:
+            from overcast.services.iam.directory import Directory
+
             assert self._env is not None
             self._directory = Directory(self._env)
-        directory: Directory = self._directory  # type: ignore[assignment]
+        return self._directory
+
+    def _iam_key(self, access_key: str) -> Credential | None:
+        directory = self._directory or self._iam()
         record = directory.access_key(access_key)
         if record is None:
             return None
