@@ -479,6 +479,7 @@ class Multipart(ObjectBase):
             "ETag": obj.etag,
         }
         out.update(sse_members(upload.meta))
+        out.update(object_hooks.completed_members(self._store, obj))
         if versioned:
             out["VersionId"] = obj.version_id
         checksums = obj.meta.get("checksums") or {}

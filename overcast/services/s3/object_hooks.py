@@ -2,8 +2,9 @@
 storage classes and restores, lifecycle expiration, encryption, Object Lock.
 
 One call per path keeps the edits to the hot-path modules to a line each. Every hook works on
-the bucket and version the path already holds (no extra store read), and returns quickly when the
-bucket has none of these configurations.
+the bucket and version the path already holds (no extra store read; CompleteMultipartUpload's
+``completed_members`` excepted), and returns quickly when the bucket has none of these
+configurations.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from typing import Any
 from overcast.gateway.context import RequestContext
 from overcast.protocol.timestamps import to_datetime
 from overcast.services.s3 import encryption, lifecycle, object_lock, sse_at_rest, storage_class
+from overcast.services.s3 import store as s3_store
 from overcast.services.s3.models import Bucket, ObjectVersion
+from overcast.state import Store
 
 DATA_KEY = "__s3_data_key"  # a PutObject's at-rest data key, saved with the version
 
@@ -71,6 +74,12 @@ def write_members(bucket: Bucket, obj: ObjectVersion) -> dict[str, Any]:
     if lifecycle.CONFIG_KEY not in bucket.config:
         return {}
     return lifecycle.expiration_member(bucket, obj)
+
+
+def completed_members(state: Store, obj: ObjectVersion) -> dict[str, Any]:
+    """CompleteMultipartUpload's ``x-amz-expiration`` (one bucket read: not a hot path)."""
+    bucket = state.read(lambda conn: s3_store.get_bucket(conn, obj.bucket))
+    return {} if bucket is None else write_members(bucket, obj)
 
 
 def read_members(

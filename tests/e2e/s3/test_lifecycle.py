@@ -224,3 +224,32 @@ def test_expiration_header_on_copy(bucket: tuple[Any, str]) -> None:
     s3.put_object(Bucket=name, Key="src", Body=b"1")
     copied = s3.copy_object(Bucket=name, Key="dst", CopySource={"Bucket": name, "Key": "src"})
     assert copied["Expiration"].endswith('rule-id="c"')
+
+
+def test_expiration_header_on_complete(bucket: tuple[Any, str]) -> None:
+    s3, name = bucket
+    s3.put_bucket_lifecycle_configuration(
+        Bucket=name,
+        LifecycleConfiguration={
+            "Rules": [
+                {
+                    "ID": "mp",
+                    "Status": "Enabled",
+                    "Filter": {"Prefix": "m"},
+                    "Expiration": {"Days": 2},
+                }
+            ]
+        },
+    )
+    upload = s3.create_multipart_upload(Bucket=name, Key="mp")
+    part = s3.upload_part(
+        Bucket=name, Key="mp", UploadId=upload["UploadId"], PartNumber=1, Body=b"x"
+    )
+    done = s3.complete_multipart_upload(
+        Bucket=name,
+        Key="mp",
+        UploadId=upload["UploadId"],
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]},
+    )
+    assert done["Expiration"].endswith('rule-id="mp"')
+    assert done["Expiration"] == s3.head_object(Bucket=name, Key="mp")["Expiration"]
