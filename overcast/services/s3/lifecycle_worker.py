@@ -17,6 +17,7 @@ retention or legal hold are never removed.
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import logging
 import sqlite3
@@ -88,8 +89,9 @@ class LifecycleWorker(lifecycle.Lifecycle):
         try:
             buckets = await self._store.aread(_configured_buckets)
             for bucket in buckets:  # one transaction per bucket
+                apply = functools.partial(self._apply_bucket, name=bucket.name)
                 try:
-                    await self._store.awrite(lambda c, n=bucket.name: self._apply_bucket(c, n))
+                    await self._store.awrite(apply)
                 except Exception:  # a bad bucket must not stop the others; retried next tick
                     log.exception("lifecycle pass failed for bucket %s", bucket.name)
         except Exception:

@@ -132,7 +132,7 @@ def _check_rule(config: dict[str, Any]) -> dict[str, Any]:
     mode, days, years = default.get("Mode"), default.get("Days"), default.get("Years")
     if mode not in MODES or (days is None) == (years is None):
         raise MalformedXML()
-    period = int(days if days is not None else years)
+    period = int(days) if days is not None else int(years or 0)
     if period <= 0:
         raise InvalidArgument("Default retention period must be a positive integer value.")
     if (days is not None and period > 36500) or (years is not None and period > 100):
