@@ -51,22 +51,22 @@ def test_service_state_becomes_running_after_first_use(server: ServerProcess) ->
 
 def test_unimplemented_operation_answers_501_not_implemented(client: Any) -> None:
     with pytest.raises(ClientError) as info:
-        client("sts").get_session_token()
+        client("kinesis").list_streams()
     error = info.value.response
     assert error["ResponseMetadata"]["HTTPStatusCode"] == 501
     assert error["Error"]["Code"] == "NotImplemented"
-    assert "GetSessionToken" in error["Error"]["Message"]
-    assert "sts" in error["Error"]["Message"]
+    assert "ListStreams" in error["Error"]["Message"]
+    assert "kinesis" in error["Error"]["Message"]
 
 
 @pytest.mark.parametrize(
     ("service", "call"),
     [
-        ("kinesis", lambda c: c.list_streams()),  # json
+        ("kinesis", lambda c: c.list_streams()),  # json 1.1
+        ("swf", lambda c: c.list_domains(registrationStatus="REGISTERED")),  # json 1.0
         ("s3", lambda c: c.get_bucket_metadata_configuration(Bucket="b")),  # rest-xml
         ("lambda", lambda c: c.list_functions()),  # rest-json
         ("cloudwatch", lambda c: c.list_metrics()),  # smithy-rpc-v2-cbor, query-compatible
-        ("dynamodb", lambda c: c.list_tables()),  # json
     ],
 )
 def test_not_implemented_error_parses_in_every_protocol(client: Any, service: str, call) -> None:
