@@ -5,7 +5,8 @@
 each request's context is evaluated), and calls the ASGI app directly with botocore-signed
 GetObject requests: as the root through a verified ``--credentials`` key, and as the IAM user.
 It reports the process CPU time per request, the best of ``--rounds`` rounds of ``--requests``
-each, alternating. Without sockets, client and load generator, what remains is the pipeline
+each, alternating, and the Python function calls per request (counted by cProfile: the same on
+an idle or a busy machine). Without sockets, client and load generator, what remains is the pipeline
 itself, which makes this the steadier number on a busy machine (bench.iam measures over HTTP).
 """
 
@@ -13,7 +14,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import json
+import pstats
 import re
 import sys
 import time
@@ -103,6 +106,15 @@ async def _run(args: argparse.Namespace) -> dict[str, list[float]]:
         if status != 200:
             raise SystemExit(f"{label}: GetObject answered {status}")
     results: dict[str, list[float]] = {label: [] for label in requests}
+    for label, request in requests.items():
+        # Function calls per request: a deterministic measure of the work, whatever the load.
+        profile = cProfile.Profile()
+        profile.enable()
+        for _ in range(100):
+            await _call(app, request)
+        profile.disable()
+        calls = pstats.Stats(profile).total_calls  # type: ignore[attr-defined]
+        results[f"{label} calls"] = [calls / 100]
     for _ in range(args.rounds):
         for label, request in requests.items():
             started = time.process_time()
@@ -120,9 +132,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     results = asyncio.run(_run(args))
     best = {label: min(runs) for label, runs in results.items()}
-    for label, runs in results.items():
-        print(f"{label:9s} best {best[label]:7.1f} us CPU/request  runs {[round(r) for r in runs]}")
-    print(f"enforcement overhead: {(best['iam-user'] / best['root'] - 1) * 100:+.1f}%")
+    for label in ("root", "iam-user"):
+        runs = [round(r) for r in results[label]]
+        print(
+            f"{label:9s} best {best[label]:7.1f} us CPU/request  runs {runs}  "
+            f"{best[label + ' calls']:.0f} Python calls/request"
+        )
+    print(f"enforcement overhead, CPU: {(best['iam-user'] / best['root'] - 1) * 100:+.1f}%")
+    calls = best["iam-user calls"] / best["root calls"] - 1
+    print(f"enforcement overhead, Python calls: {calls * 100:+.1f}%")
     return 0
 
 
