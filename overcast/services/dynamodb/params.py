@@ -163,7 +163,9 @@ class Expressions:
         self.names = request.get("ExpressionAttributeNames")
         self.values = request.get("ExpressionAttributeValues")
         self.usage = Usage()
-        if _ANY.isdisjoint(request.keys()):  # the hot path: no expression, no legacy member
+        # The hot path: no expression, no legacy member, so every accessor answers None.
+        self.plain = _ANY.isdisjoint(request.keys())
+        if self.plain:
             return
         legacy.check_not_mixed(request)
         validate_attribute_maps(
@@ -175,6 +177,8 @@ class Expressions:
 
     def condition(self) -> Condition | None:
         """ConditionExpression, or the legacy Expected with ConditionalOperator."""
+        if self.plain:
+            return None
         text = self.request.get("ConditionExpression")
         if text is not None:
             return parse_condition(text, self.names, self.values, self.usage)
@@ -190,6 +194,8 @@ class Expressions:
 
     def filter(self, legacy_member: str) -> Condition | None:
         """FilterExpression, or the legacy QueryFilter/ScanFilter."""
+        if self.plain:
+            return None
         text = self.request.get("FilterExpression")
         if text is not None:
             return parse_condition(
@@ -203,12 +209,16 @@ class Expressions:
 
     def projection(self) -> Projection | None:
         """ProjectionExpression, or the legacy AttributesToGet."""
+        if self.plain:
+            return None
         text = self.request.get("ProjectionExpression")
         if text is not None:
             return parse_projection(text, self.names, self.usage)
         return legacy.attributes_to_get(self.request.get("AttributesToGet"))
 
     def update(self) -> Update | None:
+        if self.plain:
+            return None
         text = self.request.get("UpdateExpression")
         if text is not None:
             return parse_update(text, self.names, self.values, self.usage)
@@ -217,4 +227,5 @@ class Expressions:
         return None
 
     def done(self) -> None:
-        check_unused(self.names, self.values, self.usage)
+        if not self.plain:
+            check_unused(self.names, self.values, self.usage)

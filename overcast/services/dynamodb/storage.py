@@ -492,7 +492,8 @@ def apply_change(
     if new is not None:
         size = values.item_size(new) if new_size is None else new_size
         conn.execute(_UPSERT_ITEM, (table.id, hk, sk, encode_item(new), size))
-        conn.execute(_COUNT, (0 if old is not None else 1, size - old_size, table.id, 0))
+        if old is None or size != old_size:  # a same-size replacement changes no count
+            conn.execute(_COUNT, (0 if old is not None else 1, size - old_size, table.id, 0))
     else:
         conn.execute(
             "DELETE FROM ddb_items WHERE table_id = ? AND hk = ? AND sk = ?", (table.id, hk, sk)
