@@ -229,3 +229,63 @@ def test_lifecycle_events_notify(s3c: Any, clock_server: ServerProcess) -> None:
             records += json.loads(message["Body"]).get("Records", [])
     assert [r["eventName"] for r in records] == ["LifecycleExpiration:Delete"]
     assert records[0]["s3"]["object"]["key"] == "gone"
+
+
+def test_expiration_by_date_and_noncurrent_transition(
+    s3c: Any,  # noqa: F811
+    clock_server: ServerProcess,  # noqa: F811
+) -> None:
+    from datetime import UTC, datetime
+
+    from tests.e2e.s3.clock_server import now
+
+    tomorrow = (int(now(clock_server)) // DAY + 2) * DAY  # a midnight UTC, two days ahead at most
+    rules = [
+        {
+            "ID": "date",
+            "Status": "Enabled",
+            "Filter": {"Prefix": "d/"},
+            "Expiration": {"Date": datetime.fromtimestamp(tomorrow, UTC)},
+        },
+        {
+            "ID": "nc",
+            "Status": "Enabled",
+            "Filter": {"Prefix": "n/"},
+            "NoncurrentVersionTransitions": [{"NoncurrentDays": 1, "StorageClass": "GLACIER"}],
+        },
+    ]
+    name = _bucket(s3c, rules, versioned=True)
+    s3c.put_bucket_lifecycle_configuration(
+        Bucket=name,
+        LifecycleConfiguration={"Rules": rules},
+        TransitionDefaultMinimumObjectSize="varies_by_storage_class",
+    )
+    s3c.put_object(Bucket=name, Key="d/k", Body=b"1")
+    old = s3c.put_object(Bucket=name, Key="n/k", Body=b"old")["VersionId"]
+    s3c.put_object(Bucket=name, Key="n/k", Body=b"new")
+    advance(clock_server, 3 * DAY)
+
+    def old_class() -> str:
+        versions = s3c.list_object_versions(Bucket=name, Prefix="n/")["Versions"]
+        return next(v["StorageClass"] for v in versions if v["VersionId"] == old)
+
+    eventually(lambda: old_class() == "GLACIER")
+    eventually(lambda: "d/k" not in _keys(s3c, name))
+    assert s3c.head_object(Bucket=name, Key="n/k").get("StorageClass", "STANDARD") == "STANDARD"
+
+
+def test_suspended_bucket_expiration(s3c: Any, clock_server: ServerProcess) -> None:  # noqa: F811
+    rules = [{"ID": "s", "Status": "Enabled", "Filter": {}, "Expiration": {"Days": 1}}]
+    name = _bucket(s3c, rules, versioned=True)
+    kept = s3c.put_object(Bucket=name, Key="k", Body=b"versioned")["VersionId"]
+    s3c.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Suspended"})
+    s3c.put_object(Bucket=name, Key="k", Body=b"null version")
+    advance(clock_server, 2 * DAY)
+
+    def markers() -> list[dict[str, Any]]:
+        return s3c.list_object_versions(Bucket=name).get("DeleteMarkers", [])
+
+    eventually(lambda: bool(markers()))
+    assert markers()[0]["VersionId"] == "null"
+    versions = s3c.list_object_versions(Bucket=name).get("Versions", [])
+    assert [v["VersionId"] for v in versions] == [kept]  # the null version was replaced
