@@ -12,6 +12,10 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
+# Headers added to every response this process sends (the compat layer adds ``x-localstack``):
+# appended here rather than by wrapping ``send``, which costs a closure and an await per message.
+COMMON_HEADERS: list[tuple[bytes, bytes]] = []
+
 
 async def read_body(receive: Receive) -> bytes:
     chunks: list[bytes] = []
@@ -98,6 +102,8 @@ async def send_response(send: Send, response: HttpResponse, *, head: bool = Fals
     headers = [
         (k.encode("latin-1"), str(v).encode("latin-1")) for k, v in response.headers.raw_items()
     ]
+    if COMMON_HEADERS:
+        headers += COMMON_HEADERS
     body = response.body
     if isinstance(body, bytes | bytearray):
         if "content-length" not in response.headers:

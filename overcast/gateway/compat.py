@@ -5,7 +5,8 @@
 * init hooks at their lifecycle points (``overcast.init_hooks``) and the stdout line ``Ready.``
   once the ``ready.d`` scripts ran;
 * the ``x-localstack: true`` header on every response, as LocalStack sends it (tools probe it to
-  tell an emulator from AWS);
+  tell an emulator from AWS): ``asgi.COMMON_HEADERS``, added where responses are written, so the
+  middleware does not wrap ``send`` (a closure and an extra await on every message);
 * with ``settings.moto_compat``: moto's default account ``123456789012`` for unknown access keys
   and the ``x-moto-account-id`` request header choosing the account of a request;
 * API Gateway invoke hosts (``<id>.execute-api.localhost.localstack.cloud``) answered with a
@@ -23,6 +24,7 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from overcast.gateway import asgi
 from overcast.gateway.asgi import Message, Receive, Scope, Send, read_body, send_response
 from overcast.gateway.routing import execute_api_id
 from overcast.init_hooks import SHUTDOWN_TIMEOUT_S, InitHooks
@@ -48,6 +50,8 @@ def wrap(
 ) -> tuple[ASGIApp, Callable[[], None]]:
     """``(app, on_ready)`` with the compatibility layer; ``app`` is usually the ``Gateway``."""
     hooks = init_hooks(app, settings)
+    if LOCALSTACK_HEADER not in asgi.COMMON_HEADERS:
+        asgi.COMMON_HEADERS.append(LOCALSTACK_HEADER)
     if settings.moto_compat and hasattr(app, "authenticator"):
         app.authenticator = MotoAccounts(app.authenticator, moto_default_account(settings))  # type: ignore[attr-defined]
 
@@ -74,7 +78,7 @@ def moto_default_account(settings: Settings) -> str:
 
 
 class CompatApp:
-    """ASGI middleware: the ``x-localstack`` header, and init stages on the lifespan events."""
+    """ASGI middleware: API Gateway invoke hosts, and init stages on the lifespan events."""
 
     def __init__(self, app: ASGIApp, hooks: InitHooks) -> None:
         self.app = app
@@ -89,17 +93,7 @@ class CompatApp:
                         await _execute_api(value.decode("latin-1"), receive, send)
                         return
                     break
-
-            async def send_marked(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    headers = message.get("headers")
-                    if isinstance(headers, list):
-                        headers.append(LOCALSTACK_HEADER)
-                    else:
-                        message["headers"] = [*(headers or ()), LOCALSTACK_HEADER]
-                await send(message)
-
-            await self.app(scope, receive, send_marked)
+            await self.app(scope, receive, send)
         elif scope["type"] == "lifespan":
             await self._lifespan(scope, receive, send)
         else:
@@ -140,7 +134,6 @@ async def _execute_api(host: str, receive: Receive, send: Send) -> None:
                 "content-type": "application/json",
                 "x-amzn-errortype": "NotImplemented",
                 "x-amzn-requestid": ids.request_id(),
-                "x-localstack": "true",
             }
         ),
         body=json.dumps({"__type": "NotImplemented", "message": message}).encode(),
