@@ -11,6 +11,7 @@ from urllib.parse import quote
 import orjson
 
 from overcast.gateway.context import RequestContext
+from overcast.services.s3 import object_hooks
 from overcast.services.s3.common import S3Base, owner_shape
 from overcast.services.s3.errors import InvalidArgument
 from overcast.services.s3.keyrange import decode_token, encode_token
@@ -152,6 +153,7 @@ class Listing(S3Base):
             out["EncodingType"] = "url"
         if page.rows:
             out["Contents"] = [_object_entry(row, enc, owners) for row in page.rows]
+            object_hooks.restore_statuses(request, page.rows, out["Contents"], self._now())
         if page.prefixes:
             out["CommonPrefixes"] = [{"Prefix": enc(p)} for p in page.prefixes]
         return out
@@ -186,6 +188,7 @@ class Listing(S3Base):
         }
         if page.rows:
             out["Contents"] = [_object_entry(row, enc, owners) for row in page.rows]
+            object_hooks.restore_statuses(request, page.rows, out["Contents"], self._now())
         if page.prefixes:
             out["CommonPrefixes"] = [{"Prefix": enc(p)} for p in page.prefixes]
         if delimiter:

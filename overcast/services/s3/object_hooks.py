@@ -9,7 +9,9 @@ configurations.
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
 from overcast.gateway.context import RequestContext
@@ -93,6 +95,26 @@ def read_members(
     if lifecycle.CONFIG_KEY in bucket.config:
         out.update(lifecycle.expiration_member(bucket, obj))
     return out
+
+
+def restore_statuses(
+    request: dict[str, Any],
+    rows: Sequence[tuple[Any, ...]],
+    entries: list[dict[str, Any]],
+    now: float,
+) -> None:
+    """ListObjects(V2) with ``OptionalObjectAttributes=RestoreStatus``: each archived object's
+    restore state (rows are the listing's ``(key, etag, size, modified, class, meta)``)."""
+    if "RestoreStatus" not in (request.get("OptionalObjectAttributes") or ()):
+        return
+    for row, entry in zip(rows, entries, strict=True):
+        if row[4] not in storage_class.ARCHIVED:
+            continue
+        probe = ObjectVersion(bucket="", key=row[0], version_id="", last_modified=row[3])
+        probe.meta = json.loads(row[5])
+        status = storage_class.restore_status(probe, now)
+        if status is not None:
+            entry["RestoreStatus"] = status
 
 
 def check_copy_source(source: ObjectVersion, request: dict[str, Any], now: float) -> None:

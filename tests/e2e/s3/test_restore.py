@@ -139,3 +139,22 @@ def test_restore_survives_restart(disk_server: ServerProcess) -> None:
     assert s3.head_object(Bucket=name, Key="k")["Restore"] == 'ongoing-request="true"'
     advance(disk_server, 6 * 60)
     assert s3.get_object(Bucket=name, Key="k")["Body"].read() == b"kept"
+
+
+def test_list_restore_status(s3c: Any, clock_server: ServerProcess) -> None:  # noqa: F811
+    name = _bucket(s3c)
+    s3c.put_object(Bucket=name, Key="a", Body=b"a", StorageClass="GLACIER")
+    s3c.put_object(Bucket=name, Key="b", Body=b"b", StorageClass="GLACIER")
+    s3c.put_object(Bucket=name, Key="c", Body=b"c")
+    s3c.restore_object(Bucket=name, Key="a", RestoreRequest={"Days": 1, "Tier": "Expedited"})
+
+    def statuses() -> dict[str, Any]:
+        listed = s3c.list_objects_v2(Bucket=name, OptionalObjectAttributes=["RestoreStatus"])
+        return {o["Key"]: o.get("RestoreStatus") for o in listed["Contents"]}
+
+    assert statuses() == {"a": {"IsRestoreInProgress": True}, "b": None, "c": None}
+    assert "RestoreStatus" not in s3c.list_objects_v2(Bucket=name)["Contents"][0]
+    advance(clock_server, 10 * 60)
+    done = statuses()["a"]
+    assert done["IsRestoreInProgress"] is False
+    assert done["RestoreExpiryDate"].timestamp() % DAY == 0
