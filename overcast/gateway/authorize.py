@@ -228,43 +228,45 @@ class Authorizer:
             self.directory.record_key_used(ctx.identity.access_key or "", service, ctx.region)
         account = ctx.account_id
         target = Target(
-            account=account,
-            region=ctx.region,
-            partition=ctx.partition,
-            caller_arn=principal.arn,
-            iam_arn=self._iam_arn(account) if service == "iam" else None,
+            account,
+            ctx.region,
+            ctx.partition,
+            principal.arn,
+            self._iam_arn(account) if service == "iam" else None,
         )
         found = checks(service, operation, ctx.params, target)
         if not found:
             return
         policy_set = self._policy_set(principal)
-        policies, needs = policy_set.policies, policy_set.needs
+        policies, needs, read = policy_set.policies, policy_set.needs, policy_set.keys
         scps = self._service_control_policies(account)
         if scps is not None:
             policies = replace(policies, scps=scps)
         mode = self.env.settings.iam_mode
+        # The same checks with the same values of the keys the policies read get the same
+        # answer: an allow is remembered per credential and IAM generation. Policies that read
+        # no key are looked up before the request's context is even built.
+        memoize = scps is None and service not in _ALWAYS_RESOURCE
+        memo = None
+        if memoize and not read and not needs:
+            memo = (id(principal), policy_set.generation, *((c.action, c.resource) for c in found))
+            if self._remembered(memo, principal, found, mode):
+                return
         who, principal_keys = self._principal_parts(account, principal)
         base = self._request_keys(ctx, principal, principal_keys)
         if needs:
             found = [self._lazy_keys(ctx, item, needs) for item in found]
         contexts = [base if not item.context else _merged(base, item.context) for item in found]
-        # The same checks with the same values of the keys the policies read get the same
-        # answer: an allow is remembered per credential and IAM generation.
-        memo = None
-        if scps is None and service not in _ALWAYS_RESOURCE:
+        if memoize and memo is None:
             memo = (
                 id(principal),
                 policy_set.generation,
                 *(
-                    (item.action, item.resource, *_values(context, policy_set.keys))
+                    (item.action, item.resource, *_values(context, read))
                     for item, context in zip(found, contexts, strict=True)
                 ),
             )
-            hit = self._allowed.get(memo)
-            if hit is not None and hit[0] is principal:
-                self.decisions.append(
-                    (self.env.clock.now(), principal.arn, found, hit[1], None, mode)
-                )
+            if self._remembered(memo, principal, found, mode):
                 return
         hook = getattr(self.env.registry.provider(service), "_resource_policy", None)
         outcome: Outcome | None = None
@@ -298,6 +300,15 @@ class Authorizer:
             return
         raise self._error(ctx, principal, denied, outcome, base)
 
+    def _remembered(
+        self, memo: tuple[Any, ...], principal: PrincipalInfo, found: list[Check], mode: str
+    ) -> bool:
+        hit = self._allowed.get(memo)
+        if hit is None or hit[0] is not principal:
+            return False
+        self.decisions.append((self.env.clock.now(), principal.arn, found, hit[1], None, mode))
+        return True
+
     def _service_control_policies(self, account: str) -> list[NamedPolicy] | None:
         """The SCPs that apply to ``account``: the Organizations hook. None (no organization,
         or no Organizations service yet) leaves SCPs out of the evaluation; an Organizations
@@ -330,7 +341,7 @@ class Authorizer:
                 extra["dynamodb:LeadingKeys"] = leading
         if not extra:
             return item
-        return replace(item, context={**item.context, **extra})
+        return item._replace(context={**item.context, **extra})
 
     def _with_resource_policy(
         self, ctx: RequestContext, hook: Any, request: Any, policies: Policies

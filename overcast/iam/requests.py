@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, unquote, urlparse
 
 from overcast.iam.matching import ContextValue
@@ -25,22 +25,25 @@ from overcast.iam.reference import VERSIONED, action_name
 UNCHECKED = frozenset({("sts", "GetCallerIdentity"), ("sts", "GetSessionToken")})
 
 
-@dataclass(frozen=True)
-class Check:
+_NO_KEYS: Mapping[str, ContextValue] = MappingProxyType({})
+
+
+class Check(NamedTuple):
+    """One (action, resource) pair to authorize, with the request's own condition keys.
+    (Tuples: one is built for every request of an IAM principal.)"""
+
     action: str
     resource: str
-    context: Mapping[str, ContextValue] = field(default_factory=dict)
+    context: Mapping[str, ContextValue] = _NO_KEYS
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(NamedTuple):
     """What a request is about, beyond its input: who asks, where."""
 
     account: str
     region: str
     partition: str = "aws"
     caller_arn: str = ""
-    headers: Mapping[str, str] = field(default_factory=dict)
     # IAM resource ARNs carry the entity's path: ("user", "alice") -> its ARN, when known.
     iam_arn: Callable[[str, str], str | None] | None = None
 
