@@ -21,8 +21,16 @@ from urllib.parse import parse_qsl, unquote, urlparse
 from overcast.iam.matching import ContextValue
 from overcast.iam.reference import VERSIONED, action_name
 
-# Operations that need no permission: AWS answers them for any authenticated caller.
-UNCHECKED = frozenset({("sts", "GetCallerIdentity"), ("sts", "GetSessionToken")})
+# Operations that need no permission: AWS answers them for any caller (the AssumeRoleWith*
+# calls are not even signed: the token or assertion and the trust policy decide).
+UNCHECKED = frozenset(
+    {
+        ("sts", "GetCallerIdentity"),
+        ("sts", "GetSessionToken"),
+        ("sts", "AssumeRoleWithWebIdentity"),
+        ("sts", "AssumeRoleWithSAML"),
+    }
+)
 
 
 _NO_KEYS: Mapping[str, ContextValue] = MappingProxyType({})
