@@ -242,7 +242,7 @@ class ItemOps(DynamoBase):
         if old is None and update is not None and removes_only(update):
             return Change(table, None, None, 0, 0)  # AWS creates no item to delete from
         new = update.apply(old if old is not None else key) if update else dict(old or key)
-        new, size = params.check_item_sized(table, new)
+        new, size = params.check_item_sized(table, new, update=True)
         return self._item_apply(conn, table, old_row, new, size, metrics=wants_metrics(request))
 
     def _item_response(

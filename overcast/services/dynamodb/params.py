@@ -75,10 +75,12 @@ def _simple(value: Any) -> tuple[dict[str, Any], int] | None:
     return None
 
 
-def check_item_sized(table: Table, item: Any, *, older: bool = False) -> tuple[Item, int]:
+def check_item_sized(
+    table: Table, item: Any, *, older: bool = False, update: bool = False
+) -> tuple[Item, int]:
     """A PutItem Item: valid values, the table's key, index key types, at most 400 KB;
     returned in canonical form with its size. ``older``: the older layer's wording for bad
-    values (BatchWriteItem, TransactWriteItems)."""
+    values (BatchWriteItem, TransactWriteItems); ``update``: the item an update produced."""
     if type(item) is not dict or older:
         values.validate_item(item, older=older)
     out: Item = {}
@@ -97,7 +99,7 @@ def check_item_sized(table: Table, item: Any, *, older: bool = False) -> tuple[I
             size += simple[1]
         size += len(name) if name.isascii() else len(name.encode("utf-8"))
     indexes.check_item_keys(table, out)
-    check_size(out, size)
+    check_size(out, size, update=update)
     return out, size
 
 
@@ -106,9 +108,11 @@ def check_item(table: Table, item: Any, *, older: bool = False) -> Item:
     return check_item_sized(table, item, older=older)[0]
 
 
-def check_size(item: Item, size: int | None = None) -> int:
+def check_size(item: Item, size: int | None = None, *, update: bool = False) -> int:
     size = values.item_size(item) if size is None else size
     if size > MAX_ITEM_SIZE:
+        if update:  # UpdateItem's own wording (AWS's API reference lists it)
+            raise ValidationException("Item size to update has exceeded the maximum allowed size")
         raise ValidationException("Item size has exceeded the maximum allowed size")
     return size
 

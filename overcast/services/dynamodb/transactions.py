@@ -149,7 +149,7 @@ class TransactionOps(ItemOps):
                             continue
                         base = old if old is not None else action.key
                         new = action.update.apply(base) if action.update else dict(base)
-                        new, size = params.check_item_sized(action.table, new)
+                        new, size = params.check_item_sized(action.table, new, update=True)
                 except ConditionalCheckFailedException:
                     failed = True
                     reason = {

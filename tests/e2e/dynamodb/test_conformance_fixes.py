@@ -474,3 +474,35 @@ def test_scan_checks_its_request_before_the_table_in_aws_order(ddb: Any) -> None
     )
     code, _ = _error(ddb.scan, TableName=missing, FilterExpression="a > b")
     assert code == "ResourceNotFoundException"
+
+
+def test_an_update_past_400_kb_has_the_update_wording(ddb: Any) -> None:
+    table = _hash_table(ddb)
+    big = {":b": {"S": "a" * (400 * 1024)}}
+    assert _error(
+        ddb.update_item,
+        TableName=table,
+        Key={"pk": {"S": "k"}},
+        UpdateExpression="SET b = :b",
+        ExpressionAttributeValues=big,
+    ) == ("ValidationException", "Item size to update has exceeded the maximum allowed size")
+    with pytest.raises(ClientError) as exc:
+        ddb.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": {"pk": {"S": "k"}},
+                        "UpdateExpression": "SET b = :b",
+                        "ExpressionAttributeValues": big,
+                    }
+                }
+            ]
+        )
+    reasons = exc.value.response["CancellationReasons"]
+    assert reasons == [
+        {
+            "Code": "ValidationError",
+            "Message": "Item size to update has exceeded the maximum allowed size",
+        }
+    ]
