@@ -35,9 +35,12 @@ from overcast.services.s3.models import Bucket, ObjectVersion
 CONFIG_KEY = "encryption"  # Bucket.config: {"Rules": [...]} as PutBucketEncryption sent it
 ALGORITHMS = ("AES256", "aws:kms", "aws:kms:dsse")
 KMS = ("aws:kms", "aws:kms:dsse")
+# Since April 2026 S3 blocks SSE-C writes in new buckets until PutBucketEncryption unblocks it.
+BLOCK_SSE_C: dict[str, Any] = {"EncryptionType": ["SSE-C"]}
 DEFAULT_RULE: dict[str, Any] = {
     "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"},
     "BucketKeyEnabled": False,
+    "BlockedEncryptionTypes": BLOCK_SSE_C,
 }
 _SSE_C_NEEDED = (
     "The object was stored using a form of Server Side Encryption. The correct parameters must "
@@ -158,9 +161,14 @@ def resolve(bucket: Bucket, obj: ObjectVersion, account_id: str) -> None:
 
 
 def resolve_meta(bucket: Bucket, meta: dict[str, Any], account_id: str) -> dict[str, Any]:
-    """Complete ``meta["sse"]`` with the bucket default and the KMS key's ARN; returns it."""
+    """Complete ``meta["sse"]`` with the bucket default and the KMS key's ARN; returns it.
+    An SSE-C write to a bucket that blocks SSE-C is refused (403)."""
     sse = meta.get("sse") or {}
-    if "SSECustomerAlgorithm" not in sse:
+    if "SSECustomerAlgorithm" in sse:
+        blocked = default_rule(bucket).get("BlockedEncryptionTypes") or {}
+        if "SSE-C" in (blocked.get("EncryptionType") or ()):
+            raise AccessDenied()
+    else:
         rule = default_rule(bucket)
         if "ServerSideEncryption" not in sse:
             by_default = rule.get("ApplyServerSideEncryptionByDefault") or {}
@@ -244,6 +252,11 @@ def _check_rules(config: dict[str, Any]) -> list[dict[str, Any]]:
             ArgumentName="ApplyServerSideEncryptionByDefault",
         )
     rule["BucketKeyEnabled"] = bool(rule.get("BucketKeyEnabled", False))
+    blocked = rule.get("BlockedEncryptionTypes")
+    types = (blocked or BLOCK_SSE_C).get("EncryptionType") or []
+    if any(t not in ("NONE", "SSE-C") for t in types) or ("NONE" in types and len(types) > 1):
+        raise MalformedXML()
+    rule["BlockedEncryptionTypes"] = {"EncryptionType": list(types) or ["NONE"]}
     return [rule]
 
 
@@ -267,6 +280,6 @@ class Encryption(S3Base):
     def delete_bucket_encryption(
         self, ctx: RequestContext, request: dict[str, Any]
     ) -> dict[str, Any]:
-        # The bucket falls back to SSE-S3: GetBucketEncryption keeps answering that default.
+        # The bucket falls back to SSE-S3 with SSE-C blocked: GetBucketEncryption answers that.
         self._write_config(ctx, request, "s3:PutEncryptionConfiguration", CONFIG_KEY)
         return {}

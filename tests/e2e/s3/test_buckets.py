@@ -375,6 +375,7 @@ def test_unconfigured_sub_resources_answer_like_s3(s3: Any) -> None:
         {
             "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"},
             "BucketKeyEnabled": False,
+            "BlockedEncryptionTypes": {"EncryptionType": ["SSE-C"]},
         }
     ]
     cases = [

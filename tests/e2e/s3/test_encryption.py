@@ -26,6 +26,45 @@ def bucket(client: Any) -> tuple[Any, str]:
     return s3, name
 
 
+@pytest.fixture
+def sse_c_bucket(bucket: tuple[Any, str]) -> tuple[Any, str]:
+    """A bucket that allows SSE-C writes (S3 blocks them by default since April 2026)."""
+    s3, name = bucket
+    _allow_sse_c(s3, name, True)
+    return s3, name
+
+
+def _allow_sse_c(s3: Any, name: str, allowed: bool) -> None:
+    rule = {
+        "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"},
+        "BlockedEncryptionTypes": {"EncryptionType": ["NONE" if allowed else "SSE-C"]},
+    }
+    s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": [rule]})
+
+
+def test_sse_c_blocked_by_default(bucket: tuple[Any, str]) -> None:
+    s3, name = bucket
+    rule = s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert rule["BlockedEncryptionTypes"] == {"EncryptionType": ["SSE-C"]}
+    key = os.urandom(32)
+    with pytest.raises(ClientError) as exc:
+        s3.put_object(Bucket=name, Key="c", Body=b"x", **_sse_c(key))
+    assert _code(exc) == ("AccessDenied", 403)
+    with pytest.raises(ClientError) as exc:
+        s3.create_multipart_upload(Bucket=name, Key="m", **_sse_c(key))
+    assert _code(exc) == ("AccessDenied", 403)
+    _allow_sse_c(s3, name, True)
+    rule = s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert rule["BlockedEncryptionTypes"] == {"EncryptionType": ["NONE"]}
+    s3.put_object(Bucket=name, Key="c", Body=b"x", **_sse_c(key))
+    # Blocking again refuses new SSE-C writes; existing objects still read with their key.
+    _allow_sse_c(s3, name, False)
+    assert s3.get_object(Bucket=name, Key="c", **_sse_c(key))["Body"].read() == b"x"
+    with pytest.raises(ClientError) as exc:
+        s3.put_object(Bucket=name, Key="d", Body=b"x", **_sse_c(key))
+    assert _code(exc) == ("AccessDenied", 403)
+
+
 def test_default_is_sse_s3(bucket: tuple[Any, str]) -> None:
     s3, name = bucket
     config = s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]
@@ -112,8 +151,8 @@ def _sse_c(key: bytes, prefix: str = "") -> dict[str, Any]:
     return {f"{prefix}SSECustomerAlgorithm": "AES256", f"{prefix}SSECustomerKey": key}
 
 
-def test_sse_c_key_required_and_checked(bucket: tuple[Any, str]) -> None:
-    s3, name = bucket
+def test_sse_c_key_required_and_checked(sse_c_bucket: tuple[Any, str]) -> None:
+    s3, name = sse_c_bucket
     key, wrong = os.urandom(32), os.urandom(32)
     body = b"customer data"
     put = s3.put_object(Bucket=name, Key="c", Body=body, **_sse_c(key))
@@ -156,8 +195,8 @@ def test_sse_c_key_required_and_checked(bucket: tuple[Any, str]) -> None:
     assert s3.get_object(Bucket=name, Key="plain")["Body"].read() == body
 
 
-def test_sse_c_bad_requests(bucket: tuple[Any, str]) -> None:
-    s3, name = bucket
+def test_sse_c_bad_requests(sse_c_bucket: tuple[Any, str]) -> None:
+    s3, name = sse_c_bucket
     with pytest.raises(ClientError) as exc:
         s3.put_object(
             Bucket=name, Key="k", Body=b"x", SSECustomerAlgorithm="AES256", SSECustomerKey="short"
@@ -202,8 +241,8 @@ def test_multipart_takes_bucket_default(bucket: tuple[Any, str]) -> None:
     assert s3.head_object(Bucket=name, Key="mp")["ServerSideEncryption"] == "aws:kms"
 
 
-def test_sse_c_multipart_parts_need_the_key(bucket: tuple[Any, str]) -> None:
-    s3, name = bucket
+def test_sse_c_multipart_parts_need_the_key(sse_c_bucket: tuple[Any, str]) -> None:
+    s3, name = sse_c_bucket
     key = os.urandom(32)
     upload = s3.create_multipart_upload(Bucket=name, Key="mp", **_sse_c(key))
     assert upload["SSECustomerAlgorithm"] == "AES256"

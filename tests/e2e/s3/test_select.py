@@ -190,6 +190,11 @@ def test_large_object_streams_in_several_records_events(s3: Any, bucket: str) ->
 def test_sse_c_object_needs_its_key(s3: Any, bucket: str) -> None:
     key = os.urandom(32)
     sse = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": key}
+    rule = {  # S3 blocks SSE-C writes by default since April 2026
+        "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"},
+        "BlockedEncryptionTypes": {"EncryptionType": ["NONE"]},
+    }
+    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [rule]})
     s3.put_object(Bucket=bucket, Key="secret.csv", Body=CSV, **sse)
     with pytest.raises(ClientError) as err:
         select(s3, bucket, "secret.csv", "SELECT name FROM S3Object")
