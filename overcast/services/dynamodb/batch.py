@@ -25,17 +25,6 @@ MAX_GET_BYTES = 16 * 1024 * 1024
 _INVALID = "One or more parameter values were invalid: "
 
 
-def _check_key_types(table: Table, item: Any) -> None:
-    """A put whose key attribute has another type: BatchWriteItem answers the schema mismatch
-    (PutItem says "Type mismatch for key")."""
-    if not isinstance(item, dict):
-        return
-    for name, kind in ((table.hash_key, table.hash_type), (table.range_key, table.range_type)):
-        value = item.get(name) if name is not None else None
-        if isinstance(value, dict) and len(value) == 1 and kind not in value:
-            raise ValidationException("The provided key element does not match the schema")
-
-
 def _key_id(table: Table, key: Item) -> tuple[bytes, bytes]:
     return storage.key_bytes(table, key)
 
@@ -116,7 +105,7 @@ class BatchOps(ItemOps):
                         "DeleteRequest"
                     )
                 if put is not None:
-                    _check_key_types(table, put["Item"])
+                    params.check_put_key_types(table, put["Item"])
                     item = params.check_item(table, put["Item"], older=True)
                     key = table.key_of(item)
                     plans.append((name, table, key, item))

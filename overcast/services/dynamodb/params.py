@@ -103,6 +103,17 @@ def check_item_sized(
     return out, size
 
 
+def check_put_key_types(table: Table, item: Any) -> None:
+    """A put whose key attribute has another type: BatchWriteItem and TransactWriteItems (the
+    older layer) answer the schema mismatch; PutItem says "Type mismatch for key"."""
+    if not isinstance(item, dict):
+        return
+    for name, kind in ((table.hash_key, table.hash_type), (table.range_key, table.range_type)):
+        value = item.get(name) if name is not None else None
+        if isinstance(value, dict) and len(value) == 1 and kind not in value:
+            raise ValidationException("The provided key element does not match the schema")
+
+
 def check_item(table: Table, item: Any, *, older: bool = False) -> Item:
     """``check_item_sized`` without the size."""
     return check_item_sized(table, item, older=older)[0]

@@ -76,6 +76,7 @@ class TransactionOps(ItemOps):
         exprs = params.Expressions(spec, older=True)
         action = Action(kind, table, spec, key={})
         if kind == "Put":
+            params.check_put_key_types(table, spec["Item"])
             action.item = params.check_item(table, spec["Item"], older=True)
             action.key = table.key_of(action.item)
         else:

@@ -328,6 +328,11 @@ def test_batch_write_key_type_mismatch_is_a_schema_mismatch(ddb: Any) -> None:
         assert _error(
             ddb.batch_write_item, RequestItems={table: [{"PutRequest": {"Item": {"pk": value}}}]}
         ) == ("ValidationException", "The provided key element does not match the schema")
+    for value in ({"NULL": True}, {"M": {"a": {"S": "x"}}}):
+        assert _error(
+            ddb.transact_write_items,
+            TransactItems=[{"Put": {"TableName": table, "Item": {"pk": value}}}],
+        ) == ("ValidationException", "The provided key element does not match the schema")
     # PutItem keeps its own wording.
     assert _error(ddb.put_item, TableName=table, Item={"pk": {"N": "5"}}) == (
         "ValidationException",
