@@ -14,6 +14,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
+from overcast.testing import ServerProcess
 from tests.e2e.s3.access_helpers import KEY, SECRET, error_of, new_bucket
 
 # --- browser POST uploads (PostObject) ---------------------------------------------------------
@@ -35,13 +36,15 @@ def _expiry(seconds: int = 600) -> datetime:
     return datetime.now(UTC) + timedelta(seconds=seconds)
 
 
-def _post(endpoint: str, bucket: str, fields: dict[str, str], filename: str = "f.txt") -> Any:
+def _post(
+    endpoint: str, bucket: str, fields: dict[str, str], filename: str = "f.txt"
+) -> requests.Response:
     files = {"file": (filename, b"bar")}
     return requests.post(f"{endpoint}/{bucket}", data=fields, files=files, timeout=10)
 
 
 def test_post_policy_conditions_see_the_key_after_filename_substitution(
-    keyed_server: Any, other: Any
+    keyed_server: ServerProcess, other: Any
 ) -> None:
     # AWS substitutes ${filename} in the key field, then checks the policy against the result.
     name = new_bucket(other)
@@ -55,7 +58,9 @@ def test_post_policy_conditions_see_the_key_after_filename_substitution(
     assert other.get_object(Bucket=name, Key="up/photo.png")["Body"].read() == b"bar"
 
 
-def test_post_policy_without_a_bucket_condition_is_refused(keyed_server: Any, other: Any) -> None:
+def test_post_policy_without_a_bucket_condition_is_refused(
+    keyed_server: ServerProcess, other: Any
+) -> None:
     # Every form field, the bucket included, must be covered by a condition:
     # 403 "Invalid according to Policy: Extra input fields: bucket".
     name = new_bucket(other)
@@ -68,7 +73,7 @@ def test_post_policy_without_a_bucket_condition_is_refused(keyed_server: Any, ot
     assert "Extra input fields: bucket" in response.text
 
 
-def test_post_policy_expiration_must_be_iso8601(keyed_server: Any, other: Any) -> None:
+def test_post_policy_expiration_must_be_iso8601(keyed_server: ServerProcess, other: Any) -> None:
     # The expiration is an ISO 8601 date-time ("2007-12-01T12:00:00.000Z"); Python's str()
     # form with a space is an invalid policy document (400), not a valid date.
     name = new_bucket(other)
@@ -80,7 +85,7 @@ def test_post_policy_expiration_must_be_iso8601(keyed_server: Any, other: Any) -
 
 
 def test_post_policy_simple_condition_needs_exactly_one_property(
-    keyed_server: Any, other: Any
+    keyed_server: ServerProcess, other: Any
 ) -> None:
     # {} (or a two-key object) in "conditions" is 400 InvalidPolicyDocument, "Invalid
     # Simple-Condition: Simple-Conditions must have exactly one property specified."
@@ -95,7 +100,7 @@ def test_post_policy_simple_condition_needs_exactly_one_property(
 
 
 def test_anonymous_reader_of_a_listable_bucket_learns_a_key_is_missing(
-    keyed_server: Any, s3: Any
+    keyed_server: ServerProcess, s3: Any
 ) -> None:
     # S3 answers 404 NoSuchKey to whoever holds s3:ListBucket (here AllUsers READ on the
     # bucket ACL), 403 only to callers who may not list.
