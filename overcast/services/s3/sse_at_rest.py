@@ -122,6 +122,13 @@ class _Stream:
         self._offset += len(data)
         return _through(self._context, data)
 
+    def update_into(self, data: bytes, out: Any) -> int:
+        """``update`` into ``out`` (room for ``len(data) + 15`` bytes); the count written."""
+        if self._context is None:
+            self._context = self._key.ctr_at(self._offset)
+        self._offset += len(data)
+        return int(self._context.update_into(data, out))
+
 
 @functools.lru_cache(maxsize=256)
 def _sealer(master: bytes) -> AESGCM:
