@@ -480,7 +480,7 @@ class Multipart(ObjectBase):
         }
         out.update(sse_members(upload.meta))
         out.update(object_hooks.completed_members(self._store, obj))
-        if versioned:
+        if versioned and obj.version_id != "null":  # suspended: no header, as PutObject
             out["VersionId"] = obj.version_id
         checksums = obj.meta.get("checksums") or {}
         for algorithm, value in checksums.items():

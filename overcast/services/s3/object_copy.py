@@ -167,7 +167,7 @@ class ObjectCopy(ObjectBase):
             out.update(object_hooks.write_members(dest_bucket, obj))
             if src_bucket.versioned:
                 out["CopySourceVersionId"] = source.version_id
-            if dest_bucket.versioned:
+            if dest_bucket.versioned and obj.version_id != "null":  # suspended: no header
                 out["VersionId"] = obj.version_id
             return out
         raise InvalidRequest("The copy source changed while it was being copied; retry.")

@@ -121,7 +121,9 @@ class Objects(ObjectCopy, ObjectDelete, ObjectTagging, ObjectBase):
         if plan.algorithm is not None:
             out.update(checksum_members({plan.algorithm: checksums[plan.algorithm]}))
             out["ChecksumType"] = "FULL_OBJECT"
-        if bucket.versioned:
+        if bucket.versioned and obj.version_id != "null":
+            # A suspended bucket stores the write as the null version and answers without
+            # x-amz-version-id (PutObject's "versioning suspended" example).
             out["VersionId"] = obj.version_id
         return out
 
