@@ -336,7 +336,7 @@ class Authorizer:
             if item.resource.split(":", 3)[2:3] in (["iam"], ["sts"]):
                 extra.update({f"iam:ResourceTag/{k}": v for k, v in tags.items()})
         if "dynamodb:leadingkeys" in needs and ctx.service and ctx.service.name == "dynamodb":
-            leading = resources.leading_keys(ctx, ctx.params)
+            leading = resources.leading_keys(ctx, ctx.params, item.resource)
             if leading is not None:
                 extra["dynamodb:LeadingKeys"] = leading
         if not extra:

@@ -40,13 +40,33 @@ def tags(ctx: RequestContext, directory: Directory, arn: str) -> Mapping[str, st
     return hook(ctx, arn) if hook is not None else None
 
 
-def leading_keys(ctx: RequestContext, params: Mapping[str, Any]) -> list[str] | None:
-    """The partition-key values a DynamoDB item operation or Query touches."""
+def leading_keys(
+    ctx: RequestContext, params: Mapping[str, Any], resource: str = ""
+) -> list[str] | None:
+    """The partition-key values a DynamoDB item operation, Query or batch (for the table of
+    ``resource``) touches."""
     operation = ctx.operation.name if ctx.operation else ""
-    table = _table(ctx, str(params.get("TableName", "")))
+    name = str(params.get("TableName", ""))
+    if operation in ("BatchGetItem", "BatchWriteItem"):
+        name = resource.split(":table/", 1)[-1].split("/", 1)[0]
+    table = _table(ctx, name)
     hash_key = getattr(table, "hash_key", None)
     if table is None or hash_key is None:
         return None
+    if operation == "BatchGetItem":
+        keys = ((params.get("RequestItems") or {}).get(name) or {}).get("Keys") or []
+        return [_scalar(k[hash_key]) for k in keys if hash_key in k]
+    if operation == "BatchWriteItem":
+        found = []
+        for write in (params.get("RequestItems") or {}).get(name) or []:
+            item = (
+                (write.get("PutRequest") or {}).get("Item")
+                or (write.get("DeleteRequest") or {}).get("Key")
+                or {}
+            )
+            if hash_key in item:
+                found.append(_scalar(item[hash_key]))
+        return found
     if operation in _ITEM_KEY:
         value = (params.get(_ITEM_KEY[operation]) or {}).get(hash_key)
         return [_scalar(value)] if value is not None else None

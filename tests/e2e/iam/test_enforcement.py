@@ -451,3 +451,27 @@ def test_audit_mode_covers_trust_policies(tmp_path: Any) -> None:
         )["Role"]["Arn"]
         s.client("sts", **creds).assume_role(RoleArn=role, RoleSessionName="audited")
         assert "(trust policy)" in (tmp_path / "a.log").read_text()
+
+
+def test_dynamodb_leading_keys_in_batches(server: ServerProcess) -> None:
+    table = unique("batch-tbl")
+    server.client("dynamodb").create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "owner", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "owner", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    own_items = {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["${aws:username}"]}}
+    name, creds = new_user(server, allow("dynamodb:BatchWriteItem", Condition=own_items))
+    ddb = server.client("dynamodb", config=Config(retries={"max_attempts": 1}), **creds)
+
+    def write(*owners: str) -> str | None:
+        items = [{"PutRequest": {"Item": {"owner": {"S": o}}}} for o in owners]
+        try:
+            ddb.batch_write_item(RequestItems={table: items})
+        except ClientError as error:
+            return str(error.response["Error"]["Code"])
+        return None
+
+    assert write(name) != "AccessDeniedException"
+    assert write(name, "someone-else") == "AccessDeniedException"
