@@ -381,12 +381,15 @@ class Multipart(ObjectBase):
             )
         algorithm = upload.meta.get("checksum_algorithm") or DEFAULT_ALGORITHM
         reused = self._reusable(source, start, end, algorithm)
+        data_key = DataKey.new()  # a copied range is a new blob, encrypted at rest
         if reused is not None:
             blob, etag, checksums = reused
             written = False
         else:
             try:
-                blob, etag, checksums = await self._copy_range(source, start, end, algorithm)
+                blob, etag, checksums = await self._copy_range(
+                    source, start, end, algorithm, data_key
+                )
             except BlobNotFound:  # the source was deleted while being copied
                 raise NoSuchKey(Key=src_key) from None
             written = True
@@ -399,7 +402,14 @@ class Multipart(ObjectBase):
             last_modified=self._now(),
             checksums=checksums,
         )
-        self._store_part(name, key, part, written=written, shared_from=None if written else source)
+        self._store_part(
+            name,
+            key,
+            part,
+            written=written,
+            shared_from=None if written else source,
+            sealed=(ctx.account_id, data_key) if written else None,
+        )
         result: dict[str, Any] = {"ETag": etag, "LastModified": part.last_modified}
         result.update(_part_checksums(upload, checksums))
         out: dict[str, Any] = {"CopyPartResult": result}
@@ -423,9 +433,10 @@ class Multipart(ObjectBase):
         return Blob(blob_id, size), source.etag, {algorithm: value}
 
     async def _copy_range(
-        self, source: ObjectVersion, start: int, end: int, algorithm: str
+        self, source: ObjectVersion, start: int, end: int, algorithm: str, data_key: DataKey
     ) -> tuple[Blob, str, dict[str, str]]:
-        """Write bytes ``[start, end)`` of the source as a new blob, hashing them on the way."""
+        """Write bytes ``[start, end)`` of the source as a new blob, hashing them on the way
+        and encrypting them with ``data_key``."""
         md5 = hashlib.md5(usedforsecurity=False)
         checksum = new_checksum(algorithm)
 
@@ -436,7 +447,14 @@ class Multipart(ObjectBase):
         chunks: AsyncIterator[bytes] = bodies.iter_segments(
             self._store, source.segments, start, end
         )
-        blob = await self._store.blobs.put(chunks, on_chunk=on_chunk)
+        sealer = data_key.cipher_at(0)
+
+        async def sealed() -> AsyncIterator[bytes]:
+            async for chunk in chunks:
+                on_chunk(chunk)  # digests are of the plaintext
+                yield sealer.update(chunk)
+
+        blob = await self._store.blobs.put(sealed())
         return blob, f'"{md5.hexdigest()}"', {algorithm: checksum.b64digest()}
 
     # -- complete and abort --------------------------------------------------------------------

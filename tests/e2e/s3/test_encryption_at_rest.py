@@ -45,6 +45,24 @@ def test_bytes_are_encrypted_on_disk(disk_server: ServerProcess) -> None:
         UploadId=upload["UploadId"],
         MultipartUpload={"Parts": [{"PartNumber": n, "ETag": e} for n, e in enumerate(etags, 1)]},
     )
+    # UploadPartCopy of a range writes a new (encrypted) blob.
+    copy_upload = s3.create_multipart_upload(Bucket=name, Key="mp-copy")
+    copied_part = s3.upload_part_copy(
+        Bucket=name,
+        Key="mp-copy",
+        UploadId=copy_upload["UploadId"],
+        PartNumber=1,
+        CopySource={"Bucket": name, "Key": "large"},
+        CopySourceRange="bytes=10-100009",
+    )
+    s3.complete_multipart_upload(
+        Bucket=name,
+        Key="mp-copy",
+        UploadId=copy_upload["UploadId"],
+        MultipartUpload={
+            "Parts": [{"PartNumber": 1, "ETag": copied_part["CopyPartResult"]["ETag"]}]
+        },
+    )
     assert disk_server.data_dir is not None
     assert _on_disk(disk_server.data_dir, MARKER) == []
 
@@ -63,6 +81,8 @@ def test_bytes_are_encrypted_on_disk(disk_server: ServerProcess) -> None:
         assert across["Body"].read() == whole[5 * MIB - 10 : 5 * MIB + 10]
         second = client.get_object(Bucket=name, Key="mp", PartNumber=2)
         assert second["Body"].read() == part_two
+        ranged_copy = client.get_object(Bucket=name, Key="mp-copy")["Body"].read()
+        assert ranged_copy == large[10:100010]
 
     check(s3)
     # Copies share the encrypted blobs (a multipart source is read to compute the new ETag).
