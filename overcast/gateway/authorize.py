@@ -156,6 +156,7 @@ class Authorizer:
         self.directory = Directory(env)
         self._generation = storage.generation  # changes after every IAM write
         self.decisions: deque[tuple[Any, ...]] = deque(maxlen=KEEP)
+        env.store.on_reset(self._forget)
         self._policies: dict[tuple[Any, ...], _PolicySet] = {}
         self._allowed: dict[tuple[Any, ...], tuple[PrincipalInfo, Outcome]] = {}
         self._scp_hook: Any = _UNRESOLVED
@@ -438,6 +439,11 @@ class Authorizer:
         return context
 
     # --- outcome --------------------------------------------------------------------------
+
+    def _forget(self) -> None:
+        """``/_overcast/reset``: the decisions and remembered allows go with the state."""
+        self.decisions.clear()
+        self._allowed.clear()
 
     def recent(self) -> list[dict[str, Any]]:
         """The remembered decisions, newest first, as the decisions endpoint shows them."""

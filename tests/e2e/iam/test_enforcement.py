@@ -475,3 +475,14 @@ def test_dynamodb_leading_keys_in_batches(server: ServerProcess) -> None:
 
     assert write(name) != "AccessDeniedException"
     assert write(name, "someone-else") == "AccessDeniedException"
+
+
+def test_reset_forgets_decisions(tmp_path: Any) -> None:
+    with ServerProcess(log_file=tmp_path / "reset.log") as s:
+        _, creds = new_user(s, allow("sqs:ListQueues"))
+        s.client("sqs", **creds).list_queues()
+        assert decisions(s)
+        request = urllib.request.Request(f"{s.endpoint}/_overcast/reset", method="POST")
+        with urllib.request.urlopen(request) as response:
+            assert response.status == 200
+        assert decisions(s) == []
