@@ -63,16 +63,17 @@ def test_accounts_do_not_see_each_other(keyed_server: ServerProcess) -> None:
 
 def test_expired_presigned_url_is_refused(keyed_server: ServerProcess) -> None:
     sts = known(keyed_server, "sts")
-    # As `aws eks get-token` does: a GET URL, valid for one second.
-    url = sts.generate_presigned_url("get_caller_identity", ExpiresIn=1, HttpMethod="GET")
+    # As `aws eks get-token` does: a GET URL (a minute's validity, so a loaded machine's first
+    # request is still in time).
+    url = sts.generate_presigned_url("get_caller_identity", ExpiresIn=60, HttpMethod="GET")
     ok = requests.get(url, timeout=10)
     assert ok.status_code == 200 and ACCOUNT in ok.text
     # Move the shared clock past the expiry instead of sleeping.
-    requests.post(keyed_server.endpoint + "/_overcast/clock", json={"advance": 5}, timeout=10)
+    requests.post(keyed_server.endpoint + "/_overcast/clock", json={"advance": 120}, timeout=10)
     try:
         expired = requests.get(url, timeout=10)
     finally:
         now = requests.get(keyed_server.endpoint + "/_overcast/clock", timeout=10).json()["now"]
-        requests.post(keyed_server.endpoint + "/_overcast/clock", json={"set": now - 5}, timeout=10)
+        requests.post(keyed_server.endpoint + "/_overcast/clock", json={"set": now - 120}, timeout=10)
     assert expired.status_code == 403
     assert "expired" in expired.text
