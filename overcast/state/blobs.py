@@ -62,6 +62,7 @@ SPILL_BYTES = 4 << 20  # ephemeral blobs larger than this live in a temp file, n
 INLINE_BYTES = 16 << 10  # on disk, blobs up to this size are stored in the registry row
 INLINE_READ = 64 << 10  # reads up to this size run on the event loop; larger ones on a thread
 REGISTRY = "_overcast_blobs"
+TRANSFORM_SLACK = 16  # spare bytes after a chunk handed to ``iter``'s ``transform`` (a cipher's)
 REMOVE_BATCH_S = 0.02  # the remover thread deletes the files gathered in this long, then sleeps
 
 log = logging.getLogger("overcast.state")
@@ -289,17 +290,28 @@ class BlobStore:
         return True
 
     def iter(
-        self, blob_id: str, start: int = 0, end: int | None = None, chunk: int = 1 << 20
+        self,
+        blob_id: str,
+        start: int = 0,
+        end: int | None = None,
+        chunk: int = 1 << 20,
+        *,
+        transform: Transform | None = None,
     ) -> AsyncIterator[bytes]:
         """Bytes ``[start, end)`` of the blob (``end=None``: to the end), in chunks.
 
         The blob is opened here, so a missing blob raises ``BlobNotFound`` at the call, and a
-        blob deleted while being streamed is still read to the end.
+        blob deleted while being streamed is still read to the end. ``transform(buffer, n)``
+        rewrites each chunk in place (decryption) on the thread that read it, so that a large
+        body's cipher runs beside the event loop: ``buffer`` is a bytearray of the chunk's own
+        holding its ``n`` bytes then ``TRANSFORM_SLACK`` spare ones, cut off afterwards.
         """
         if start < 0 or (end is not None and end < start) or chunk <= 0:
             raise ValueError(f"bad range start={start} end={end} chunk={chunk}")
         handle = self.open(blob_id)
-        return _stream(handle, start, end, chunk, inline=isinstance(handle, io.BytesIO))
+        return _stream(
+            handle, start, end, chunk, inline=isinstance(handle, io.BytesIO), transform=transform
+        )
 
     # -- maintenance ---------------------------------------------------------------------------
 
@@ -538,15 +550,40 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+Transform = Callable[[bytearray, int], None]
+
+
+def _read_transformed(handle: BinaryIO, size: int, transform: Transform) -> bytes:
+    """Up to ``size`` bytes read into a buffer of their own, then ``transform``ed in place."""
+    buffer = bytearray(size + TRANSFORM_SLACK)
+    with memoryview(buffer) as view:
+        n = handle.readinto(view[:size])  # type: ignore[attr-defined]
+    if n:
+        transform(buffer, n)
+    del buffer[n:]
+    return buffer  # type: ignore[return-value]  # bytes-like: what every consumer takes
+
+
 async def _stream(
-    handle: BinaryIO, start: int, end: int | None, chunk: int, *, inline: bool
+    handle: BinaryIO,
+    start: int,
+    end: int | None,
+    chunk: int,
+    *,
+    inline: bool,
+    transform: Transform | None = None,
 ) -> AsyncIterator[bytes]:
     try:
         handle.seek(start)
         remaining = None if end is None else end - start
         while remaining is None or remaining > 0:
             size = chunk if remaining is None else min(chunk, remaining)
-            if inline or size <= INLINE_READ:
+            if transform is not None:
+                if inline or size <= INLINE_READ:
+                    data = _read_transformed(handle, size, transform)
+                else:
+                    data = await asyncio.to_thread(_read_transformed, handle, size, transform)
+            elif inline or size <= INLINE_READ:
                 data = handle.read(size)
             else:
                 data = await asyncio.to_thread(handle.read, size)
