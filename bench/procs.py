@@ -175,6 +175,21 @@ def _descendants(pid: int) -> list[int]:
     return out
 
 
+def set_affinity(pid: int, cpus: tuple[int, ...]) -> None:
+    """Let every thread of ``pid`` and its descendants run on ``cpus`` (threads started later
+    inherit it from the thread that starts them)."""
+    for p in [pid, *_descendants(pid)]:
+        try:
+            tasks = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                os.sched_setaffinity(int(task), cpus)
+            except OSError:  # the thread ended meanwhile
+                continue
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of ``pid`` and its descendants so far, in seconds."""
     ticks = 0

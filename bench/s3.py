@@ -15,6 +15,12 @@ to core 0 with the load on the other core(s), and measures on each, one after th
 
 ``--endpoint URL`` measures an already running server instead (no CPU sampling, no pinning).
 Everything is on loopback and bounded in time (``--duration`` per rate, one pass otherwise).
+
+The large-object tests (``large``, ``multipart``) let the server use every core the bench may
+use, the client running beside it, and report the client's CPU time too (``client_cpu_s``, and
+``per_machine_cpu``: the value per CPU-second of server and client together), so that using the
+second core is accounted for; ``--pin-large`` keeps the server on core 0 for them as well (the
+earlier method). The small-object rates always pin the server to core 0 and the load to the rest.
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import bench.rate
-from bench.procs import client_and_server_cpus, cpu_seconds, running
+from bench.procs import client_and_server_cpus, cpu_seconds, running, set_affinity
 from bench.rate import run_rate
 from bench.report import best_of, save_json, table
 from bench.signing import ACCESS_KEY, REGION, SECRET_KEY, SignedRequest, sign_request
@@ -59,6 +65,9 @@ class Row:
     seconds: float = 0.0
     server_cpu_s: float | None = None
     per_cpu: float | None = None  # value per busy server core (unit per CPU-second)
+    client_cpu_s: float | None = None  # large tests: the bench process's own CPU time
+    per_machine_cpu: float | None = None  # value per CPU-second of server + client
+    server_cpus: str = ""  # the cores the server could use ("0", "0,1"; "" = not pinned)
     errors: int = 0
     note: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
@@ -241,8 +250,12 @@ class Bench:
         duration: float,
         processes: int | None,
         repeat: int,
+        server_cpus: tuple[int, ...] | None = None,
+        large_cpus: tuple[int, ...] | None = None,
     ) -> None:
         self.name = name
+        self.server_cpus = server_cpus
+        self.large_cpus = large_cpus  # the server's cores for the large tests (None: unchanged)
         self.endpoint = endpoint
         self.server_pid = server_pid
         self.client_cpus = client_cpus
@@ -256,12 +269,36 @@ class Bench:
         return cpu_seconds(self.server_pid) if self.server_pid else None
 
     def _timed(self, fn: Callable[[], Any]) -> tuple[float, float | None, Any]:
+        elapsed, cpu, _, out = self._timed_both(fn)
+        return elapsed, cpu, out
+
+    def _timed_both(self, fn: Callable[[], Any]) -> tuple[float, float | None, float, Any]:
+        """``(seconds, server CPU-s, client CPU-s, fn())``; the client is this process."""
         cpu0 = self._cpu()
+        own0 = time.process_time()
         t0 = time.perf_counter()
         out = fn()
         elapsed = time.perf_counter() - t0
+        own = time.process_time() - own0
         cpu1 = self._cpu()
-        return elapsed, None if cpu0 is None or cpu1 is None else cpu1 - cpu0, out
+        return elapsed, None if cpu0 is None or cpu1 is None else cpu1 - cpu0, own, out
+
+    @contextmanager
+    def _large_cpus(self) -> Iterator[None]:
+        """The server on ``large_cpus`` for a large-object test, then back on its own cores."""
+        if self.server_pid is None or self.large_cpus is None:
+            yield
+            return
+        set_affinity(self.server_pid, self.large_cpus)
+        try:
+            yield
+        finally:
+            if self.server_cpus:
+                set_affinity(self.server_pid, self.server_cpus)
+
+    def _cores(self, large: bool) -> str:
+        cpus = self.large_cpus if large and self.large_cpus else self.server_cpus
+        return ",".join(map(str, cpus)) if cpus and self.server_pid else ""
 
     def request(
         self,
@@ -341,11 +378,15 @@ class Bench:
     # one large object, one stream
 
     def large(self, size: int = 256 * MiB) -> list[Row]:
+        with self._large_cpus():
+            return self._large(size)
+
+    def _large(self, size: int) -> list[Row]:
         payload = memoryview(os.urandom(MiB) * (size // MiB))
         key = "large-256m"
         path = _key_path(self.bucket, key)
-        put_best: tuple[float, float | None] | None = None
-        get_best: tuple[float, float | None] | None = None
+        put_best: tuple[float, float | None, float] | None = None
+        get_best: tuple[float, float | None, float] | None = None
         for _ in range(max(1, self.repeat)):
             conn = Connection(self.endpoint)
 
@@ -353,21 +394,21 @@ class Bench:
                 status, _, body, _ = self.request(conn, "PUT", path, body=payload)
                 return status, body
 
-            elapsed, cpu, (status, body) = self._timed(put)
+            elapsed, cpu, own, (status, body) = self._timed_both(put)
             _check(status, body, "PutObject 256 MiB")
             if put_best is None or elapsed < put_best[0]:
-                put_best = (elapsed, cpu)
+                put_best = (elapsed, cpu, own)
 
             def get(conn: Connection = conn) -> tuple[int, int]:
                 status, _, _, length = self.request(conn, "GET", path, keep_body=False)
                 return status, length
 
-            elapsed, cpu, (status, length) = self._timed(get)
+            elapsed, cpu, own, (status, length) = self._timed_both(get)
             _check(status, b"", "GetObject 256 MiB")
             if length != size:
                 raise RuntimeError(f"GetObject 256 MiB returned {length} bytes")
             if get_best is None or elapsed < get_best[0]:
-                get_best = (elapsed, cpu)
+                get_best = (elapsed, cpu, own)
             conn.close()
         assert put_best is not None and get_best is not None
         return [
@@ -375,7 +416,9 @@ class Bench:
             self._throughput("get-256m", size, *get_best),
         ]
 
-    def _throughput(self, test: str, size: int, elapsed: float, cpu: float | None) -> Row:
+    def _throughput(
+        self, test: str, size: int, elapsed: float, cpu: float | None, own: float | None = None
+    ) -> Row:
         return Row(
             self.name,
             test,
@@ -384,6 +427,9 @@ class Bench:
             seconds=round(elapsed, 3),
             server_cpu_s=None if cpu is None else round(cpu, 3),
             per_cpu=None if not cpu else round(size / cpu / 1e6, 1),
+            client_cpu_s=None if own is None else round(own, 3),
+            per_machine_cpu=None if not cpu or own is None else round(size / (cpu + own) / 1e6, 1),
+            server_cpus=self._cores(large=True),
         )
 
     # listing a 10,000-key bucket
@@ -455,11 +501,14 @@ class Bench:
     def multipart(self, size: int = 512 * MiB, part: int = 8 * MiB, inflight: int = 4) -> list[Row]:
         payload = memoryview(os.urandom(MiB) * (part // MiB))
         count = size // part
-        best: tuple[float, float | None] | None = None
+        best: tuple[float, float | None, float] | None = None
         for _ in range(max(1, self.repeat)):
-            elapsed, cpu, _ = self._timed(lambda: self._one_multipart(payload, count, inflight))
+            with self._large_cpus():
+                elapsed, cpu, own, _ = self._timed_both(
+                    lambda: self._one_multipart(payload, count, inflight)
+                )
             if best is None or elapsed < best[0]:
-                best = (elapsed, cpu)
+                best = (elapsed, cpu, own)
         assert best is not None
         return [self._throughput("multipart-512m", size, *best)]
 
@@ -561,8 +610,12 @@ def run_targets(
     duration: float,
     processes: int | None,
     repeat: int,
+    pin_large: bool = False,
 ) -> tuple[list[Row], dict[str, str]]:
     server_cpus, client_cpus = client_and_server_cpus()
+    large_cpus = None
+    if server_cpus and client_cpus and not pin_large:
+        large_cpus = tuple(sorted({*server_cpus, *client_cpus}))
     rows: list[Row] = []
     failures: dict[str, str] = {}
     for target in targets:
@@ -583,6 +636,8 @@ def run_targets(
                     duration=duration,
                     processes=processes,
                     repeat=repeat,
+                    server_cpus=server_cpus,
+                    large_cpus=large_cpus,
                 )
                 got, failed = bench.run(tests)
                 rows += got
@@ -601,12 +656,26 @@ def rows_table(rows: list[Row]) -> str:
                 r.value,
                 r.unit,
                 r.per_cpu if r.per_cpu is not None else "-",
+                r.client_cpu_s if r.client_cpu_s is not None else "-",
+                r.per_machine_cpu if r.per_machine_cpu is not None else "-",
+                r.server_cpus or "-",
                 r.seconds,
                 r.errors,
             )
             for r in rows
         ],
-        ("target", "test", "value", "unit", "per server CPU-s", "seconds", "errors"),
+        (
+            "target",
+            "test",
+            "value",
+            "unit",
+            "per server CPU-s",
+            "client CPU-s",
+            "per machine CPU-s",
+            "server cores",
+            "seconds",
+            "errors",
+        ),
     )
 
 
@@ -624,6 +693,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1, help="runs; the best is reported")
     parser.add_argument(
         "--overcast-cmd", default=None, help="Overcast's command ({port}, {data}: a temp dir)"
+    )
+    parser.add_argument(
+        "--pin-large",
+        action="store_true",
+        help="keep the server on core 0 for the large tests too (default: all the bench's cores)",
     )
     parser.add_argument("--json", action="store_true", help="write JSON to bench/results/")
     parser.add_argument("--json-path", default=None)
@@ -647,7 +721,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.only:
             targets = [t for t in targets if t.name in args.only.split(",")]
         rows, failures = run_targets(
-            targets, tests, duration=args.duration, processes=args.processes, repeat=args.repeat
+            targets,
+            tests,
+            duration=args.duration,
+            processes=args.processes,
+            repeat=args.repeat,
+            pin_large=args.pin_large,
         )
     print(rows_table(rows))
     for name, error in failures.items():
