@@ -243,6 +243,7 @@ class Listing(S3Base):
         bucket, page = self._store.read(run)
         owners = _Owners(bucket.account_id)
         versions: list[dict[str, Any]] = []
+        version_rows: list[tuple[Any, ...]] = []  # as ListObjects' rows, for RestoreStatus
         markers: list[dict[str, Any]] = []
         for row in page.rows:
             key, version_id, is_latest, delete_marker, *rest = row
@@ -262,6 +263,8 @@ class Listing(S3Base):
             entry["VersionId"] = version_id
             entry["IsLatest"] = bool(is_latest)
             versions.append(entry)
+            version_rows.append((key, *rest))
+        object_hooks.restore_statuses(request, version_rows, versions, self._now())
         out: dict[str, Any] = {
             "IsTruncated": page.truncated,
             "KeyMarker": enc(key_marker),

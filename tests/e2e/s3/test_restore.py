@@ -158,3 +158,32 @@ def test_list_restore_status(s3c: Any, clock_server: ServerProcess) -> None:  # 
     done = statuses()["a"]
     assert done["IsRestoreInProgress"] is False
     assert done["RestoreExpiryDate"].timestamp() % DAY == 0
+
+
+def test_list_versions_restore_status(s3c: Any, clock_server: ServerProcess) -> None:  # noqa: F811
+    name = _bucket(s3c)
+    s3c.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    old = s3c.put_object(Bucket=name, Key="k", Body=b"old", StorageClass="GLACIER")["VersionId"]
+    new = s3c.put_object(Bucket=name, Key="k", Body=b"new", StorageClass="GLACIER")["VersionId"]
+    s3c.put_object(Bucket=name, Key="plain", Body=b"p")
+    s3c.delete_object(Bucket=name, Key="plain")  # a delete marker carries no RestoreStatus
+    s3c.restore_object(
+        Bucket=name, Key="k", VersionId=old, RestoreRequest={"Days": 1, "Tier": "Expedited"}
+    )
+
+    def statuses() -> dict[str, Any]:
+        listed = s3c.list_object_versions(Bucket=name, OptionalObjectAttributes=["RestoreStatus"])
+        assert "RestoreStatus" not in str(listed.get("DeleteMarkers"))
+        return {v["VersionId"]: v.get("RestoreStatus") for v in listed["Versions"]}
+
+    got = statuses()
+    assert got[old] == {"IsRestoreInProgress": True}
+    assert got[new] is None
+    assert len(got) == 3
+    plain = s3c.list_object_versions(Bucket=name)["Versions"]
+    assert all("RestoreStatus" not in v for v in plain)
+    advance(clock_server, 10 * 60)
+    done = statuses()[old]
+    assert done["IsRestoreInProgress"] is False
+    assert done["RestoreExpiryDate"].timestamp() % DAY == 0
+    assert statuses()[new] is None
