@@ -100,6 +100,15 @@ class S3Base(Provider):
         bucket = self._store.read(lambda conn: store.get_bucket(conn, name))
         return None if bucket is None else (bucket.account_id, bucket.config.get("policy"))
 
+    def _resource_tags(self, ctx: RequestContext, arn: str) -> dict[str, str] | None:
+        """A bucket's tags for ``aws:ResourceTag/*`` (IAM's authorize step, only when a policy
+        reads that key); objects answer ``s3:ExistingObjectTag/*`` instead."""
+        name = arn.split(":::", 1)[-1]
+        if "/" in name:
+            return None
+        bucket = self._store.read(lambda conn: store.get_bucket(conn, name))
+        return None if bucket is None else dict(bucket.config.get("tagging") or {})
+
     def _access(
         self,
         ctx: RequestContext,

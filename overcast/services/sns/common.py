@@ -113,6 +113,12 @@ class SnsBase(Provider):
         topic = self.env.store.read(lambda conn: store.get_topic(conn, arn))
         return None if topic is None else (topic.account_id, topic.attrs.get("Policy"))
 
+    def _resource_tags(self, ctx: RequestContext, arn: str) -> dict[str, str] | None:
+        """The topic's tags for ``aws:ResourceTag/*`` (IAM's authorize step, only when a policy
+        reads that key); a subscription's checks name its topic."""
+        topic = self.env.store.read(lambda conn: store.get_topic(conn, arn))
+        return None if topic is None else dict(topic.tags)
+
     def _subscription(self, conn: sqlite3.Connection, arn: str) -> Subscription:
         if split_arn(arn) is None or arn.count(":") != 6:
             raise invalid("SubscriptionArn")

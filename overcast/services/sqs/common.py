@@ -101,6 +101,12 @@ class SqsBase(Provider):
         queue = self.env.store.read(lambda conn: self._queue_by_arn(conn, arn)) if parsed else None
         return None if queue is None or parsed is None else (parsed[1], queue.attrs.get("Policy"))
 
+    def _resource_tags(self, ctx: RequestContext, arn: str) -> dict[str, str] | None:
+        """The queue's tags for ``aws:ResourceTag/*`` (IAM's authorize step, only when a policy
+        reads that key)."""
+        queue = self.env.store.read(lambda conn: self._queue_by_arn(conn, arn))
+        return None if queue is None else dict(queue.tags)
+
     def _queue_by_arn(self, conn: sqlite3.Connection, arn: str) -> Queue | None:
         parsed = split_queue_arn(arn)
         if parsed is None:
