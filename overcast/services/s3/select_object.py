@@ -54,6 +54,8 @@ def _formats(request: dict[str, Any]) -> tuple[str, dict[str, Any], str, dict[st
             "The SelectRequest entity must name exactly one input and one output format."
         )
     kind_in, kind_out = given_in[0], given_out[0]
+    if kind_in == "Parquet":
+        inputs.require_parquet()
     if kind_in == "Parquet" and (source.get("CompressionType") or "NONE") != "NONE":
         raise InvalidRequestParameter(
             "Parquet input does not support a CompressionType: Parquet compresses by column."

@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, EventStreamError
 
+from overcast.testing import ServerProcess
+
 CSV = b"name,age,city\nAlice,35,Paris\nBob,40,\nAnn,20,Rome\n"
 
 
@@ -142,6 +144,33 @@ def test_parquet(s3: Any, bucket: str) -> None:
         InputSerialization={"Parquet": {}}, OutputSerialization={"JSON": {}},
     )  # fmt: skip
     assert records == b'{"name":"y"}\n{"name":"z"}\n'
+
+
+def test_parquet_without_pyarrow(tmp_path: Any) -> None:
+    """A server without the ``parquet`` extra answers 501 NotImplemented naming the extra."""
+    hidden = tmp_path / "pyarrow"
+    hidden.mkdir()
+    (hidden / "__init__.py").write_text("raise ImportError('pyarrow hidden by the test')\n")
+    proc = ServerProcess(env={"PYTHONPATH": str(tmp_path)}).start()
+    try:
+        s3 = proc.client("s3")
+        s3.create_bucket(Bucket="no-arrow")
+        s3.put_object(Bucket="no-arrow", Key="t.parquet", Body=b"PAR1 not read")
+        with pytest.raises(ClientError) as err:
+            select(
+                s3, "no-arrow", "t.parquet", "SELECT * FROM S3Object",
+                InputSerialization={"Parquet": {}}, OutputSerialization={"JSON": {}},
+            )  # fmt: skip
+        error = err.value.response["Error"]
+        assert error["Code"] == "NotImplemented"
+        assert "overcast[parquet]" in error["Message"]
+        assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
+        records, _ = select(
+            s3, "no-arrow", "t.parquet", "SELECT * FROM S3Object", InputSerialization={"CSV": {}}
+        )
+        assert records == b"PAR1 not read\n"
+    finally:
+        proc.stop()
 
 
 def test_errors(s3: Any, bucket: str) -> None:

@@ -13,6 +13,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO, TextIO
 
+from overcast.services.s3.errors import NotImplemented_
 from overcast.services.s3.select import ast
 from overcast.services.s3.select.errors import (
     CSVParsingError,
@@ -22,7 +23,6 @@ from overcast.services.s3.select.errors import (
     InvalidRequestParameter,
     JSONParsingError,
     ParquetParsingError,
-    UnsupportedParquetType,
 )
 from overcast.services.s3.select.evaluate import CsvRecord, _step
 from overcast.services.s3.select.values import MISSING
@@ -250,13 +250,25 @@ def apply_source_path(values: Iterator[Any], path: tuple[ast.Step, ...]) -> Iter
 # --- Parquet ---------------------------------------------------------------------------------
 
 
-def parquet_records(data: bytes) -> Iterator[dict[str, Any]]:
+PARQUET_MISSING = (
+    "Parquet input is not available on this server: install Overcast's parquet extra "
+    "(pip install 'overcast[parquet]', which adds pyarrow)."
+)
+
+
+def require_parquet() -> None:
+    """Refuse Parquet input up front, before the object is read, when pyarrow is missing (an
+    optional dependency: the ``parquet`` extra)."""
     try:
-        import pyarrow.parquet as pq  # optional: only Parquet input needs it
+        import pyarrow.parquet  # noqa: F401
     except ImportError:
-        raise UnsupportedParquetType(
-            "Parquet input needs the pyarrow package on this server."
-        ) from None
+        raise NotImplemented_(PARQUET_MISSING) from None
+
+
+def parquet_records(data: bytes) -> Iterator[dict[str, Any]]:
+    require_parquet()
+    import pyarrow.parquet as pq  # optional: only Parquet input needs it
+
     try:
         table = pq.read_table(io.BytesIO(data))
     except Exception:
