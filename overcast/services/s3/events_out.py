@@ -6,10 +6,11 @@ bus's durable outbox in the same commit as the object (a crash after the commit 
 it; a rolled-back write delivers nothing). It costs nothing for a bucket without notification
 or replication configuration: the bucket row is already in hand.
 
-``EventDelivery`` is the bus subscriber: it reads the bucket's notification configuration and
-sends AWS's record to each matching destination (SQS through SQS's own send path, SNS through
-SNS's publish path); a failed send raises, so the bus retries it (on the clock). Lambda has no
-invoke path yet and EventBridge no provider: their deliveries are stored in
+The destinations an event goes to are those of the configuration at the time of the event, as on
+AWS: ``object_event`` snapshots the matching ones into the outbox record. ``EventDelivery`` is
+the bus subscriber: it sends AWS's record to each of them (SQS through SQS's own send path,
+SNS through SNS's publish path); a failed send raises, so the bus retries it (on the clock).
+Lambda has no invoke path yet and EventBridge no provider: their deliveries are stored in
 ``s3_notify_captured`` (served at ``GET /_overcast/s3/notifications``); EventBridge events are
 also put on the bus's ``events.event.put`` topic as soon as something subscribes to it.
 """
@@ -105,6 +106,11 @@ def object_event(
         "base_url": ctx.base_url("sns") if ctx is not None else "",
         "replica": bool(obj is not None and obj.meta.get("replication_status") == "REPLICA"),
     }
+    notify = config.get(notifications.CONFIG_KEY) or {}
+    # The destinations as configured now: a configuration changed before delivery does not
+    # redirect (or drop) an event already published.
+    payload["targets"] = [list(t) for t in notifications.matching(notify, event_name, key)]
+    payload["eventbridge"] = "EventBridgeConfiguration" in notify
     if extra:
         payload["extra"] = extra  # event-specific record members (replicationEventData...)
     env.events.publish(topic_of(event_name), payload, conn=conn)
@@ -166,11 +172,18 @@ class EventDelivery(Notifications):
     async def _on_object_event(self, event: Event) -> None:
         p = event.payload
         name = p["bucket"]
-        bucket = await self._store.aread(lambda c: store.get_bucket(c, name))
-        if bucket is None or bucket.account_id != p["account_id"]:
-            return  # the bucket is gone (or is another owner's now): nobody to notify
-        config = bucket.config.get(notifications.CONFIG_KEY) or {}
-        targets = notifications.matching(config, p["event_name"], p["key"])
+        if "targets" in p:  # the destinations snapshotted when the event happened
+            targets = [(kind, arn, config_id) for kind, arn, config_id in p["targets"]]
+            eventbridge = bool(p["eventbridge"])
+        else:  # an outbox record written before snapshots: the configuration now
+            bucket = await self._store.aread(lambda c: store.get_bucket(c, name))
+            if bucket is None or bucket.account_id != p["account_id"]:
+                return  # the bucket is gone (or is another owner's now): nobody to notify
+            config = bucket.config.get(notifications.CONFIG_KEY) or {}
+            targets = notifications.matching(config, p["event_name"], p["key"])
+            eventbridge = "EventBridgeConfiguration" in config
+        if not targets and not eventbridge:
+            return
         # Destinations already served by an earlier attempt of this event are not sent again.
         done = self._notify_done.setdefault(event.id, set())
         failures: list[str] = []
@@ -180,7 +193,7 @@ class EventDelivery(Notifications):
             message = json.dumps({"Records": [record(p, config_id)]}, ensure_ascii=False)
             try:
                 if kind == "sqs":
-                    await asyncio.to_thread(self._to_queue, arn, message, bucket)
+                    await asyncio.to_thread(self._to_queue, arn, message, name)
                 elif kind == "sns":
                     await asyncio.to_thread(self._to_topic, arn, message, p["base_url"])
                 else:
@@ -192,7 +205,7 @@ class EventDelivery(Notifications):
                 failures.append(f"{arn}: {type(exc).__name__}: {exc}")
             else:
                 done.add(config_id)
-        if "EventBridgeConfiguration" in config and "\0eventbridge" not in done:
+        if eventbridge and "\0eventbridge" not in done:
             await self._store.awrite(functools.partial(self._to_eventbridge, p=p))
             done.add("\0eventbridge")
         if failures:

@@ -289,17 +289,17 @@ class Notifications(S3Base):
             for entry in config.get(member) or []:
                 try:
                     if kind == "sqs":
-                        self._to_queue(entry[arn_member], message, bucket)
+                        self._to_queue(entry[arn_member], message, bucket.name)
                     elif kind == "sns":
                         self._to_topic(entry[arn_member], message, ctx.base_url("sns"))
                 except Exception:  # validated a moment ago: a lost test message is not an error
                     log.warning("s3:TestEvent to %s failed", entry[arn_member], exc_info=True)
 
-    def _to_queue(self, arn: str, message: str, bucket: Bucket) -> None:
+    def _to_queue(self, arn: str, message: str, bucket_name: str) -> None:
         from overcast.services.sqs import delivery as sqs_delivery
 
         sqs_delivery.deliver(
-            self.env, arn, message, source_arn=bucket_arn(bucket.name), source_service=S3_PRINCIPAL
+            self.env, arn, message, source_arn=bucket_arn(bucket_name), source_service=S3_PRINCIPAL
         )
 
     def _to_topic(self, arn: str, message: str, base_url: str) -> None:

@@ -425,3 +425,37 @@ def test_restore_events(s3: Any, sqs: Any, server: ServerProcess) -> None:
     restore = done["glacierEventData"]["restoreEventData"]
     assert restore["lifecycleRestoreStorageClass"] == "GLACIER"
     assert restore["lifecycleRestorationExpiryTime"].endswith("Z")
+
+
+def test_destinations_are_those_at_the_time_of_the_event(
+    s3: Any, sqs: Any, server: ServerProcess
+) -> None:
+    """An event waiting for a retry goes where the configuration said when it happened, not
+    where a later configuration points (AWS delivers per the configuration at event time)."""
+    bucket = _name("notify")
+    s3.create_bucket(Bucket=bucket)
+    url_a, arn_a = _queue(sqs)
+    url_b, arn_b = _queue(sqs)
+
+    def point_to(arn: str) -> None:
+        s3.put_bucket_notification_configuration(
+            Bucket=bucket,
+            NotificationConfiguration={
+                "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]
+            },
+        )
+
+    point_to(arn_a)
+    _messages(sqs, url_a, 1)  # the s3:TestEvent
+    sqs.delete_queue(QueueUrl=url_a)
+    s3.put_object(Bucket=bucket, Key="before", Body=b"x")  # fails for now: queue A is gone
+    point_to(arn_b)
+    _messages(sqs, url_b, 1)
+    s3.put_object(Bucket=bucket, Key="after", Body=b"y")
+    _advance(server, 61)
+    url_a, _ = _queue(sqs, name=arn_a.rsplit(":", 1)[1])
+    for _ in range(4):  # the bus's backoff, on the clock
+        _advance(server, 30)
+    assert [r["s3"]["object"]["key"] for r in _records(_messages(sqs, url_a, 1))] == ["before"]
+    got_b = _records(_messages(sqs, url_b, 2, timeout=3))
+    assert [r["s3"]["object"]["key"] for r in got_b] == ["after"]
