@@ -49,10 +49,6 @@ def _label_time(label: str, default: float) -> float:
         return default
 
 
-def _shard_id(now: float) -> str:
-    return f"shardId-{int(now * 1000):020d}-{os.urandom(4).hex()}"
-
-
 class StreamOps:
     """Hooks of the DynamoDB provider for streams (composed in provider.py)."""
 
@@ -101,6 +97,7 @@ class StreamOps:
         stream = self._sync_stream(conn, table)
         if stream is None:
             return
+        streams.roll(conn, stream.arn, now)  # a record after the shard's period opens a child
         event_name = "INSERT" if old is None else "REMOVE" if new is None else "MODIFY"
         image = new if new is not None else old
         assert image is not None
@@ -191,7 +188,7 @@ class StreamOps:
             label=table.stream_label,
             view_type=table.stream.get("StreamViewType", "NEW_AND_OLD_IMAGES"),
             key_schema=table.key_schema(),
-            shard_id=_shard_id(now),
+            shard_id=streams.new_shard_id(now),
             start_seq=streams.last_seq(conn) + 1,
             end_seq=None,
             created=_label_time(table.stream_label, now),

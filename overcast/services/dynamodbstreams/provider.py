@@ -1,7 +1,9 @@
 """DynamoDB Streams' provider: list and describe streams, read their shard through iterators.
 
 Streams and their records are written by the DynamoDB provider (``dynamodb/streams.py``) in each
-item write's transaction; this provider only reads them. A shard iterator is an opaque token
+item write's transaction; this provider only reads them. Shards roll every four hours of clock time
+(``store.roll``, run lazily here before a read when due, and by every write). A shard iterator is
+an opaque token
 naming the stream, the shard, the next sequence number to read and when it was issued: it expires
 15 minutes later on the Clock, as AWS's do.
 """
@@ -24,7 +26,7 @@ from overcast.services.dynamodbstreams.errors import (
     TrimmedDataAccessException,
     ValidationException,
 )
-from overcast.services.dynamodbstreams.store import Stream
+from overcast.services.dynamodbstreams.store import Shard, Stream
 
 ITERATOR_LIFETIME = 15 * 60.0
 MAX_RECORDS = 1000
@@ -43,11 +45,14 @@ def stream_description(s: Stream, shards: list[dict[str, Any]]) -> dict[str, Any
     }
 
 
-def shard_of(s: Stream) -> dict[str, Any]:
-    seq_range: dict[str, str] = {"StartingSequenceNumber": store.wire_seq(s.start_seq)}
-    if s.end_seq is not None:
-        seq_range["EndingSequenceNumber"] = store.wire_seq(max(s.end_seq, s.start_seq))
-    return {"ShardId": s.shard_id, "SequenceNumberRange": seq_range}
+def shard_of(sh: Shard) -> dict[str, Any]:
+    seq_range: dict[str, str] = {"StartingSequenceNumber": store.wire_seq(sh.start_seq)}
+    if sh.end_seq is not None:
+        seq_range["EndingSequenceNumber"] = store.wire_seq(max(sh.end_seq, sh.start_seq))
+    out: dict[str, Any] = {"ShardId": sh.shard_id, "SequenceNumberRange": seq_range}
+    if sh.parent_shard_id is not None:
+        out["ParentShardId"] = sh.parent_shard_id
+    return out
 
 
 def _encode_iterator(arn: str, shard_id: str, position: int, issued: float) -> str:
@@ -129,46 +134,75 @@ class DynamoDBStreamsProvider(Provider):
             out["LastEvaluatedStreamArn"] = page[-1].arn
         return out
 
+    def _rolled(self, ctx: Any, arn: str) -> tuple[Stream, list[Shard]]:
+        """The stream and its retained shards, after rolling its open shard if its period is
+        over (a write only when due: most reads stay reads)."""
+        now = self.env.clock.now()
+
+        def read(c: sqlite3.Connection) -> tuple[Stream, Shard | None]:
+            return self._read_stream(c, ctx, arn), store.open_shard(c, arn)
+
+        s, open_shard = self.env.store.read(read)
+        if s.enabled and store.roll_due(open_shard, now):
+            self.env.store.write(lambda c: store.roll(c, arn, now))
+        return s, self.env.store.read(lambda c: store.list_shards(c, arn, now))
+
     def describe_stream(self, ctx: Any, request: dict[str, Any]) -> dict[str, Any]:
-        s = self.env.store.read(lambda c: self._read_stream(c, ctx, request["StreamArn"]))
-        shards = [shard_of(s)]
-        if request.get("ExclusiveStartShardId") == s.shard_id:
-            shards = []
+        s, shards = self._rolled(ctx, request["StreamArn"])
         shard_filter = request.get("ShardFilter")
         if shard_filter and shard_filter.get("Type") == "CHILD_SHARDS":
-            shards = []  # one shard per stream: no shard ever has children
-        return {"StreamDescription": stream_description(s, shards)}
+            parent = shard_filter.get("ShardId")
+            shards = [sh for sh in shards if sh.parent_shard_id == parent]
+        start = request.get("ExclusiveStartShardId")
+        if start:
+            ids = [sh.shard_id for sh in shards]
+            shards = shards[ids.index(start) + 1 :] if start in ids else []
+        limit = request.get("Limit") or 100
+        page = shards[:limit]
+        desc = stream_description(s, [shard_of(sh) for sh in page])
+        if len(shards) > limit:
+            desc["LastEvaluatedShardId"] = page[-1].shard_id
+        return {"StreamDescription": desc}
+
+    def _shard(self, shards: list[Shard], shard_id: str) -> Shard:
+        for sh in shards:
+            if sh.shard_id == shard_id:
+                return sh
+        raise ResourceNotFoundException(
+            f"Requested resource not found: Shard does not exist: {shard_id}"
+        )
 
     def get_shard_iterator(self, ctx: Any, request: dict[str, Any]) -> dict[str, Any]:
         kind = request["ShardIteratorType"]
         now = self.env.clock.now()
+        s, shards = self._rolled(ctx, request["StreamArn"])
+        sh = self._shard(shards, request["ShardId"])
 
-        def position(c: sqlite3.Connection) -> tuple[Stream, int]:
-            s = self._read_stream(c, ctx, request["StreamArn"])
-            if request["ShardId"] != s.shard_id:
-                raise ResourceNotFoundException(
-                    f"Requested resource not found: Shard does not exist: {request['ShardId']}"
-                )
+        def position(c: sqlite3.Connection) -> int:
             trimmed = store.trimmed_through(c, s.arn, now)
             if kind == "TRIM_HORIZON":
-                return s, max(s.start_seq, trimmed + 1)
+                return max(sh.start_seq, trimmed + 1)
             if kind == "LATEST":
-                last = store.last_seq(c) if s.end_seq is None else s.end_seq
-                return s, max(s.start_seq, last + 1)
+                last = store.last_seq(c) if sh.end_seq is None else sh.end_seq
+                return max(sh.start_seq, last + 1)
             text = request.get("SequenceNumber")
             if not text:
                 raise ValidationException(
                     f"Must specify a sequence number for iterator type {kind}"
                 )
             seq = store.parse_seq(text)
-            if seq is None or seq < 1 or (s.end_seq is not None and seq > s.end_seq):
-                raise ValidationException(f"Invalid SequenceNumber {text} for shard {s.shard_id}")
+            if (
+                seq is None
+                or seq < max(1, sh.start_seq)
+                or (sh.end_seq is not None and seq > sh.end_seq)
+            ):
+                raise ValidationException(f"Invalid SequenceNumber {text} for shard {sh.shard_id}")
             if seq <= trimmed:
                 raise TrimmedDataAccessException()
-            return s, seq if kind == "AT_SEQUENCE_NUMBER" else seq + 1
+            return seq if kind == "AT_SEQUENCE_NUMBER" else seq + 1
 
-        s, pos = self.env.store.read(position)
-        return {"ShardIterator": _encode_iterator(s.arn, s.shard_id, pos, now)}
+        pos = self.env.store.read(position)
+        return {"ShardIterator": _encode_iterator(s.arn, sh.shard_id, pos, now)}
 
     def get_records(self, ctx: Any, request: dict[str, Any]) -> dict[str, Any]:
         it = _decode_iterator(request["ShardIterator"])
@@ -185,20 +219,21 @@ class DynamoDBStreamsProvider(Provider):
                 f"while right now it is {_java_time(now)} which is further in the future than "
                 f"the tolerated delay of {int(ITERATOR_LIFETIME * 1000)} milliseconds."
             )
+        s, shards = self._rolled(ctx, it["a"])
+        sh = self._shard(shards, it["s"])
+        pos = int(it["p"])
 
-        def read(c: sqlite3.Connection) -> tuple[Stream, list[tuple[int, dict[str, Any]]]]:
-            s = self._read_stream(c, ctx, it["a"])
-            if it["s"] != s.shard_id:
-                raise ResourceNotFoundException(
-                    f"Requested resource not found: Shard does not exist: {it['s']}"
-                )
-            if int(it["p"]) <= store.trimmed_through(c, s.arn, now):
+        def read(c: sqlite3.Connection) -> list[tuple[int, dict[str, Any]]]:
+            if pos <= store.trimmed_through(c, s.arn, now):
                 raise TrimmedDataAccessException()
-            return s, store.read_records(c, s.arn, int(it["p"]), limit, now)
+            return store.read_records(c, s.arn, pos, limit, now, sh.end_seq)
 
-        s, rows = self.env.store.read(read)
-        nxt = rows[-1][0] + 1 if rows else int(it["p"])
+        rows = self.env.store.read(read)
+        nxt = rows[-1][0] + 1 if rows else pos
         out: dict[str, Any] = {"Records": [_decoded(record) for _, record in rows]}
-        if s.end_seq is None or nxt <= s.end_seq:
-            out["NextShardIterator"] = _encode_iterator(s.arn, s.shard_id, nxt, now)
+        # A closed shard read through (fewer records than asked for) has no next iterator: the
+        # reader moves on to its child shard, as on AWS.
+        exhausted = sh.end_seq is not None and (len(rows) < limit or nxt > sh.end_seq)
+        if not exhausted:
+            out["NextShardIterator"] = _encode_iterator(s.arn, sh.shard_id, nxt, now)
         return out

@@ -43,10 +43,24 @@ def _shard(streams: Any, arn: str) -> str:
 
 
 def _records(streams: Any, arn: str, kind: str = "TRIM_HORIZON", **kw: Any) -> list[dict]:
-    it = streams.get_shard_iterator(
-        StreamArn=arn, ShardId=_shard(streams, arn), ShardIteratorType=kind, **kw
-    )["ShardIterator"]
-    return streams.get_records(ShardIterator=it)["Records"]
+    """The records of every shard (shards roll every four hours of clock time); with a
+    SequenceNumber, of the shard whose range holds it."""
+    shards = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+    if "SequenceNumber" in kw:
+        seq = int(kw["SequenceNumber"])
+        shards = [
+            s
+            for s in shards
+            if int(s["SequenceNumberRange"]["StartingSequenceNumber"]) <= seq
+            and seq <= int(s["SequenceNumberRange"].get("EndingSequenceNumber", 10**40))
+        ][:1] or shards[:1]
+    out: list[dict] = []
+    for shard in shards:
+        it = streams.get_shard_iterator(
+            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType=kind, **kw
+        )["ShardIterator"]
+        out += streams.get_records(ShardIterator=it)["Records"]
+    return out
 
 
 def _advance(server: ServerProcess, seconds: float) -> None:

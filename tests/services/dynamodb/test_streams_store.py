@@ -110,3 +110,22 @@ def test_reopened_stream_carries_on(db: Store) -> None:
 
     reopened = db.write(run)
     assert reopened is not None and reopened.end_seq is None and reopened.enabled
+
+
+def test_shard_rolls_on_its_period(db: Store) -> None:
+    db.write(lambda c: store.insert_stream(c, _stream()))
+    assert db.write(lambda c: store.roll(c, "arn:s/1", store.SHARD_PERIOD - 1)).shard_id == (  # type: ignore[union-attr]
+        "shardId-1"
+    )
+    db.write(lambda c: store.next_seqs(c, 3))
+    child = db.write(lambda c: store.roll(c, "arn:s/1", 2.5 * store.SHARD_PERIOD))
+    assert child is not None and child.parent_shard_id == "shardId-1"
+    assert (child.start_seq, child.created) == (4, 2 * store.SHARD_PERIOD)  # last boundary
+    parent, second = db.read(lambda c: store.list_shards(c, "arn:s/1", 3 * store.SHARD_PERIOD))
+    assert (parent.end_seq, parent.closed_at) == (3, 2 * store.SHARD_PERIOD)
+    assert second.shard_id == child.shard_id and not second.closed
+    db.write(lambda c: store.disable_stream(c, "arn:s/1", 3 * store.SHARD_PERIOD))
+    assert db.read(lambda c: store.open_shard(c, "arn:s/1")) is None
+    db.write(lambda c: store.trim(c, 2 * store.SHARD_PERIOD + DAY + 1))
+    remaining = db.read(lambda c: store.list_shards(c, "arn:s/1", 2 * store.SHARD_PERIOD + DAY))
+    assert [s.shard_id for s in remaining] == [child.shard_id]
