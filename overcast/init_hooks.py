@@ -2,9 +2,10 @@
 
 Each folder of ``settings.init_dirs`` may hold the four stage folders. A stage's scripts are the
 ``.sh`` (run with bash) and ``.py`` (run with this interpreter) files under its folders,
-subfolders included, sorted by path relative to the stage folder, then by init dir; they run one
-after the other, each with the environment pointing at this server (``AWS_ENDPOINT_URL``, dummy
-credentials, the default region). A failing script is logged and the next one runs.
+subfolders included: the init dirs in the order given, and within each the scripts sorted by
+path relative to its stage folder. They run one after the other, each with the environment
+pointing at this server (``AWS_ENDPOINT_URL``, dummy credentials, the default region).
+A failing script is logged and the next one runs.
 
 When each stage runs (``gateway.compat`` drives it):
 
