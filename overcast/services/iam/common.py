@@ -22,6 +22,7 @@ from overcast.services.iam.errors import (
     MalformedPolicyDocument,
     NoSuchEntity,
     ValidationError,
+    no_such,
 )
 
 T = TypeVar("T")
@@ -210,7 +211,7 @@ def require(
     ``missing`` message where AWS words it otherwise)."""
     doc = storage.get(conn, ctx.account_id, kind, name)
     if doc is None:
-        raise NoSuchEntity(missing or f"The {label} with name {name} cannot be found.")
+        raise NoSuchEntity(missing) if missing else no_such(label, name)
     return doc
 
 

@@ -24,7 +24,7 @@ from overcast.services.iam.errors import (
     DeleteConflict,
     EntityAlreadyExists,
     LimitExceeded,
-    NoSuchEntity,
+    no_such,
 )
 from overcast.services.iam.roles import role_view
 
@@ -163,7 +163,7 @@ class InstanceProfiles(IamBase):
             require(conn, ctx, storage.ROLE, role, "role")
             kept = [r for r in doc["RoleNames"] if r.lower() != role.lower()]
             if len(kept) == len(doc["RoleNames"]):
-                raise NoSuchEntity(f"The role with name {role} cannot be found.")
+                raise no_such("role", role)
             doc["RoleNames"] = kept
 
         self._edit_profile(ctx, name, change)

@@ -17,7 +17,12 @@ from overcast.iam.policy import principal_context
 from overcast.services.iam import storage
 from overcast.services.iam.common import IamBase, page
 from overcast.services.iam.directory import policy_document
-from overcast.services.iam.errors import InvalidInput, MalformedPolicyDocument, NoSuchEntity
+from overcast.services.iam.errors import (
+    InvalidInput,
+    MalformedPolicyDocument,
+    NoSuchEntity,
+    no_such,
+)
 
 Doc = dict[str, Any]
 _SOURCE_TYPE = {
@@ -86,7 +91,7 @@ def principal_policies(
         raise InvalidInput(f"Invalid ARN: {arn}")
     doc = storage.get(conn, account, kind, name)
     if doc is None or doc["Arn"] != arn:
-        raise NoSuchEntity(f"The {kind} with name {name} cannot be found.")
+        raise no_such(kind, name)
     policies = _named_entity_policies(conn, account, kind, doc, name)
     if kind == storage.USER:
         for group_key in storage.groups_of(conn, account, name):
