@@ -68,16 +68,18 @@ class DynamoBase(Provider):
 
     def _table(self, ctx: RequestContext, name: str, *, describe: bool = False) -> Table:
         """The table (cached, read-only), or ResourceNotFoundException in AWS's two wordings
-        (DescribeTable names the table; item operations do not)."""
+        (DescribeTable names the table; item operations do not). A table still being loaded by
+        ImportTable is CREATING: only described, as AWS's "not ACTIVE" tables."""
         table = self.catalog.cached(ctx.account_id, ctx.region, name)  # a cached name is valid
-        if table is not None:
-            return table
-        table = self.catalog.get(ctx.account_id, ctx.region, self._name(ctx, name))
+        if table is None:
+            table = self.catalog.get(ctx.account_id, ctx.region, self._name(ctx, name))
         if table is None:
             if describe:
                 raise ResourceNotFoundException(
                     f"Requested resource not found: Table: {self._name(ctx, name)} not found"
                 )
+            raise ResourceNotFoundException()
+        if not describe and table.settings.get("importing"):
             raise ResourceNotFoundException()
         return table
 
@@ -116,6 +118,6 @@ class DynamoBase(Provider):
         desc = table.describe(counts)
         # Work is done synchronously: after the response that said CREATING/UPDATING, the
         # table is ACTIVE (boto3's waiters pass on their first poll).
-        if table.status in (CREATING, UPDATING):
+        if table.status in (CREATING, UPDATING) and not table.settings.get("importing"):
             desc["TableStatus"] = ACTIVE
         return desc

@@ -364,6 +364,9 @@ class ExportOps:
         check_table_name(name, "tableCreationParameters.tableName")
         table = self._new_table(ctx, name, dict(params))  # type: ignore[attr-defined]
         table.status = CREATING
+        # CREATING until the load completes (DescribeTable, waiters); item operations meanwhile
+        # answer ResourceNotFoundException, as AWS's for a table that is not ACTIVE.
+        table.settings["importing"] = True
         now = self.env.clock.now()
 
         def write(conn: sqlite3.Connection) -> Table:
@@ -414,8 +417,23 @@ class ExportOps:
         except Exception as exc:
             log.exception("import %s failed", arn)
             doc.update(ImportStatus="FAILED", FailureCode="InternalError", FailureMessage=str(exc))
+        finally:
+            await self._activate_imported(account_id, region, doc)
         doc["EndTime"] = self.env.clock.now()
         self._imports.put(account_id, region, arn, doc)
+
+    async def _activate_imported(self, account_id: str, region: str, doc: dict[str, Any]) -> None:
+        """The import is over (completed or failed): its table becomes ACTIVE and writable."""
+        name = doc["TableCreationParameters"]["TableName"]
+
+        def activate(conn: sqlite3.Connection) -> None:
+            table = self.catalog.load(conn, account_id, region, name)
+            if table is not None and table.table_id == doc["TableId"]:
+                table.status = ACTIVE
+                table.settings.pop("importing", None)
+                self.catalog.save(conn, table)
+
+        await self.env.store.awrite(activate)
 
     async def _load_import(self, account_id: str, region: str, doc: dict[str, Any]) -> None:
         source = doc["S3BucketSource"]
@@ -469,14 +487,6 @@ class ExportOps:
             doc["ProcessedItemCount"] += processed
             doc["ImportedItemCount"] += imported
             doc["ErrorCount"] += errors
-
-        def activate(conn: sqlite3.Connection) -> None:
-            table = self.catalog.load(conn, account_id, region, name)
-            if table is not None and table.table_id == doc["TableId"]:
-                table.status = ACTIVE
-                self.catalog.save(conn, table)
-
-        await self.env.store.awrite(activate)
 
     def describe_import(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         doc = self._imports.get(ctx.account_id, ctx.region, request["ImportArn"])

@@ -1,0 +1,84 @@
+"""ImportTable's table reads CREATING (DescribeTable) until the import completes and refuses
+item operations meanwhile (ResourceNotFoundException, as AWS's for a table not ACTIVE); then it
+is ACTIVE, the table_exists waiter passes, and it takes writes."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+Client = Callable[..., Any]
+
+
+def _import(ddb: Any, s3: Any, objects: int, lines: int) -> tuple[str, str]:
+    bucket = f"imp-{uuid.uuid4().hex[:10]}"
+    s3.create_bucket(Bucket=bucket)
+    for n in range(objects):
+        body = "".join(f'{{"Item":{{"pk":{{"S":"o{n}-{i}"}}}}}}\n' for i in range(lines))
+        s3.put_object(Bucket=bucket, Key=f"data/{n:04d}.json", Body=body.encode())
+    target = f"impt-{uuid.uuid4().hex[:10]}"
+    arn = ddb.import_table(
+        S3BucketSource={"S3Bucket": bucket, "S3KeyPrefix": "data/"},
+        InputFormat="DYNAMODB_JSON",
+        TableCreationParameters={
+            "TableName": target,
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+            "BillingMode": "PAY_PER_REQUEST",
+        },
+    )["ImportTableDescription"]["ImportArn"]
+    return target, arn
+
+
+def test_imported_table_is_creating_until_loaded(client: Client) -> None:
+    ddb, s3 = client("dynamodb"), client("s3")
+    target, arn = _import(ddb, s3, objects=60, lines=200)
+    creating_seen = False
+    for _ in range(600):
+        status = ddb.describe_table(TableName=target)["Table"]["TableStatus"]
+        if status == "ACTIVE":
+            break
+        assert status == "CREATING"
+        importing = (
+            ddb.describe_import(ImportArn=arn)["ImportTableDescription"]["ImportStatus"]
+            == "IN_PROGRESS"
+        )
+        with pytest.raises(ClientError) as exc:
+            ddb.put_item(TableName=target, Item={"pk": {"S": "mine"}})
+        # Between the check above and the write, the import may have just finished.
+        if importing and exc.value.response["Error"]["Code"] == "ResourceNotFoundException":
+            creating_seen = True
+        time.sleep(0.01)
+    assert creating_seen, "the 12,000-item import was never seen in progress"
+    ddb.get_waiter("table_exists").wait(TableName=target, WaiterConfig={"Delay": 1})
+    done = ddb.describe_import(ImportArn=arn)["ImportTableDescription"]
+    assert done["ImportStatus"] == "COMPLETED" and done["ImportedItemCount"] == 60 * 200
+    ddb.put_item(TableName=target, Item={"pk": {"S": "mine"}})
+    assert ddb.get_item(TableName=target, Key={"pk": {"S": "o3-7"}})["Item"]
+
+
+def test_failed_import_leaves_an_active_table(client: Client) -> None:
+    ddb = client("dynamodb")
+    target = f"impf-{uuid.uuid4().hex[:10]}"
+    arn = ddb.import_table(
+        S3BucketSource={"S3Bucket": f"missing-{uuid.uuid4().hex[:10]}"},
+        InputFormat="CSV",
+        TableCreationParameters={
+            "TableName": target,
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+            "BillingMode": "PAY_PER_REQUEST",
+        },
+    )["ImportTableDescription"]["ImportArn"]
+    for _ in range(100):
+        desc = ddb.describe_import(ImportArn=arn)["ImportTableDescription"]
+        if desc["ImportStatus"] != "IN_PROGRESS":
+            break
+        time.sleep(0.05)
+    assert desc["ImportStatus"] == "FAILED"
+    assert ddb.describe_table(TableName=target)["Table"]["TableStatus"] == "ACTIVE"
