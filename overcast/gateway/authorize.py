@@ -256,7 +256,7 @@ class Authorizer:
         who, principal_keys = self._principal_parts(account, principal)
         base = self._request_keys(ctx, principal, principal_keys)
         if needs:
-            found = [self._lazy_keys(ctx, item, needs) for item in found]
+            found = [self._lazy_keys(ctx, item, needs, i) for i, item in enumerate(found)]
         contexts = [base if not item.context else _merged(base, item.context) for item in found]
         if memoize and memo is None:
             memo = (
@@ -325,7 +325,9 @@ class Authorizer:
             return None
         return [p for name, doc in found if (p := _named(name, doc)) is not None]
 
-    def _lazy_keys(self, ctx: RequestContext, item: Check, needs: frozenset[str]) -> Check:
+    def _lazy_keys(
+        self, ctx: RequestContext, item: Check, needs: frozenset[str], index: int
+    ) -> Check:
         """``item`` with the condition keys that cost a lookup, when a policy mentions them:
         the resource's tags (``aws:ResourceTag/*``) and DynamoDB's ``dynamodb:LeadingKeys``."""
         from overcast.iam import resources
@@ -337,7 +339,7 @@ class Authorizer:
             if item.resource.split(":", 3)[2:3] in (["iam"], ["sts"]):
                 extra.update({f"iam:ResourceTag/{k}": v for k, v in tags.items()})
         if "dynamodb:leadingkeys" in needs and ctx.service and ctx.service.name == "dynamodb":
-            leading = resources.leading_keys(ctx, ctx.params, item.resource)
+            leading = resources.leading_keys(ctx, ctx.params, item.resource, index)
             if leading is not None:
                 extra["dynamodb:LeadingKeys"] = leading
         if not extra:

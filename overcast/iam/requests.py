@@ -66,9 +66,13 @@ def checks(service: str, operation: str, params: dict[str, Any], target: Target)
     derive = _DERIVERS.get(service, _default)
     found = derive(service, operation, params, target)
     tags = _request_tags(params)
+    extra: dict[str, ContextValue] | None = None
     if tags is not None:
-        extra: dict[str, ContextValue] = {f"aws:RequestTag/{k}": v for k, v in tags.items()}
+        extra = {f"aws:RequestTag/{k}": v for k, v in tags.items()}
         extra["aws:TagKeys"] = list(tags)
+    elif operation.startswith("Untag") and isinstance(params.get("TagKeys"), list):
+        extra = {"aws:TagKeys": [str(k) for k in params["TagKeys"]]}  # the keys to remove
+    if extra is not None:
         found = [Check(c.action, c.resource, {**extra, **c.context}) for c in found]
     return found
 
@@ -78,7 +82,12 @@ def _default(service: str, operation: str, params: dict[str, Any], target: Targe
 
 
 def _request_tags(params: dict[str, Any]) -> dict[str, str] | None:
+    """The tags a create or tag operation sets: ``Tags`` as a list or map (IAM, SNS, DynamoDB,
+    SQS TagQueue), SQS CreateQueue's ``tags``, S3 PutBucketTagging's ``Tagging.TagSet``."""
     tags = params.get("Tags", params.get("tags"))
+    tagging = params.get("Tagging")
+    if tags is None and isinstance(tagging, dict):
+        tags = tagging.get("TagSet")
     if isinstance(tags, dict):
         return {str(k): str(v) for k, v in tags.items()}
     if isinstance(tags, list) and all(isinstance(t, dict) and "Key" in t for t in tags):
@@ -203,6 +212,14 @@ _PARTIQL = re.compile(r"^\s*(select|insert|update|delete)\b.*?(?:from|into|updat
                       re.IGNORECASE | re.DOTALL)  # fmt: skip
 
 
+def partiql_target(statement: str) -> tuple[str, str] | None:
+    """``(verb, table)`` of a PartiQL statement (``("Select", "t")``), or None."""
+    match = _PARTIQL.match(statement)
+    if match is None:
+        return None
+    return match.group(1).capitalize(), match.group(2).split(".")[0]
+
+
 def _table_arn(name: str, target: Target) -> str:
     if name.startswith("arn:"):
         return name
@@ -227,10 +244,9 @@ def _dynamodb(service: str, operation: str, params: dict[str, Any], target: Targ
             params.get("Statements") or params.get("TransactStatements") or [])  # fmt: skip
         found = []
         for statement in statements:
-            match = _PARTIQL.match(str(statement.get("Statement", "")))
-            if match:
-                verb, table = match.group(1).capitalize(), match.group(2).split(".")[0]
-                found.append(Check(f"dynamodb:PartiQL{verb}", _table_arn(table, target)))
+            parsed = partiql_target(str(statement.get("Statement", "")))
+            if parsed:
+                found.append(Check(f"dynamodb:PartiQL{parsed[0]}", _table_arn(parsed[1], target)))
         return found or [Check(action, "*")]
     stream = params.get("StreamArn")
     if isinstance(stream, str):

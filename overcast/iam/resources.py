@@ -41,11 +41,17 @@ def tags(ctx: RequestContext, directory: Directory, arn: str) -> Mapping[str, st
 
 
 def leading_keys(
-    ctx: RequestContext, params: Mapping[str, Any], resource: str = ""
+    ctx: RequestContext, params: Mapping[str, Any], resource: str = "", index: int = 0
 ) -> list[str] | None:
     """The partition-key values a DynamoDB item operation, Query or batch (for the table of
-    ``resource``) touches."""
+    ``resource``) touches; for a transaction or PartiQL request, those of its ``index``-th
+    item or statement (the ``index``-th check ``requests.checks`` derived: AWS authorizes each
+    one as its own action)."""
     operation = ctx.operation.name if ctx.operation else ""
+    if operation in ("TransactWriteItems", "TransactGetItems"):
+        return _transact_keys(ctx, params, index)
+    if operation in ("ExecuteStatement", "BatchExecuteStatement", "ExecuteTransaction"):
+        return _partiql_keys(ctx, params, operation, index)
     name = str(params.get("TableName", ""))
     if operation in ("BatchGetItem", "BatchWriteItem"):
         name = resource.split(":table/", 1)[-1].split("/", 1)[0]
@@ -83,6 +89,67 @@ def leading_keys(
                 value = values.get(match.group(2))
                 return [_scalar(value)] if value is not None else None
     return None
+
+
+def _transact_keys(ctx: RequestContext, params: Mapping[str, Any], index: int) -> list[str] | None:
+    entries = [
+        body
+        for item in params.get("TransactItems") or []
+        for body in item.values()
+        if isinstance(body, Mapping)
+    ]
+    if index >= len(entries):
+        return None
+    body = entries[index]
+    hash_key = _hash_key(ctx, str(body.get("TableName", "")))
+    value = (body.get("Key") or body.get("Item") or {}).get(hash_key) if hash_key else None
+    return None if value is None else [_scalar(value)]
+
+
+# ``"pk" = ?`` / ``pk = 'v'`` after WHERE or AND; ``'pk': ?`` in an INSERT's VALUE tuple.
+_PARTIQL_WHERE = re.compile(
+    r"""(?:where|and)\s+"?([\w.-]+)"?\s*=\s*(\?|'(?:[^']|'')*'|-?[\d.]+)""", re.IGNORECASE
+)
+_PARTIQL_VALUE = re.compile(r"""'([\w.-]+)'\s*:\s*(\?|'(?:[^']|'')*'|-?[\d.]+)""")
+
+
+def _partiql_keys(
+    ctx: RequestContext, params: Mapping[str, Any], operation: str, index: int
+) -> list[str] | None:
+    from overcast.iam.requests import partiql_target
+
+    if operation == "ExecuteStatement":
+        statements: list[Any] = [params]
+    else:
+        statements = list(params.get("Statements") or params.get("TransactStatements") or [])
+    # Only the statements ``requests`` could read gave a check: index among those.
+    readable = [
+        (s, found) for s in statements if (found := partiql_target(str(s.get("Statement", ""))))
+    ]
+    if index >= len(readable):
+        return None
+    statement, (verb, table) = readable[index]
+    hash_key = _hash_key(ctx, table)
+    if hash_key is None:
+        return None
+    text = str(statement.get("Statement", ""))
+    pattern = _PARTIQL_VALUE if verb == "Insert" else _PARTIQL_WHERE
+    for match in pattern.finditer(text):
+        if match.group(1) != hash_key:
+            continue
+        literal = match.group(2)
+        if literal != "?":
+            return [literal.strip("'").replace("''", "'")]
+        parameters = statement.get("Parameters") or []
+        position = text[: match.start(2)].count("?")
+        return [_scalar(parameters[position])] if position < len(parameters) else None
+    return None
+
+
+def _hash_key(ctx: RequestContext, name: str) -> str | None:
+    if name.startswith("arn:"):
+        name = name.split(":table/", 1)[-1].split("/", 1)[0]
+    return getattr(_table(ctx, name), "hash_key", None)
 
 
 def _scalar(value: Any) -> str:

@@ -3,7 +3,9 @@
 ``CredentialChain.lookup`` tries, in order: the static ``--credentials`` keys, STS temporary
 credentials (``ASIA...``, kept by ``overcast.services.sts.sessions``), then IAM users' access keys
 (``AKIA...``, through IAM's directory). A key none of them knows is None: the authenticator maps
-it to the default account's root without checking its signature, as before IAM existed.
+it to the default account's root without checking its signature, as before IAM existed. A key
+IAM deleted is not unknown: it answers a ``Deleted`` credential, which the authenticator refuses
+(``InvalidClientTokenId``; S3 ``InvalidAccessKeyId``) as AWS does, so revoking a key revokes it.
 
 A credential created through IAM or STS carries its ``PrincipalInfo``: the user, role session or
 federated user it acts as, which the authorize step (``overcast.gateway.authorize``) evaluates
@@ -69,7 +71,8 @@ class Credential:
     principal_arn: str
     session_token: str | None = None
     expires_at: float | None = None  # epoch seconds (STS temporary credentials)
-    status: str = "Active"  # IAM keys may be "Inactive": they then authenticate nothing
+    # IAM keys may be "Inactive" (or "Deleted", a tombstone): they then authenticate nothing
+    status: str = "Active"
     principal: PrincipalInfo | None = None  # None: the account's root, never enforced
 
 
@@ -150,6 +153,8 @@ class CredentialChain(StaticCredentials):
         directory = self._directory or self._iam()
         record = directory.access_key(access_key)
         if record is None:
+            if directory.deleted_key(access_key):
+                return Credential(access_key, "", "", "", status="Deleted")
             return None
         user = directory.user(record.account_id, record.user_name)
         # The directory answers the same record objects until IAM changes: so does this, and

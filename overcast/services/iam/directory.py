@@ -197,6 +197,17 @@ class Directory:
 
         return self._cached(("key", access_key_id), load)
 
+    def deleted_key(self, access_key_id: str) -> bool:
+        """Whether the key was IAM's and is gone: deleted, or its user is (AWS deletes a user
+        only without keys; a row left without its user is refused all the same)."""
+
+        def load(conn: sqlite3.Connection) -> bool:
+            if storage.is_deleted_key(conn, access_key_id):
+                return True
+            return storage.get_key(conn, access_key_id) is not None
+
+        return self._cached(("deleted-key", access_key_id), load)
+
     def record_key_used(self, access_key_id: str, service: str, region: str) -> None:
         now = self.env.clock.now()
         last = self._key_writes.get(access_key_id)

@@ -63,6 +63,14 @@ MIGRATIONS = [
     );
     CREATE INDEX iam_access_keys_by_user ON iam_access_keys (account_id, user_key);
     """,
+    # Keys IAM deleted: requests signed with one are refused (InvalidClientTokenId), rather than
+    # mistaken for an unknown key (which Overcast maps to the default account's root).
+    """
+    CREATE TABLE iam_deleted_keys (
+        access_key_id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL
+    );
+    """,
 ]
 
 # Resource kinds stored in iam_resources.
@@ -388,8 +396,27 @@ def update_key(conn: sqlite3.Connection, doc: Doc) -> None:
 
 
 def delete_key(conn: sqlite3.Connection, access_key_id: str) -> bool:
-    cur = conn.execute("DELETE FROM iam_access_keys WHERE access_key_id = ?", (access_key_id,))
-    return cur.rowcount > 0
+    """Delete the key, leaving its tombstone (``is_deleted_key``)."""
+    row = conn.execute(
+        "SELECT account_id FROM iam_access_keys WHERE access_key_id = ?", (access_key_id,)
+    ).fetchone()
+    if row is None:
+        return False
+    conn.execute("DELETE FROM iam_access_keys WHERE access_key_id = ?", (access_key_id,))
+    conn.execute("DELETE FROM iam_deleted_keys WHERE access_key_id = ?", (access_key_id,))
+    conn.execute(
+        "INSERT INTO iam_deleted_keys (access_key_id, account_id) VALUES (?, ?)",
+        (access_key_id, row[0]),
+    )
+    return True
+
+
+def is_deleted_key(conn: sqlite3.Connection, access_key_id: str) -> bool:
+    """Whether IAM deleted this key (its id is never reissued)."""
+    row = conn.execute(
+        "SELECT 1 FROM iam_deleted_keys WHERE access_key_id = ?", (access_key_id,)
+    ).fetchone()
+    return row is not None
 
 
 def record_key_use(

@@ -4,8 +4,9 @@ Each credential is one document of the ``sts``/``credentials`` collection keyed 
 key id (STS is global: account and region are ""), so a server restarted on the same data
 directory still accepts the credentials it issued. Lookups are served from memory after the
 first; expired credentials stay findable (the authenticator answers ``ExpiredToken`` for them,
-as AWS does, rather than an unknown key) until a day after they expired, when issuing sweeps
-them.
+as AWS does, rather than an unknown key). A day after they expired, issuing sweeps them down
+to a tombstone (the key id and its expiry, no secret, no principal): an expired key must never
+become an unknown key, which the authenticator would map to the default account's root.
 """
 
 from __future__ import annotations
@@ -86,9 +87,20 @@ class Sessions:
             return
         self._swept = now
         for key, doc in list(self._docs.all("", "")):
-            if doc.get("expires_at", now) + _KEEP_EXPIRED < now:
-                self._docs.delete("", "", key)
+            if doc.get("secret_key") and doc.get("expires_at", now) + _KEEP_EXPIRED < now:
+                self._docs.put("", "", key, _tombstone(doc))
                 self._cache.pop(key, None)
+
+
+def _tombstone(doc: dict[str, Any]) -> dict[str, Any]:
+    """What is kept of a long-expired credential: enough to answer ExpiredToken."""
+    return {
+        "access_key": doc["access_key"],
+        "secret_key": "",
+        "account_id": doc.get("account_id", ""),
+        "principal_arn": "",
+        "expires_at": doc["expires_at"],
+    }
 
 
 def _to_doc(credential: Credential) -> dict[str, Any]:
