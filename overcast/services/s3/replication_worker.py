@@ -5,21 +5,25 @@ The write that creates a version marks it PENDING (``events_out.object_event``) 
 its event to the bus's durable outbox in the same transaction; this subscriber then copies the
 version (same version id, metadata, tags, checksums; its blobs shared, not copied: blobs are
 reference-counted) into the destination as a REPLICA and marks the source COMPLETED, all in one
-write transaction. A destination that is gone or no longer versioned marks it FAILED. A crash
+write transaction. A destination that is gone or no longer versioned, a role S3 cannot assume or
+a destination policy that refuses the role (``replication_role.py``) marks it FAILED. A crash
 before the copy leaves the event in the outbox: it is redelivered at the next start, and a
 version already replicated is recognised by its version id.
 """
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import sqlite3
 from typing import Any
 
 from overcast import events
 from overcast.events import Event
+from overcast.iam import Principal
 from overcast.services.base import ServiceEnv
-from overcast.services.s3 import store
+from overcast.services.iam.directory import Directory
+from overcast.services.s3 import replication_role, store
 from overcast.services.s3.event_records import iso
 from overcast.services.s3.events_out import object_event
 from overcast.services.s3.models import Bucket, ObjectVersion
@@ -30,7 +34,6 @@ from overcast.services.s3.replication import (
     replicates_delete_markers,
     rule_for,
 )
-from overcast.state.blobs import Blob
 
 
 def _metrics_enabled(rule: dict[str, Any]) -> bool:
@@ -47,6 +50,7 @@ SUBSCRIBERS = {
 class ReplicationWorker(Replication):
     def __init__(self, env: ServiceEnv) -> None:
         super().__init__(env)
+        self._directory = Directory(env)
         for topic, name in SUBSCRIBERS.items():
             env.events.subscribe(topic, self._on_replication_event, name=name)
 
@@ -54,33 +58,60 @@ class ReplicationWorker(Replication):
         p = event.payload
         if p.get("replica") or not p.get("version_id"):
             return  # replicas are not replicated again; unversioned writes never replicate
-        await self._store.awrite(lambda conn: self._replicate(conn, p))
+        bucket = await self._store.aread(lambda conn: store.get_bucket(conn, p["bucket"]))
+        config = bucket.config.get(CONFIG_KEY) if bucket is not None else None
+        if bucket is None or not config:
+            return
+        # The role is checked outside the write transaction: IAM is read through its directory.
+        session = await asyncio.to_thread(
+            replication_role.assume, self.env, self._directory, config["Role"], bucket
+        )
+        await self._store.awrite(lambda conn: self._replicate(conn, p, session))
 
-    def _replicate(self, conn: sqlite3.Connection, p: dict[str, Any]) -> None:
+    def _replicate(
+        self, conn: sqlite3.Connection, p: dict[str, Any], session: Principal | None
+    ) -> None:
         bucket = store.get_bucket(conn, p["bucket"])
         config = bucket.config.get(CONFIG_KEY) if bucket is not None else None
         if bucket is None or not config:
             return
         if p["event_name"].startswith("ObjectCreated"):
-            self._replicate_version(conn, bucket, config, p)
+            self._replicate_version(conn, bucket, config, p, session)
+        elif session is None:
+            return  # S3 cannot act for this bucket: delete markers and tags stay behind
         elif p["event_name"] == "ObjectRemoved:DeleteMarkerCreated":
-            self._replicate_marker(conn, config, p)
+            self._replicate_marker(conn, bucket, config, p, session)
         elif p["event_name"].startswith("ObjectTagging:"):
-            self._replicate_tags(conn, bucket, config, p)
+            self._replicate_tags(conn, bucket, config, p, session)
 
     def _replicate_version(
-        self, conn: sqlite3.Connection, bucket: Bucket, config: dict[str, Any], p: dict[str, Any]
-    ) -> None:
+        self, conn: sqlite3.Connection, bucket: Bucket, config: dict[str, Any],
+        p: dict[str, Any], session: Principal | None,
+    ) -> None:  # fmt: skip
         source = store.get_version(conn, bucket.name, p["key"], p["version_id"])
         if source is None or source.meta.get("replication_status") != "PENDING":
             return  # deleted meanwhile, or replicated already (a redelivery)
         rule = rule_for(config, source.key, source.meta.get("tags") or {})
         target = store.get_bucket(conn, destination_bucket(rule)) if rule else None
-        if rule is None or target is None or target.versioning != "Enabled":
+        translation = (rule["Destination"].get("AccessControlTranslation") or {}) if rule else {}
+        actions = ("s3:ReplicateObject",)
+        if translation.get("Owner") == "Destination":
+            actions += ("s3:ObjectOwnerOverrideToBucketOwner",)
+        reason = None
+        if session is None:
+            reason = "AssumeRoleNotPermitted"
+        elif target is None:
+            reason = "DstBucketNotFound"
+        elif target.versioning != "Enabled":
+            reason = "DstBucketUnversioned"
+        elif not replication_role.destination_allows(
+            self.env, session, bucket, target, source.key, actions
+        ):
+            reason = "DstPutObjectNotPermitted"
+        if rule is None or target is None or reason is not None:
             source.meta["replication_status"] = "FAILED"
             store.update_object_meta(conn, source)
-            if rule is not None and _metrics_enabled(rule):
-                reason = "DstBucketNotFound" if target is None else "DstBucketUnversioned"
+            if rule is not None and reason is not None and _metrics_enabled(rule):
                 self._failed_event(conn, bucket, source, rule, reason, p["time"])
             return
         if store.get_version(conn, target.name, source.key, source.version_id) is None:
@@ -96,11 +127,10 @@ class ReplicationWorker(Replication):
                 meta=copy.deepcopy(source.meta),
             )
             replica.meta["replication_status"] = "REPLICA"
-            translation = rule["Destination"].get("AccessControlTranslation") or {}
             if translation.get("Owner") == "Destination":
                 replica.meta["owner"] = target.account_id
                 replica.meta.pop("acl", None)
-            self._insert_replica(conn, replica)
+            store.insert_version(conn, self._store, replica)
             object_event(None, conn, self.env, target, replica.key, "ObjectCreated:Put", replica)
         source.meta["replication_status"] = "COMPLETED"
         store.update_object_meta(conn, source)
@@ -122,8 +152,9 @@ class ReplicationWorker(Replication):
         object_event(None, conn, self.env, bucket, source.key, event, source, extra=extra)
 
     def _replicate_tags(
-        self, conn: sqlite3.Connection, bucket: Bucket, config: dict[str, Any], p: dict[str, Any]
-    ) -> None:
+        self, conn: sqlite3.Connection, bucket: Bucket, config: dict[str, Any],
+        p: dict[str, Any], session: Principal,
+    ) -> None:  # fmt: skip
         """A replicated version's tag changes follow it to its replica."""
         source = store.get_version(conn, bucket.name, p["key"], p["version_id"])
         if source is None or source.meta.get("replication_status") != "COMPLETED":
@@ -133,8 +164,14 @@ class ReplicationWorker(Replication):
         )
         if rule is None:
             return
+        target = store.get_bucket(conn, destination_bucket(rule))
         replica = store.get_version(conn, destination_bucket(rule), source.key, source.version_id)
-        if replica is None or replica.meta.get("replication_status") != "REPLICA":
+        if target is None or replica is None or replica.meta.get("replication_status") != "REPLICA":
+            return
+        allowed = ("s3:ReplicateTags",)
+        if not replication_role.destination_allows(
+            self.env, session, bucket, target, source.key, allowed
+        ):
             return
         if source.meta.get("tags"):
             replica.meta["tags"] = dict(source.meta["tags"])
@@ -143,13 +180,19 @@ class ReplicationWorker(Replication):
         store.update_object_meta(conn, replica)
 
     def _replicate_marker(
-        self, conn: sqlite3.Connection, config: dict[str, Any], p: dict[str, Any]
-    ) -> None:
+        self, conn: sqlite3.Connection, bucket: Bucket, config: dict[str, Any],
+        p: dict[str, Any], session: Principal,
+    ) -> None:  # fmt: skip
         rule = rule_for(config, p["key"], {})
         if rule is None or not replicates_delete_markers(rule):
             return
         target = store.get_bucket(conn, destination_bucket(rule))
         if target is None or target.versioning != "Enabled":
+            return
+        allowed = ("s3:ReplicateDelete",)
+        if not replication_role.destination_allows(
+            self.env, session, bucket, target, p["key"], allowed
+        ):
             return
         if store.get_version(conn, target.name, p["key"], p["version_id"]) is not None:
             return
@@ -161,13 +204,4 @@ class ReplicationWorker(Replication):
             delete_marker=True,
             meta={"owner": p["account_id"], "replication_status": "REPLICA"},
         )
-        self._insert_replica(conn, marker)
-
-    def _insert_replica(self, conn: sqlite3.Connection, obj: ObjectVersion) -> None:
-        """Insert a version under its source's version id as the key's current version."""
-        store._supersede(conn, self._store, obj.bucket, obj.key, obj.version_id)
-        obj.seq = store._next_seq(conn, obj.bucket, obj.key)
-        obj.is_latest = True
-        store._insert_object(conn, obj)
-        for blob_id, size in obj.segments:
-            self._store.blobs.link(conn, Blob(blob_id, size))
+        store.insert_version(conn, self._store, marker)

@@ -303,6 +303,18 @@ def _supersede(
     )
 
 
+def insert_version(conn: sqlite3.Connection, store: Store, obj: ObjectVersion) -> ObjectVersion:
+    """Make ``obj`` the current version of its key under the version id it already carries
+    (a replica keeps its source's id); its blobs, already written, are linked here."""
+    for blob_id, size in obj.segments:
+        store.blobs.link(conn, Blob(blob_id, size))
+    _supersede(conn, store, obj.bucket, obj.key, obj.version_id)
+    obj.seq = _next_seq(conn, obj.bucket, obj.key)
+    obj.is_latest = True
+    _insert_object(conn, obj)
+    return obj
+
+
 def delete_key(
     conn: sqlite3.Connection, store: Store, bucket: Bucket, key: str, now: float, owner: str
 ) -> ObjectVersion | None:

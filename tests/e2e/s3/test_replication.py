@@ -12,10 +12,33 @@ import pytest
 from botocore.exceptions import ClientError
 
 ROLE = "arn:aws:iam::000000000000:role/replication"
+TRUST_S3 = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "s3.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
+
+
+def ensure_role(iam: Any, name: str = "replication", trust: dict[str, Any] = TRUST_S3) -> str:
+    """The replication role S3 assumes (it must exist and trust s3.amazonaws.com)."""
+    try:
+        return str(
+            iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"][
+                "Arn"
+            ]
+        )
+    except iam.exceptions.EntityAlreadyExistsException:
+        return str(iam.get_role(RoleName=name)["Role"]["Arn"])
 
 
 @pytest.fixture
 def s3(client: Any) -> Any:
+    ensure_role(client("iam"))
     return client("s3")
 
 
@@ -204,6 +227,7 @@ def test_failed_when_destination_is_gone(s3: Any, client: Any) -> None:
 
 
 def test_replication_survives_kill_9(disk_server: Any) -> None:
+    ensure_role(disk_server.client("iam"))
     s3 = disk_server.client("s3")
     source, dest = _bucket(s3), _bucket(s3)
     s3.put_bucket_replication(
@@ -226,9 +250,11 @@ def test_replication_survives_kill_9(disk_server: Any) -> None:
 def test_cross_account_with_owner_override(keyed_server: Any) -> None:
     from tests.e2e.s3.access_helpers import ACCOUNT, KEY, SECRET
 
+    ensure_role(keyed_server.client("iam"))
     owner = keyed_server.client("s3")
     other = keyed_server.client("s3", aws_access_key_id=KEY, aws_secret_access_key=SECRET)
     source, dest = _bucket(owner), _bucket(other)
+    other.put_bucket_policy(Bucket=dest, Policy=json.dumps(_destination_policy(dest)))
     rule = _rule(
         dest,
         Destination={
@@ -258,3 +284,132 @@ def test_versioning_cannot_be_suspended_under_replication(s3: Any) -> None:
     assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 409
     s3.delete_bucket_replication(Bucket=source)
     s3.put_bucket_versioning(Bucket=source, VersioningConfiguration={"Status": "Suspended"})
+
+
+def _destination_policy(dest: str, effect: str = "Allow") -> dict[str, Any]:
+    """A destination bucket policy for the replication role, as AWS's cross-account guide."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": effect,
+                "Principal": {"AWS": ROLE},
+                "Action": [
+                    "s3:ReplicateObject",
+                    "s3:ReplicateDelete",
+                    "s3:ReplicateTags",
+                    "s3:ObjectOwnerOverrideToBucketOwner",
+                ],
+                "Resource": f"arn:aws:s3:::{dest}/*",
+            }
+        ],
+    }
+
+
+def _failure_queue(sqs: Any, s3: Any, source: str) -> str:
+    """A queue subscribed to the source's replication failures (its test event consumed)."""
+    url = sqs.create_queue(QueueName=f"repl-{uuid.uuid4().hex[:10]}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    allow = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "s3.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": arn,
+            }
+        ]
+    }
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(allow)})
+    s3.put_bucket_notification_configuration(
+        Bucket=source,
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {"QueueArn": arn, "Events": ["s3:Replication:OperationFailedReplication"]}
+            ]
+        },
+    )
+    [test] = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5)["Messages"]
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=test["ReceiptHandle"])
+    return str(url)
+
+
+def _failure_reason(sqs: Any, url: str) -> str:
+    got = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5)["Messages"]
+    [rec] = json.loads(got[0]["Body"])["Records"]
+    return str(rec["replicationEventData"]["failureReason"])
+
+
+@pytest.mark.parametrize("problem", ["missing", "untrusted"])
+def test_role_must_exist_and_trust_s3(s3: Any, client: Any, problem: str) -> None:
+    iam, sqs = client("iam"), client("sqs")
+    name = f"repl-{problem}-{uuid.uuid4().hex[:8]}"
+    role = f"arn:aws:iam::000000000000:role/{name}"
+    if problem == "untrusted":  # a role only EC2 may assume
+        trust = json.loads(json.dumps(TRUST_S3))
+        trust["Statement"][0]["Principal"] = {"Service": "ec2.amazonaws.com"}
+        ensure_role(iam, name, trust)
+    source, dest = _bucket(s3), _bucket(s3)
+    metrics = {"Bucket": f"arn:aws:s3:::{dest}", "Metrics": {"Status": "Enabled"}}
+    s3.put_bucket_replication(
+        Bucket=source,
+        ReplicationConfiguration={"Role": role, "Rules": [_rule(dest, Destination=metrics)]},
+    )
+    url = _failure_queue(sqs, s3, source)
+    version = s3.put_object(Bucket=source, Key="k", Body=b"1")["VersionId"]
+    assert _wait_status(s3, source, "k", version, "FAILED")["ReplicationStatus"] == "FAILED"
+    assert _failure_reason(sqs, url) == "AssumeRoleNotPermitted"
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket=dest, Key="k")
+    # Once the role exists and trusts S3, new versions replicate.
+    if problem == "untrusted":
+        iam.update_assume_role_policy(RoleName=name, PolicyDocument=json.dumps(TRUST_S3))
+    else:
+        ensure_role(iam, name)
+    version = s3.put_object(Bucket=source, Key="k", Body=b"2")["VersionId"]
+    assert _wait_status(s3, source, "k", version, "COMPLETED")["ReplicationStatus"] == "COMPLETED"
+    assert s3.head_object(Bucket=dest, Key="k")["VersionId"] == version
+
+
+def test_destination_policy_deny_fails_replication(s3: Any, client: Any) -> None:
+    sqs = client("sqs")
+    source, dest = _bucket(s3), _bucket(s3)
+    metrics = {"Bucket": f"arn:aws:s3:::{dest}", "Metrics": {"Status": "Enabled"}}
+    s3.put_bucket_replication(
+        Bucket=source,
+        ReplicationConfiguration={"Role": ROLE, "Rules": [_rule(dest, Destination=metrics)]},
+    )
+    s3.put_bucket_policy(Bucket=dest, Policy=json.dumps(_destination_policy(dest, "Deny")))
+    url = _failure_queue(sqs, s3, source)
+    version = s3.put_object(Bucket=source, Key="k", Body=b"1")["VersionId"]
+    assert _wait_status(s3, source, "k", version, "FAILED")["ReplicationStatus"] == "FAILED"
+    assert _failure_reason(sqs, url) == "DstPutObjectNotPermitted"
+
+
+def test_cross_account_needs_the_destination_policy(keyed_server: Any) -> None:
+    from tests.e2e.s3.access_helpers import ACCOUNT, KEY, SECRET
+
+    ensure_role(keyed_server.client("iam"))
+    owner = keyed_server.client("s3")
+    other = keyed_server.client("s3", aws_access_key_id=KEY, aws_secret_access_key=SECRET)
+    source, dest = _bucket(owner), _bucket(other)
+    rule = _rule(dest, Destination={"Bucket": f"arn:aws:s3:::{dest}", "Account": ACCOUNT})
+    owner.put_bucket_replication(
+        Bucket=source, ReplicationConfiguration={"Role": ROLE, "Rules": [rule]}
+    )
+    version = owner.put_object(Bucket=source, Key="k", Body=b"1")["VersionId"]
+    assert _wait_status(owner, source, "k", version, "FAILED")["ReplicationStatus"] == "FAILED"
+    # A policy granting another principal is not enough; one naming the role is.
+    elsewhere = _destination_policy(dest)
+    elsewhere["Statement"][0]["Principal"] = {"AWS": "arn:aws:iam::000000000000:role/other"}
+    other.put_bucket_policy(Bucket=dest, Policy=json.dumps(elsewhere))
+    version = owner.put_object(Bucket=source, Key="k", Body=b"2")["VersionId"]
+    assert _wait_status(owner, source, "k", version, "FAILED")["ReplicationStatus"] == "FAILED"
+    other.put_bucket_policy(Bucket=dest, Policy=json.dumps(_destination_policy(dest)))
+    version = owner.put_object(Bucket=source, Key="k", Body=b"3")["VersionId"]
+    assert _wait_status(owner, source, "k", version, "COMPLETED")["ReplicationStatus"] == (
+        "COMPLETED"
+    )
+    assert other.get_object(Bucket=dest, Key="k")["Body"].read() == b"3"
