@@ -91,9 +91,11 @@ class SelectObject(ObjectBase):
 
         writer = CsvWriter(options_out) if kind_out == "CSV" else JsonWriter(options_out)
 
+        now = self._now()
+
         def work(emit: Callable[[str, Any], None]) -> None:
             chunks = sse_at_rest.iter_plain(self._store, obj.segments)  # decrypted
-            _run_select(query, chunks, kind_in, options_in, compression, scan, writer, emit)
+            _run_select(query, chunks, kind_in, options_in, compression, scan, writer, emit, now)
 
         producer = Producer(work)
         first = await producer.next()
@@ -107,7 +109,7 @@ class SelectObject(ObjectBase):
 def _run_select(
     query: Any, chunks: Iterable[bytes], kind: str, options: dict[str, Any],
     compression: str | None, scan: dict[str, Any], writer: CsvWriter | JsonWriter,
-    emit: Callable[[str, Any], None],
+    emit: Callable[[str, Any], None], now: float,
 ) -> None:  # fmt: skip
     """The worker thread: read, decompress, evaluate, and emit output chunks, then the stats."""
     source = inputs.ChunkReader(chunks)
@@ -136,7 +138,7 @@ def _run_select(
         buffer: list[str] = []
         size = 0
         try:
-            for row in Evaluator(query).run(records):
+            for row in Evaluator(query, now).run(records):
                 line = writer.row(row)
                 buffer.append(line)
                 size += len(line)

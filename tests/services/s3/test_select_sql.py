@@ -23,6 +23,7 @@ from overcast.services.s3.select.evaluate import CsvRecord, Evaluator
 from overcast.services.s3.select.outputs import CsvWriter, JsonWriter
 from overcast.services.s3.select.sql import parse
 
+NOW = datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.UTC).timestamp()
 PEOPLE = "name,age,city\nAlice,35,Paris\nBob,40,\nAnn,20,Rome\n"
 
 
@@ -31,7 +32,7 @@ def csv_rows(text: str = PEOPLE, header: str = "USE") -> list[CsvRecord]:
 
 
 def run(sql: str, records: list[Any]) -> list[list[tuple[str, Any]]]:
-    return list(Evaluator(parse(sql)).run(records))
+    return list(Evaluator(parse(sql), NOW).run(records))
 
 
 def values(sql: str, records: list[Any] | None = None) -> list[Any]:
@@ -230,3 +231,9 @@ def test_json_output_of_nested_values() -> None:
     moment = datetime.datetime(2024, 1, 2, tzinfo=datetime.UTC)
     row = JsonWriter({}).row([("a", {"when": moment, "n": [1, {"d": datetime.date(2024, 1, 3)}]})])
     assert row == '{"a":{"when":"2024-01-02T00:00:00Z","n":[1,{"d":"2024-01-03"}]}}\n'
+
+
+def test_utcnow_is_the_time_the_evaluator_is_given_not_the_wall_clock() -> None:
+    # The provider passes env.clock's time: a test that moves the clock moves UTCNOW().
+    [now] = values("SELECT UTCNOW() FROM S3Object s LIMIT 1")
+    assert now == datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.UTC)

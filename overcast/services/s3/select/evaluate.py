@@ -109,8 +109,10 @@ def _aggregates(node: Any) -> Iterator[ast.Aggregate]:
 
 
 class Evaluator:
-    def __init__(self, query: ast.Query) -> None:
+    def __init__(self, query: ast.Query, now: float) -> None:
         self.query = query
+        # UTCNOW() is the query's start on env.clock, so tests that move the clock see it move.
+        self.now = datetime.datetime.fromtimestamp(now, datetime.UTC)
         self.alias = (query.alias or "").lower()
         self._results: list[Any] = []
 
@@ -322,11 +324,14 @@ class Evaluator:
         return self.eval(node.default, record) if node.default is not None else None
 
     def _call(self, node: ast.Call, record: Any) -> Any:
-        function = FUNCTIONS.get(node.name)
-        if function is None:
+        if node.name not in FUNCTIONS:
             raise UnsupportedFunction(f"Encountered an unsupported SQL function: {node.name}.")
         args = [self.eval(arg, record) for arg in node.args]
-        return function(*args) if _arity_ok(node.name, len(args)) else _bad_arity(node.name)
+        if not _arity_ok(node.name, len(args)):
+            return _bad_arity(node.name)
+        if node.name == "UTCNOW":
+            return self.now
+        return FUNCTIONS[node.name](*args)
 
 
 def _truth(value: Any) -> bool | None:
@@ -447,10 +452,6 @@ def _nullif(a: Any, b: Any) -> Any:
     return None if compare(a, b) == 0 else a
 
 
-def _utcnow() -> Any:
-    return datetime.datetime.now(datetime.UTC)
-
-
 def _to_timestamp(value: Any) -> Any:
     text = _text(value)
     return None if text is None else parse_timestamp(text)
@@ -532,7 +533,7 @@ FUNCTIONS: dict[str, Any] = {
     "SUBSTRING": _substring,
     "COALESCE": _coalesce,
     "NULLIF": _nullif,
-    "UTCNOW": _utcnow,
+    "UTCNOW": None,  # Evaluator.now: the clock is the request's, not this module's
     "TO_TIMESTAMP": _to_timestamp,
     "TO_STRING": _to_string,
     "EXTRACT": _extract,
