@@ -204,3 +204,19 @@ def test_unlinked_small_blob_is_discarded_by_delete(disk_dir: Path) -> None:
         store.blobs.delete(blob.id)
         with pytest.raises(BlobNotFound):
             store.blobs.open(blob.id)
+
+
+def test_iter_transform_rewrites_each_chunk_in_place(store: Store) -> None:
+    data = os.urandom(300_000)
+    blob = store.blobs.put_bytes(data)
+    seen: list[int] = []
+
+    def flip(buffer: bytearray, n: int) -> None:
+        assert len(buffer) == n + blobs_module.TRANSFORM_SLACK
+        seen.append(n)
+        for i in range(n):
+            buffer[i] ^= 0xFF
+
+    got = asyncio.run(collect(store.blobs.iter(blob.id, 5, 250_005, chunk=100_000, transform=flip)))
+    assert got == bytes(b ^ 0xFF for b in data[5:250_005])
+    assert seen == [100_000, 100_000, 50_000]
