@@ -5,6 +5,8 @@ the difference lives here, looked up by the model's ``endpointPrefix``:
 
 - S3 names its XML root elements (``ListBucketResult``), puts its namespace on them, sends
   ``x-amz-request-id``/``x-amz-id-2`` and writes errors as a bare ``<Error>``.
+- DynamoDB lists some enums in its own order, words a few validation errors its own way
+  (``ValidationMessage``) and echoes values Java-style (the validator does that for everyone).
 - SQS still answers the old query protocol, though its current model is JSON: the query
   namespace, the XML names its query model had (flattened ``<Attribute><Name>``...), and the
   legacy query error codes (``AWS.SimpleQueueService.NonExistentQueue``) the model dropped.
@@ -12,6 +14,7 @@ the difference lives here, looked up by the model's ``endpointPrefix``:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -24,6 +27,24 @@ if TYPE_CHECKING:
 # member of this shape), "member" (list item element), "key"/"value" (map entry elements),
 # "flattened" (bool).
 XmlNames = Mapping[str, Mapping[str, str | bool]]
+
+
+@dataclass(frozen=True)
+class ValidationMessage:
+    """One request-validation error a service words its own way.
+
+    It replaces each generic error of ``operations`` whose path fully matches ``path`` and whose
+    constraint text starts with ``constraint``. ``message`` is a format string: ``{top}`` is the
+    top-level member the path starts in and ``{value}`` the offending value (both echoed
+    Java-style), plus the named groups of ``path``. ``alone``: the message is the whole answer,
+    without the ``N validation errors detected: `` envelope.
+    """
+
+    operations: frozenset[str]
+    path: re.Pattern[str]
+    constraint: str
+    message: str
+    alone: bool = False
 
 
 @dataclass(frozen=True)
@@ -48,6 +69,13 @@ class ServiceDialect:
     # name with its own ``InvalidAttributeName`` ("Unknown Attribute X."), not the enum
     # ValidationException, so for it the provider makes that check.
     validate_enums: bool = True
+    # Per enum shape name: the order its values are listed in validation messages, where the
+    # service's order differs from the model's.
+    enum_orders: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    validation_messages: tuple[ValidationMessage, ...] = ()
+    # rest: query key -> (error code, message) for a value of the wrong type, instead of the
+    # generic ``InvalidRequest``; the error names the argument and its value.
+    query_value_errors: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
 
 DEFAULT = ServiceDialect()
@@ -94,6 +122,76 @@ S3 = ServiceDialect(
     xml_text_roots=frozenset({"GetBucketLocation"}),
     s3_request_ids=True,
     bare_xml_errors=True,
+    query_value_errors=MappingProxyType(
+        {
+            "max-keys": (
+                "InvalidArgument",
+                "Provided max-keys not an integer or within integer range",
+            )
+        }
+    ),
+)
+
+_BATCH_SIZE = (
+    "Map value must satisfy constraint: [Member must have length less than or equal to 25, "
+    "Member must have length greater than or equal to 1]"
+)
+
+DYNAMODB = ServiceDialect(
+    enum_orders=MappingProxyType(
+        {
+            "ScalarAttributeType": ("B", "N", "S"),
+            "Select": (
+                "SPECIFIC_ATTRIBUTES",
+                "COUNT",
+                "ALL_ATTRIBUTES",
+                "ALL_PROJECTED_ATTRIBUTES",
+            ),
+            "ReturnValue": ("ALL_NEW", "UPDATED_OLD", "ALL_OLD", "NONE", "UPDATED_NEW"),
+        }
+    ),
+    validation_messages=(
+        *(
+            ValidationMessage(
+                frozenset({op}),
+                re.compile("requestItems"),
+                "Member must have length greater than or equal to",
+                f"The requestItems parameter is required for {op}",
+                alone=True,
+            )
+            for op in ("BatchWriteItem", "BatchGetItem")
+        ),
+        # Over 25 writes for a table: reported on the whole map, with both of its bounds.
+        ValidationMessage(
+            frozenset({"BatchWriteItem"}),
+            re.compile(r"requestItems\.(?P<table>.+)\.member"),
+            "Member must have length",
+            "Value '{top}' at 'requestItems' failed to satisfy constraint: " + _BATCH_SIZE,
+        ),
+        # Over 100 keys: no echo, and the path keeps the members' own capitals.
+        ValidationMessage(
+            frozenset({"BatchGetItem"}),
+            re.compile(r"requestItems\.(?P<table>.+)\.member\.keys"),
+            "Member must have length less than or equal to",
+            "Value at 'RequestItems.{table}.member.Keys' failed to satisfy constraint: "
+            "Member must have length less than or equal to 100",
+        ),
+        ValidationMessage(
+            frozenset({"CreateTable"}),
+            re.compile("tableName"),
+            "Member must not be null",
+            "The parameter 'TableName' is required but was not present in the request",
+            alone=True,
+        ),
+        ValidationMessage(
+            frozenset({"CreateTable", "UpdateTable"}),
+            re.compile("tableClass"),
+            "Member must satisfy enum value set",
+            "Invalid table-class parameter provided. Please try again with a valid table-class "
+            "value: [STANDARD, STANDARD_INFREQUENT_ACCESS].",
+            alone=True,
+        ),
+    ),
 )
 
 _NAME_VALUE = {"key": "Name", "value": "Value"}
@@ -168,7 +266,9 @@ SQS = ServiceDialect(
     ),
 )
 
-_DIALECTS: Mapping[str, ServiceDialect] = MappingProxyType({"s3": S3, "s3-control": S3, "sqs": SQS})
+_DIALECTS: Mapping[str, ServiceDialect] = MappingProxyType(
+    {"s3": S3, "s3-control": S3, "sqs": SQS, "dynamodb": DYNAMODB}
+)
 
 
 def dialect_for(service_model: ServiceModel) -> ServiceDialect:

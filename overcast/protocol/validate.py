@@ -21,9 +21,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from overcast.errors import MissingParameter, ServiceError, ValidationException
-from overcast.protocol.dialects import dialect_for
+from overcast.protocol.dialects import ValidationMessage, dialect_for
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from botocore.model import OperationModel, Shape
 
 Errors = list[tuple[str, Any, str]]  # (path, value, constraint)
@@ -55,27 +57,70 @@ def validate(params: dict[str, Any], operation: OperationModel, protocol: str) -
         if top_missing is not None:
             wire = _wire_names(operation).get(top_missing, top_missing)
             raise MissingParameter(f"The request must contain the parameter {wire}.")
-        raise ValidationError(_message(errors))
-    raise ValidationException(_message(errors))
+        raise ValidationError(_message(_texts(errors)))
+    own = dialect_for(operation.service_model).validation_messages
+    texts = _texts(errors) if not own else _own_texts(errors, own, operation.name, params)
+    if isinstance(texts, str):
+        raise ValidationException(texts)
+    raise ValidationException(_message(texts))
 
 
-def _message(errors: Errors) -> str:
-    count = len(errors)
-    head = f"{count} validation error{'s' if count > 1 else ''} detected: "
-    return head + "; ".join(
+def _texts(errors: Errors) -> list[str]:
+    return [
         f"Value {_render(value)} at '{path}' failed to satisfy constraint: {constraint}"
         for path, value, constraint in errors
-    )
+    ]
+
+
+def _own_texts(
+    errors: Errors, own: tuple[ValidationMessage, ...], operation: str, params: dict[str, Any]
+) -> list[str] | str:
+    """The errors with the service's own wordings applied (a str: one that stands alone)."""
+    texts: list[str] = []
+    for path, value, constraint in errors:
+        text = None
+        for rule in own:
+            if operation not in rule.operations or not constraint.startswith(rule.constraint):
+                continue
+            found = rule.path.fullmatch(path)
+            if found is None:
+                continue
+            top = params.get(_member_name(path.split(".", 1)[0], params))
+            text = rule.message.format(value=_java(value), top=_java(top), **found.groupdict())
+            if rule.alone:
+                return text
+            break
+        if text is None:
+            text = f"Value {_render(value)} at '{path}' failed to satisfy constraint: {constraint}"
+        if text not in texts:  # one report per rule, however many map entries break it
+            texts.append(text)
+    return texts
+
+
+def _member_name(label: str, params: dict[str, Any]) -> str:
+    return next((name for name in params if _path_name(name) == label), label)
+
+
+def _message(texts: list[str]) -> str:
+    count = len(texts)
+    return f"{count} validation error{'s' if count > 1 else ''} detected: " + "; ".join(texts)
 
 
 def _render(value: Any) -> str:
+    return "null" if value is None else f"'{_java(value)}'"
+
+
+def _java(value: Any) -> str:
+    """A value as AWS's Java services echo it: ``{k=v, ...}``, ``[a, b]``, ``true``."""
     if value is None:
         return "null"
     if isinstance(value, bool):
-        return f"'{str(value).lower()}'"
-    if isinstance(value, list):
-        return "'[" + ", ".join(str(v) for v in value) + "]'"
-    return f"'{value}'"
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}={_java(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_java(v) for v in value) + "]"
+    return str(value)
 
 
 def _wire_names(operation: OperationModel) -> dict[str, str]:
@@ -105,16 +150,20 @@ def _plan(operation: OperationModel, protocol: str) -> Check | None:
     plan = cache.get(operation, _MISSING)
     if plan is _MISSING:
         shape = operation.input_shape
-        enums = dialect_for(operation.service_model).validate_enums
-        plan = None if shape is None else _Compiler(protocol in _CONSTRAINED, enums).compile(shape)
+        dialect = dialect_for(operation.service_model)
+        compiler = _Compiler(protocol in _CONSTRAINED, dialect.validate_enums, dialect.enum_orders)
+        plan = None if shape is None else compiler.compile(shape)
         cache[operation] = plan
     return plan  # type: ignore[return-value]
 
 
 class _Compiler:
-    def __init__(self, constraints: bool, enums: bool = True) -> None:
+    def __init__(
+        self, constraints: bool, enums: bool = True, enum_orders: Mapping[str, Any] | None = None
+    ) -> None:
         self.constraints = constraints  # length/range/enum too, not only required members
         self.enums = enums  # the model's enums (off where the service answers them itself)
+        self.enum_orders = enum_orders or {}  # shape name -> values in the service's order
         self.memo: dict[str, Check | None] = {}
         self.pending: dict[str, list[Check]] = {}
 
@@ -155,7 +204,8 @@ class _Compiler:
             if low is None and high is None and not enum:
                 return None
             allowed = frozenset(enum) if enum else None
-            enum_text = f"Member must satisfy enum value set: [{', '.join(enum or ())}]"
+            listed = self.enum_orders.get(shape.name, enum or ())
+            enum_text = f"Member must satisfy enum value set: [{', '.join(listed)}]"
 
             def check_text(value: Any, path: str, errors: Errors) -> None:
                 if not isinstance(value, str | bytes):

@@ -59,6 +59,10 @@ class InvalidRequest(ServiceError):
 class BadScalar(ValueError):
     """Raised by scalar converters; each parser maps it to its protocol's error."""
 
+    # Set where the value was bound: the query key (or header) it came under, and its text.
+    wire_name: str | None = None
+    text: str | None = None
+
 
 # --- Caches ---------------------------------------------------------------------------------
 

@@ -170,7 +170,7 @@ class RestRequestParser:
         """The decoded body, or None when empty; ``kind`` is 'body', 'shape' or 'document'."""
         raise NotImplementedError
 
-    def value_error(self, exc: BadScalar) -> ServiceError:
+    def value_error(self, exc: BadScalar, operation: OperationModel) -> ServiceError:
         """The protocol's error for a header, label or query value of the wrong type."""
         raise NotImplementedError
 
@@ -193,7 +193,7 @@ class RestRequestParser:
         try:
             self._bind_http(request, plan, uri_params or {}, params)
         except BadScalar as exc:
-            raise self.value_error(exc) from None
+            raise self.value_error(exc, operation) from None
         try:
             self._bind_body(request, plan, params)
         except BadScalar as exc:
@@ -236,7 +236,11 @@ class RestRequestParser:
                 values = query.get(key)
                 if values is not None:
                     bound.add(key)
-                    params[name] = [conv(v) for v in values] if is_list else conv(values[0])
+                    try:
+                        params[name] = [conv(v) for v in values] if is_list else conv(values[0])
+                    except BadScalar as exc:
+                        exc.wire_name, exc.text = key, values[0]
+                        raise
             if plan.query_map is not None:
                 name, conv, is_list = plan.query_map
                 rest = {

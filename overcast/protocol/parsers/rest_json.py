@@ -16,7 +16,7 @@ from overcast.protocol.parsers.json import (
 from overcast.protocol.parsers.rest import RestRequestParser
 
 if TYPE_CHECKING:
-    from botocore.model import Shape
+    from botocore.model import OperationModel, Shape
 
     from overcast.errors import ServiceError
 
@@ -38,7 +38,7 @@ class RestJsonRequestParser(RestRequestParser):
                 raise SerializationException(f"Unable to parse request body: {exc}") from None
         return decode_json(body)
 
-    def value_error(self, exc: BadScalar) -> ServiceError:
+    def value_error(self, exc: BadScalar, operation: OperationModel) -> ServiceError:
         return SerializationException(str(exc))
 
     def body_error(self, exc: BadScalar) -> ServiceError:

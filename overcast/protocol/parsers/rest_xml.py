@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from xml.etree.ElementTree import Element, ParseError, fromstring
 
+from overcast.errors import error_class
+from overcast.protocol.dialects import dialect_for
 from overcast.protocol.parsers.base import (
     BadScalar,
     Converter,
@@ -22,7 +24,7 @@ from overcast.protocol.parsers.base import (
 from overcast.protocol.parsers.rest import RestRequestParser
 
 if TYPE_CHECKING:
-    from botocore.model import Shape
+    from botocore.model import OperationModel, Shape
 
     from overcast.errors import ServiceError
 
@@ -180,8 +182,12 @@ class RestXmlRequestParser(RestRequestParser):
             return None
         return parse_xml(body)
 
-    def value_error(self, exc: BadScalar) -> ServiceError:
-        return InvalidRequest(str(exc))
+    def value_error(self, exc: BadScalar, operation: OperationModel) -> ServiceError:
+        known = dialect_for(operation.service_model).query_value_errors.get(exc.wire_name or "")
+        if known is None:
+            return InvalidRequest(str(exc))
+        code, message = known
+        return error_class(code)(message, ArgumentName=exc.wire_name, ArgumentValue=exc.text)
 
     def body_error(self, exc: BadScalar) -> ServiceError:
         return MalformedXML()

@@ -511,3 +511,109 @@ def test_an_update_past_400_kb_has_the_update_wording(ddb: Any) -> None:
             "Message": "Item size to update has exceeded the maximum allowed size",
         }
     ]
+
+
+# --- The DynamoDB validation dialect (overcast/protocol/dialects.py) -------------------------
+
+
+def _message(call: Callable[[], Any]) -> str:
+    with pytest.raises(ClientError) as exc:
+        call()
+    assert exc.value.response["Error"]["Code"] == "ValidationException"
+    return str(exc.value.response["Error"]["Message"])
+
+
+def _enum_text(path: str, value: str, listed: str) -> str:
+    return (
+        f"{_ENVELOPE}Value '{value}' at '{path}' failed to satisfy constraint: "
+        f"Member must satisfy enum value set: [{listed}]"
+    )
+
+
+def test_enums_are_listed_in_dynamodbs_order(ddb: Any) -> None:
+    table = _hash_table(ddb)
+    assert _message(
+        lambda: ddb.create_table(
+            TableName=_name("cf"),
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "X"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    ) == _enum_text("attributeDefinitions.1.member.attributeType", "X", "B, N, S")
+    assert _message(
+        lambda: ddb.query(
+            TableName=table,
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": {"S": "a"}},
+            Select="BAD",
+        )
+    ) == _enum_text(
+        "select", "BAD", "SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES"
+    )
+    assert _message(
+        lambda: ddb.update_item(TableName=table, Key={"pk": {"S": "a"}}, ReturnValues="BAD")
+    ) == _enum_text("returnValues", "BAD", "ALL_NEW, UPDATED_OLD, ALL_OLD, NONE, UPDATED_NEW")
+
+
+def test_empty_request_items_are_required_parameters(ddb: Any) -> None:
+    assert _message(lambda: ddb.batch_write_item(RequestItems={})) == (
+        "The requestItems parameter is required for BatchWriteItem"
+    )
+    assert _message(lambda: ddb.batch_get_item(RequestItems={})) == (
+        "The requestItems parameter is required for BatchGetItem"
+    )
+
+
+def test_create_table_without_a_name(ddb: Any) -> None:
+    assert _message(
+        lambda: ddb.create_table(
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    ) == ("The parameter 'TableName' is required but was not present in the request")
+
+
+def test_over_25_writes_echo_the_map_java_style(ddb: Any) -> None:
+    table = _hash_table(ddb)
+    writes = [{"PutRequest": {"Item": {"pk": {"S": f"k{i}"}}}} for i in range(26)]
+    message = _message(lambda: ddb.batch_write_item(RequestItems={table: writes}))
+    assert message.startswith(
+        f"{_ENVELOPE}Value '{{{table}=[{{PutRequest={{Item={{pk={{S=k0}}}}}}}}, "
+    )
+    assert message.endswith(
+        "}]}' at 'requestItems' failed to satisfy constraint: Map value must satisfy "
+        "constraint: [Member must have length less than or equal to 25, "
+        "Member must have length greater than or equal to 1]"
+    )
+    assert "'PutRequest'" not in message  # no Python repr
+
+
+def test_over_100_keys_are_reported_without_an_echo(ddb: Any) -> None:
+    table = _hash_table(ddb)
+    keys = [{"pk": {"S": f"k{i}"}} for i in range(101)]
+    assert _message(lambda: ddb.batch_get_item(RequestItems={table: {"Keys": keys}})) == (
+        f"{_ENVELOPE}Value at 'RequestItems.{table}.member.Keys' failed to satisfy constraint: "
+        "Member must have length less than or equal to 100"
+    )
+
+
+def test_an_invalid_table_class_has_dynamodbs_wording(ddb: Any) -> None:
+    expected = (
+        "Invalid table-class parameter provided. Please try again with a valid table-class "
+        "value: [STANDARD, STANDARD_INFREQUENT_ACCESS]."
+    )
+    assert (
+        _message(
+            lambda: ddb.create_table(
+                TableName=_name("cf"),
+                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                BillingMode="PAY_PER_REQUEST",
+                TableClass="BAD",
+            )
+        )
+        == expected
+    )
+    table = _hash_table(ddb)
+    assert _message(lambda: ddb.update_table(TableName=table, TableClass="BAD")) == expected

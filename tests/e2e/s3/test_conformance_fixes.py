@@ -200,3 +200,18 @@ def test_policy_condition_on_existing_object_tag(s3: Any, other: Any) -> None:
     with pytest.raises(ClientError) as closed:
         other.get_object(Bucket=name, Key="closed")
     assert error_of(closed) == ("AccessDenied", 403)
+
+
+def test_a_max_keys_that_is_not_an_integer_is_an_invalid_argument(
+    keyed_server: ServerProcess, s3: Any
+) -> None:
+    from botocore.config import Config
+
+    bucket = new_bucket(s3)
+    raw = keyed_server.client("s3", config=Config(parameter_validation=False))
+    with pytest.raises(ClientError) as exc:
+        raw.list_objects(Bucket=bucket, MaxKeys="blah")
+    error = exc.value.response["Error"]
+    assert error_of(exc) == ("InvalidArgument", 400)
+    assert error["Message"] == "Provided max-keys not an integer or within integer range"
+    assert (error["ArgumentName"], error["ArgumentValue"]) == ("max-keys", "blah")
