@@ -5,7 +5,9 @@ it: not expired; every condition (exact ``{"field": value}``, ``["eq", "$f", v]`
 ``["starts-with", "$f", prefix]``, ``["content-length-range", min, max]``) holds; every form field
 other than the exempt ones is covered by a condition. The signature (SigV4 ``x-amz-signature`` over
 the base64 policy, or SigV2 ``signature``) is verified for keys the server knows; unknown keys pass
-unverified as everywhere else in Overcast. A form without a policy is an anonymous upload.
+unverified as everywhere else in Overcast. A form without a policy is an anonymous upload. A form
+signed with an IAM principal's key (IAM user, STS session) acts as that principal: its policies
+must allow ``s3:PutObject`` on the key, as the gateway's authorize step decides for PutObject.
 
 The file part streams into the blob store; the object is then committed like PutObject.
 """
@@ -27,7 +29,10 @@ from xml.sax.saxutils import escape
 
 from overcast.gateway.asgi import AsgiBodyStream, Receive
 from overcast.gateway.auth import Identity
+from overcast.gateway.auth.credentials import Credential
 from overcast.gateway.auth.signing import hmac_hex, signatures_equal, signing_key
+from overcast.gateway.auth.style import ErrorStyle
+from overcast.gateway.authorize import authorize_operation
 from overcast.gateway.context import RequestContext
 from overcast.gateway.urls import s3_url
 from overcast.protocol.http import Headers, HttpResponse
@@ -38,6 +43,7 @@ from overcast.services.s3.errors import (
     AccessDenied,
     EntityTooLarge,
     EntityTooSmall,
+    InvalidAccessKeyId,
     InvalidArgument,
     InvalidPolicyDocument,
     MalformedXML,
@@ -227,6 +233,7 @@ def _identity(provider: Access, ctx: RequestContext, fields: dict[str, str]) -> 
         return Identity(
             account, f"arn:aws:iam::{account}:root", access_key, region, method, verified=False
         )
+    _check_credential(provider, known, access_key, fields)
     if v4:
         key = signing_key(known.secret_key, date, region or "", service)
         ok = signatures_equal(hmac_hex(key, encoded), provided)
@@ -237,12 +244,29 @@ def _identity(provider: Access, ctx: RequestContext, fields: dict[str, str]) -> 
         raise SignatureDoesNotMatch(AWSAccessKeyId=access_key, StringToSign=encoded)
     return Identity(
         known.account_id,
-        f"arn:aws:iam::{known.account_id}:root",
+        known.principal_arn or f"arn:aws:iam::{known.account_id}:root",
         access_key,
         region,
         method,
         verified=True,
+        session_token=fields.get("x-amz-security-token"),
+        principal=known.principal,  # an IAM principal's upload is enforced (``handle``)
     )
+
+
+def _check_credential(
+    provider: Access, known: Credential, access_key: str, fields: dict[str, str]
+) -> None:
+    """The authenticator's checks of a key, for the key that signed the form's policy: IAM's
+    inactive and deleted keys, STS keys without their token or expired."""
+    if known.status != "Active":
+        raise InvalidAccessKeyId(AWSAccessKeyId=access_key)
+    style = ErrorStyle("rest-xml", True)
+    token = fields.get("x-amz-security-token")
+    if known.session_token is not None and token != known.session_token:
+        raise style.invalid_token()
+    if known.expires_at is not None and known.expires_at < provider._now():
+        raise style.expired_token()
 
 
 def _tags(text: str | None) -> dict[str, str]:
@@ -342,9 +366,12 @@ async def handle(
         policy.check({**fields, "key": key, "bucket": name})
     acl_request = {"Bucket": name, "ACL": fields.get("acl")} if fields.get("acl") else None
     owner = identity.account_id
+    tags = _tags(fields.get("tagging"))
+    if identity.principal is not None:  # IAM's authorize step, as for PutObject
+        put = {"Bucket": name, "Key": key, "ACL": fields.get("acl"), "Tagging": urlencode(tags)}
+        authorize_operation(post_ctx, "PutObject", put)
     provider._store.read(lambda c: provider._access(post_ctx, c, name, "s3:PutObject", key=key))
     acl = provider._acl_from_request(post_ctx, acl_request, owner) if acl_request else None
-    tags = _tags(fields.get("tagging"))
     meta = _meta(fields, form.fields)
     high = policy.length_range[1] if policy and policy.length_range else bodies.MAX_SINGLE_PUT
     data_key = DataKey.new()  # encrypted at rest, as a PutObject body
