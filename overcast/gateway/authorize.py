@@ -69,6 +69,15 @@ def authorize(ctx: RequestContext) -> None:
     authorizer_of(ctx.env).check(ctx, identity.principal)
 
 
+def authorize_operation(ctx: RequestContext, operation: str, params: dict[str, Any]) -> None:
+    """``authorize`` for a request a provider answers before operation matching (S3's browser
+    POST upload is PutObject): the checks of ``operation`` with ``params``."""
+    identity = ctx.identity
+    if identity is None or identity.principal is None or ctx.env.settings.iam_mode == "off":
+        return
+    authorizer_of(ctx.env).check(ctx, identity.principal, operation, params)
+
+
 _engine: tuple[Any, Any, Any, Any] | None = None
 
 
@@ -221,10 +230,20 @@ class Authorizer:
 
     # --- one request ----------------------------------------------------------------------
 
-    def check(self, ctx: RequestContext, principal: PrincipalInfo) -> None:
+    def check(
+        self,
+        ctx: RequestContext,
+        principal: PrincipalInfo,
+        operation: str | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> None:
+        """Raise unless the request (or ``operation`` with ``params``, when given) is allowed."""
         evaluate, RequestInfo, Target, checks = _engine or _load_engine()
-        assert ctx.service is not None and ctx.operation is not None
-        service, operation = ctx.service.name, ctx.operation.name
+        assert ctx.service is not None
+        if operation is None:
+            assert ctx.operation is not None
+            operation = ctx.operation.name
+        service = ctx.service.name
         if principal.kind == "user" and principal.session is None and ctx.identity is not None:
             self.directory.record_key_used(ctx.identity.access_key or "", service, ctx.region)
         account = ctx.account_id
@@ -235,7 +254,7 @@ class Authorizer:
             principal.arn,
             self._iam_arn(account) if service == "iam" else None,
         )
-        found = checks(service, operation, ctx.params, target)
+        found = checks(service, operation, ctx.params if params is None else params, target)
         if not found:
             return
         policy_set = self._policy_set(principal)
