@@ -86,12 +86,18 @@ class GlobalTableOps(KinesisDestinationOps):
     def _replicate(
         self, conn: sqlite3.Connection, table: Table, old: dict | None, new: dict | None, now: float
     ) -> None:
-        """Copy the change to the table's replicas in other regions (last writer wins)."""
+        """Copy the change to the table's replicas in other regions (last writer wins). In a
+        version 2017.11.29 group the written item carries the replication attributes AWS adds
+        (``aws:rep:updateregion``, ``aws:rep:updatetime``, ``aws:rep:deleting``), in every
+        replica including the writer's."""
         group = replica_group(table)
         if group is None or getattr(self._replicating, "on", False):
             return
         self._replicating.on = True
         try:
+            if new is not None and group.get("version") == V2017:
+                new = {**new, **_rep_attributes(table.region, now)}
+                storage.put_item(conn, table, new)
             for region in group["regions"]:
                 if region == table.region:
                     continue
@@ -488,3 +494,13 @@ class GlobalTableOps(KinesisDestinationOps):
         if len(docs) > limit:
             out["LastEvaluatedGlobalTableName"] = docs[limit - 1]["name"]
         return out
+
+
+def _rep_attributes(region: str, now: float) -> dict[str, dict[str, Any]]:
+    """What global tables 2017.11.29 write on each replicated item: the writer's region, the
+    write time (epoch seconds with microseconds) and the deletion marker, false."""
+    return {
+        "aws:rep:deleting": {"BOOL": False},
+        "aws:rep:updateregion": {"S": region},
+        "aws:rep:updatetime": {"N": f"{now:.6f}"},
+    }
