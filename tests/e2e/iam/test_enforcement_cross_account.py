@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from overcast.services.s3.common import canonical_user_id
 from overcast.testing import ServerProcess
 from tests.iam.helpers import ACCOUNT, allow, doc, error_message, from_sts, unique
 
@@ -146,3 +147,25 @@ def test_queue_policy_naming_a_role_admits_its_sessions(cloud: ServerProcess) ->
     cloud.client("sqs", **from_sts(session["Credentials"])).send_message(
         QueueUrl=url, MessageBody="from a role session"
     )
+
+
+def test_cross_account_acl_grant_needs_the_identity_policy_too(cloud: ServerProcess) -> None:
+    # An ACL grants an account: its users also need their own identity policy (the engine
+    # decides that side), and the grant itself is S3's own check (docs/iam-policies.md).
+    other_s3 = cloud.client("s3", **OTHER_KEY)
+    bucket = unique("acl-bkt")
+    other_s3.create_bucket(Bucket=bucket, ObjectOwnership="ObjectWriter")
+    other_s3.put_object(Bucket=bucket, Key="granted", Body=b"shared")
+    other_s3.put_object(Bucket=bucket, Key="private", Body=b"theirs")
+    grantee = canonical_user_id(ACCOUNT)
+    other_s3.put_object_acl(Bucket=bucket, Key="granted", GrantRead=f'id="{grantee}"')
+    _, reader = user_in_default_account(cloud, allow("s3:GetObject", f"arn:aws:s3:::{bucket}/*"))
+    _, bare = user_in_default_account(cloud)
+    s3 = cloud.client("s3", **reader)
+    assert s3.get_object(Bucket=bucket, Key="granted")["Body"].read() == b"shared"
+    with pytest.raises(ClientError) as exc:  # the identity policy allows, no grant
+        s3.get_object(Bucket=bucket, Key="private")
+    assert exc.value.response["Error"]["Code"] == "AccessDenied"
+    with pytest.raises(ClientError) as exc:  # the grant, but no identity policy
+        cloud.client("s3", **bare).get_object(Bucket=bucket, Key="granted")
+    assert "no identity-based policy allows the s3:GetObject action" in error_message(exc)
