@@ -9,8 +9,14 @@ own write path into the target bucket, keyed as S3 keys them (``TargetPrefix`` +
 ``YYYY-mm-DD-HH-MM-SS-UniqueString``, or the partitioned layout). Logging never delays the
 logged request; a record written before a crash is still delivered after the restart.
 
+Requests answered before operation matching (the provider's ``intercept``: browser POST
+uploads, website endpoints, CORS preflight) are logged too, as S3 logs them
+(``REST.POST.UPLOAD``, ``WEBSITE.GET.OBJECT``, ``REST.OPTIONS.PREFLIGHT``): ``label_intercepted``
+names their bucket, key and operation in ``ctx.params`` before they are answered.
+
 Which buckets log is kept in memory (loaded once at startup, updated by PutBucketLogging), so
-requests on other buckets pay one dict lookup.
+requests on other buckets pay one dict lookup. Like AWS's, the logs are best-effort: a line is
+stored by a background write just after its response, so a crash in that instant loses it.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ from overcast.services.s3.events_out import object_event
 from overcast.services.s3.models import ObjectVersion
 from overcast.services.s3.ownership import ENFORCED, ownership
 from overcast.services.s3.preconditions import check_expected_owner
+from overcast.services.s3.website import website_bucket
 from overcast.state.blobs import Blob
 
 NAMESPACE = "s3.access_logs"
@@ -91,7 +98,14 @@ _OPERATIONS = {
 }
 
 
+# ctx.params member naming the log operation of a request answered through ``intercept``.
+INTERCEPTED = "_log_operation"
+
+
 def operation_of(ctx: RequestContext) -> str:
+    intercepted = ctx.params.get(INTERCEPTED)
+    if intercepted:
+        return str(intercepted)
     name = ctx.operation_name or ""
     known = _OPERATIONS.get(name)
     if known is not None:
@@ -132,7 +146,8 @@ def format_line(
     if sent is None and response.headers.get("content-length") not in (None, "0"):
         sent = response.headers.get("content-length") if request.method != "HEAD" else None
     size: Any = ctx.params.get("ContentLength") if request.method == "PUT" else None
-    if size is None and ctx.operation_name in ("GetObject", "HeadObject"):
+    reads = ctx.operation_name in ("GetObject", "HeadObject")
+    if size is None and (reads or str(ctx.params.get(INTERCEPTED, "")).startswith("WEBSITE.")):
         size = response.headers.get("content-length")
     total_ms = max(0, int((perf_counter() - ctx.started) * 1000))
     auth = {"sigv4-query": "QueryString", "sigv2-query": "QueryString"}
@@ -271,6 +286,31 @@ class AccessLogging(S3Base):
         return {"LoggingEnabled": dict(config)} if config else {}
 
     # --- the log writer -------------------------------------------------------------------
+
+    def _label_intercepted(self, ctx: RequestContext) -> None:
+        """Name the bucket, key and log operation of a request ``intercept`` may answer (the
+        model's parser never sees it), so that ``_log_access`` logs it. A request that turns
+        out not to be intercepted gets its parameters from the parser afterwards."""
+        if not self._logged:
+            return
+        request = ctx.request
+        method = request.method.upper()
+        website = website_bucket(request.host) if "s3-website" in request.host.lower() else None
+        if website is not None:
+            path = request.decoded_path.lstrip("/")
+            key = path.partition("/")[2] if path.partition("/")[0] == website else path
+            operation = f"WEBSITE.{method}.OBJECT"
+            ctx.params = {"Bucket": website, "Key": key, INTERCEPTED: operation}
+            return
+        name, _, key = request.decoded_path.lstrip("/").partition("/")
+        if not name:
+            return
+        if method == "OPTIONS":
+            ctx.params = {"Bucket": name, "Key": key, INTERCEPTED: "REST.OPTIONS.PREFLIGHT"}
+        elif method == "POST" and not key:
+            content_type = request.headers.get("content-type", "").lower()
+            if content_type.startswith("multipart/form-data"):
+                ctx.params = {"Bucket": name, INTERCEPTED: "REST.POST.UPLOAD"}
 
     def _log_access(self, ctx: RequestContext, response: HttpResponse) -> None:
         """Response hook: queue a log record for a request on a logging bucket."""

@@ -358,6 +358,7 @@ async def handle(
             "User key must have a length greater than 0.", ArgumentName="key", ArgumentValue=""
         )
     identity = _identity(provider, ctx, fields)
+    ctx.params["Key"], ctx.identity = key, identity  # what the server access log records
     post_ctx = dataclasses.replace(ctx, identity=identity, params={})
     policy = None
     if "policy" in fields:

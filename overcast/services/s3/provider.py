@@ -59,6 +59,7 @@ class S3Provider(
 
     async def intercept(self, ctx: RequestContext, receive: Receive) -> HttpResponse | None:
         """Website endpoints, CORS preflight and browser POST uploads; None for the rest."""
+        self._label_intercepted(ctx)  # for the server access log
         for handler in (self._website_request, self._preflight, self._post_upload):
             response = await handler(ctx, receive)
             if response is not None:

@@ -174,3 +174,67 @@ def test_pending_records_survive_kill_9(disk_server: ServerProcess) -> None:
     [key] = _log_objects(s3, target, "l/")
     text = s3.get_object(Bucket=target, Key=key)["Body"].read().decode()
     assert sum(" REST.PUT.OBJECT k" in line for line in text.splitlines()) == 5
+
+
+def test_intercepted_requests_are_logged(s3: Any, server: ServerProcess) -> None:
+    """Browser POST uploads, website endpoint requests and CORS preflights are answered before
+    operation matching; S3 logs them as REST.POST.UPLOAD, WEBSITE.GET.OBJECT and
+    REST.OPTIONS.PREFLIGHT."""
+    import requests
+
+    source, target = _bucket(s3), _bucket(s3)
+    s3.put_bucket_logging(
+        Bucket=source,
+        BucketLoggingStatus={"LoggingEnabled": {"TargetBucket": target, "TargetPrefix": "i/"}},
+    )
+    form = s3.generate_presigned_post(source, "posted.txt")
+    posted = requests.post(
+        form["url"], data=form["fields"], files={"file": ("a.txt", b"posted!")}, timeout=10
+    )
+    assert posted.status_code == 204, posted.text
+    s3.delete_public_access_block(Bucket=source)
+    public = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{source}/*",
+            }
+        ],
+    }
+    s3.put_bucket_policy(Bucket=source, Policy=json.dumps(public))
+    s3.put_bucket_website(
+        Bucket=source, WebsiteConfiguration={"IndexDocument": {"Suffix": "index.html"}}
+    )
+    site = f"{source}.s3-website.localhost:{server.port}"
+    page = requests.get(server.endpoint + "/posted.txt", headers={"Host": site}, timeout=10)
+    assert page.status_code == 200 and page.content == b"posted!"
+    missing = requests.get(server.endpoint + "/nothing.html", headers={"Host": site}, timeout=10)
+    assert missing.status_code == 403  # no s3:ListBucket: a missing key is AccessDenied
+    rule = {"AllowedOrigins": ["https://example.com"], "AllowedMethods": ["GET"]}
+    s3.put_bucket_cors(Bucket=source, CORSConfiguration={"CORSRules": [rule]})
+    preflight = requests.options(
+        f"{server.endpoint}/{source}/posted.txt",
+        headers={"Origin": "https://example.com", "Access-Control-Request-Method": "GET"},
+        timeout=10,
+    )
+    assert preflight.status_code == 200
+    time.sleep(0.3)  # the records are written in the background
+    _advance(server, 61)
+    [key] = _log_objects(s3, target, "i/")
+    text = s3.get_object(Bucket=target, Key=key)["Body"].read().decode()
+    records = [LINE.match(line) for line in text.splitlines()]
+    assert all(records), text
+    by_op = {(m["operation"], m["key"]): m for m in records if m}
+    upload = by_op[("REST.POST.UPLOAD", "posted.txt")]
+    assert upload["status"] == "204"
+    assert upload["uri"].startswith(f"POST /{source}")
+    assert upload["requester"] != "-"  # the signed form's principal
+    served = by_op[("WEBSITE.GET.OBJECT", "posted.txt")]
+    assert served["status"] == "200"
+    assert served["sent"] == "7"
+    assert served["bucket"] == source
+    assert by_op[("WEBSITE.GET.OBJECT", "nothing.html")]["status"] == "403"
+    assert by_op[("REST.OPTIONS.PREFLIGHT", "posted.txt")]["status"] == "200"
