@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
-from urllib.parse import parse_qsl, unquote, urlparse
+from urllib.parse import parse_qsl, unquote, urlencode, urlparse
 
 from overcast.iam.matching import ContextValue
 from overcast.iam.reference import VERSIONED, action_name
@@ -65,7 +65,7 @@ def checks(service: str, operation: str, params: dict[str, Any], target: Target)
         return []
     derive = _DERIVERS.get(service, _default)
     found = derive(service, operation, params, target)
-    tags = _request_tags(params)
+    tags = _request_tags(operation, params)
     extra: dict[str, ContextValue] | None = None
     if tags is not None:
         extra = {f"aws:RequestTag/{k}": v for k, v in tags.items()}
@@ -81,13 +81,13 @@ def _default(service: str, operation: str, params: dict[str, Any], target: Targe
     return [Check(action_name(service, operation), "*")]
 
 
-def _request_tags(params: dict[str, Any]) -> dict[str, str] | None:
+def _request_tags(operation: str, params: dict[str, Any]) -> dict[str, str] | None:
     """The tags a create or tag operation sets: ``Tags`` as a list or map (IAM, SNS, DynamoDB,
-    SQS TagQueue), SQS CreateQueue's ``tags``, S3 PutBucketTagging's ``Tagging.TagSet``."""
+    SQS TagQueue), SQS CreateQueue's ``tags``, S3 PutBucketTagging's ``Tagging.TagSet`` (an
+    object's tags are ``s3:RequestObjectTag/*`` instead)."""
     tags = params.get("Tags", params.get("tags"))
-    tagging = params.get("Tagging")
-    if tags is None and isinstance(tagging, dict):
-        tags = tagging.get("TagSet")
+    if operation == "PutBucketTagging":
+        tags = (params.get("Tagging") or {}).get("TagSet")
     if isinstance(tags, dict):
         return {str(k): str(v) for k, v in tags.items()}
     if isinstance(tags, list) and all(isinstance(t, dict) and "Key" in t for t in tags):
@@ -132,6 +132,9 @@ def _s3(service: str, operation: str, params: dict[str, Any], target: Target) ->
     if params.get("VersionId"):
         context["s3:VersionId"] = str(params["VersionId"])
     tagging = params.get("Tagging")
+    if isinstance(tagging, dict) and operation == "PutObjectTagging":
+        tag_set = tagging.get("TagSet") or []
+        tagging = urlencode([(t.get("Key", ""), t.get("Value", "")) for t in tag_set])
     if isinstance(tagging, str) and tagging:
         pairs = parse_qsl(tagging, keep_blank_values=True)
         for k, v in pairs:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from overcast.iam.reference import action_name, condition_keys, known_action
-from overcast.iam.requests import Check, Target, checks
+from overcast.iam.requests import Check, Target, checks, partiql_target
 
 T = Target(
     account="111122223333", region="eu-west-1", caller_arn="arn:aws:iam::111122223333:user/al"
@@ -123,3 +123,35 @@ def test_iam_and_sts_resources() -> None:
     assume = one("sts", "AssumeRole", {"RoleArn": role, "RoleSessionName": "s", "ExternalId": "x"})
     assert (assume.resource, assume.context["sts:ExternalId"]) == (role, "x")
     assert checks("sts", "GetCallerIdentity", {}, T) == []
+
+
+def test_bucket_tagging_and_untag_operations_carry_tag_keys() -> None:
+    tagging = {"TagSet": [{"Key": "team", "Value": "blue"}, {"Key": "cost", "Value": "1"}]}
+    put = one("s3", "PutBucketTagging", {"Bucket": "b", "Tagging": tagging})
+    assert put.resource == "arn:aws:s3:::b"
+    assert put.context["aws:RequestTag/team"] == "blue"
+    assert put.context["aws:TagKeys"] == ["team", "cost"]
+    untag = one("sqs", "UntagQueue", {"QueueUrl": "http://h/111122223333/q", "TagKeys": ["a"]})
+    assert untag.context == {"aws:TagKeys": ["a"]}
+    assert "aws:RequestTag/a" not in untag.context
+    # PutObject's Tagging header is object tags (s3:RequestObjectTag), not request tags.
+    obj = one("s3", "PutObject", {"Bucket": "b", "Key": "k", "Tagging": "a=1"})
+    assert obj.context["s3:RequestObjectTag/a"] == "1"
+    assert "aws:TagKeys" not in obj.context
+    tags = one("s3", "PutObjectTagging", {"Bucket": "b", "Key": "k", "Tagging": tagging})
+    assert tags.context["s3:RequestObjectTagKeys"] == ["team", "cost"]
+    assert "aws:TagKeys" not in tags.context
+
+
+@pytest.mark.parametrize(
+    ("statement", "expected"),
+    [
+        ('SELECT * FROM "t" WHERE pk = ?', ("Select", "t")),
+        ("INSERT INTO \"t\" VALUE {'pk': 'a'}", ("Insert", "t")),
+        ('UPDATE "t.index" SET a = 1 WHERE pk = 1', ("Update", "t")),
+        ('DELETE FROM "t" WHERE pk = 1', ("Delete", "t")),
+        ("SELECT * FROM t", None),
+    ],
+)
+def test_partiql_target(statement: str, expected: tuple[str, str] | None) -> None:
+    assert partiql_target(statement) == expected
