@@ -5,7 +5,8 @@ data files in ``data/`` (DYNAMODB_JSON: one ``{"Item": {...}}`` per line; ION: o
 ``{Item:{...}}`` Ion text value per line after ``$ion_1_0``), ``manifest-files.json`` (one JSON
 line per data file), ``manifest-summary.json`` and their ``.md5`` companions, and ``_started``.
 Imports read DYNAMODB_JSON and CSV (header from ``HeaderList`` or the first line; every value a
-string except key attributes, typed by the table's definitions), optionally gzip'd.
+string except key attributes, typed by the table's definitions), optionally gzip'd; ION input is
+read by ``import_ion.py``.
 """
 
 from __future__ import annotations

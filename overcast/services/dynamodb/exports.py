@@ -41,6 +41,7 @@ from overcast.services.dynamodb.errors import (
     TableNotFoundException,
     ValidationException,
 )
+from overcast.services.dynamodb.import_ion import ion_items
 from overcast.services.dynamodb.models import ACTIVE, CREATING
 
 if TYPE_CHECKING:
@@ -354,8 +355,6 @@ class ExportOps:
         params = request["TableCreationParameters"]
         name = params["TableName"]
         input_format = request["InputFormat"]
-        if input_format == "ION":
-            raise ValidationException("ION input is not supported by Overcast")
         token = request.get("ClientToken")
         if token:
             for _, earlier in self._imports.all(ctx.account_id, ctx.region):
@@ -466,6 +465,8 @@ class ExportOps:
                 items = fmt.csv_items(
                     text, options.get("Delimiter") or ",", options.get("HeaderList"), key_types
                 )
+            elif doc["InputFormat"] == "ION":
+                items = ion_items(text)
             else:
                 items = fmt.json_items(text)
 
