@@ -208,9 +208,14 @@ async def _s3_notifications(gw: Gateway, body: bytes) -> tuple[int, Any]:
     return 200, {"notifications": s3._captured_notifications({})}
 
 
-async def _sns_certificate(gw: Gateway, body: bytes) -> tuple[int, Any]:
+async def _sns_certificate(gw: Gateway, body: bytes) -> HttpResponse:
+    """The PEM itself, not JSON: what the envelope's ``SigningCertURL`` points at."""
     sns: Any = gw.env.registry.provider("sns")
-    return 200, sns._certificate()
+    return HttpResponse(
+        status=200,
+        headers=Headers({"content-type": "application/x-x509-ca-cert"}),
+        body=sns._certificate().encode(),
+    )
 
 
 ROUTES: dict[tuple[str, str], Handler] = {
@@ -268,13 +273,5 @@ async def handle(gw: Gateway, scope: Scope, receive: Receive, send: Send) -> Non
         if isinstance(result, HttpResponse):
             await send_response(send, result, head=method == "HEAD")
             return
-        status, payload = result
-        if handler is _sns_certificate:  # the PEM itself, not JSON
-            response = HttpResponse(
-                status=status,
-                headers=Headers({"content-type": "application/x-x509-ca-cert"}),
-                body=payload.encode(),
-            )
-        else:
-            response = _json(status, payload)
+        response = _json(*result)
     await send_response(send, response, head=method == "HEAD")
