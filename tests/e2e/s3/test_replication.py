@@ -413,3 +413,21 @@ def test_cross_account_needs_the_destination_policy(keyed_server: Any) -> None:
         "COMPLETED"
     )
     assert other.get_object(Bucket=dest, Key="k")["Body"].read() == b"3"
+
+
+def test_iam_mode_off_skips_the_role_check() -> None:
+    from overcast.testing import ServerProcess
+
+    proc = ServerProcess(extra_args=["--iam-mode", "off"]).start()
+    try:
+        s3 = proc.client("s3")
+        source, dest = _bucket(s3), _bucket(s3)
+        role = "arn:aws:iam::000000000000:role/never-created"
+        s3.put_bucket_replication(
+            Bucket=source, ReplicationConfiguration={"Role": role, "Rules": [_rule(dest)]}
+        )
+        version = s3.put_object(Bucket=source, Key="k", Body=b"1")["VersionId"]
+        head = _wait_status(s3, source, "k", version, "COMPLETED")
+        assert head["ReplicationStatus"] == "COMPLETED"
+    finally:
+        proc.stop()
