@@ -106,11 +106,16 @@ def _transact_keys(ctx: RequestContext, params: Mapping[str, Any], index: int) -
     return None if value is None else [_scalar(value)]
 
 
-# ``"pk" = ?`` / ``pk = 'v'`` after WHERE or AND; ``'pk': ?`` in an INSERT's VALUE tuple.
+# A value: a parameter, a string literal or a number.
+_VALUE = r"""\?|'(?:[^']|'')*'|-?[\d.]+"""
+# ``"pk" = ?`` / ``pk = 'v'`` after WHERE, AND, OR or "(", ``pk IN [?, 'v']``; ``'pk': ?`` in an
+# INSERT's VALUE tuple.
 _PARTIQL_WHERE = re.compile(
-    r"""(?:where|and)\s+"?([\w.-]+)"?\s*=\s*(\?|'(?:[^']|'')*'|-?[\d.]+)""", re.IGNORECASE
+    rf"""(?:\bwhere|\band|\bor|\()\s*"?([\w.-]+)"?\s*(?:=\s*({_VALUE})|in\s*[\[(]([^\])]*)[\])])""",
+    re.IGNORECASE,
 )
-_PARTIQL_VALUE = re.compile(r"""'([\w.-]+)'\s*:\s*(\?|'(?:[^']|'')*'|-?[\d.]+)""")
+_PARTIQL_VALUE = re.compile(rf"""'([\w.-]+)'\s*:\s*({_VALUE})""")
+_PARTIQL_ITEM = re.compile(_VALUE)
 
 
 def _partiql_keys(
@@ -133,17 +138,25 @@ def _partiql_keys(
     if hash_key is None:
         return None
     text = str(statement.get("Statement", ""))
+    parameters = statement.get("Parameters") or []
     pattern = _PARTIQL_VALUE if verb == "Insert" else _PARTIQL_WHERE
+    found: list[str] = []
     for match in pattern.finditer(text):
         if match.group(1) != hash_key:
             continue
-        literal = match.group(2)
-        if literal != "?":
-            return [literal.strip("'").replace("''", "'")]
-        parameters = statement.get("Parameters") or []
-        position = text[: match.start(2)].count("?")
-        return [_scalar(parameters[position])] if position < len(parameters) else None
-    return None
+        if match.group(2) is not None:
+            values = [(match.group(2), match.start(2))]
+        else:  # IN [...]
+            start = match.start(3)
+            values = [(m.group(0), start + m.start()) for m in _PARTIQL_ITEM.finditer(match[3])]
+        for literal, offset in values:
+            if literal != "?":
+                found.append(literal.strip("'").replace("''", "'"))
+                continue
+            position = text[:offset].count("?")
+            if position < len(parameters):
+                found.append(_scalar(parameters[position]))
+    return found or None
 
 
 def _hash_key(ctx: RequestContext, name: str) -> str | None:

@@ -258,6 +258,13 @@ def test_leading_keys_per_partiql_statement(server: ServerProcess, owned_table: 
     assert denied(select("someone-else"))
     assert not denied(select(name, literal=True))
     assert denied(select("someone-else", literal=True))
+    either = f'SELECT * FROM "{owned_table}" WHERE owner = ? OR owner = ?'
+    two = [{"S": name}, {"S": "someone-else"}]
+    assert denied(lambda: ddb.execute_statement(Statement=either, Parameters=two))
+    among = f"SELECT * FROM \"{owned_table}\" WHERE owner IN [?, 'someone-else']"
+    assert denied(lambda: ddb.execute_statement(Statement=among, Parameters=[{"S": name}]))
+    among = f'SELECT * FROM "{owned_table}" WHERE owner IN [?]'
+    assert not denied(lambda: ddb.execute_statement(Statement=among, Parameters=[{"S": name}]))
     insert = f"INSERT INTO \"{owned_table}\" VALUE {{'owner': ?, 'n': 1}}"
     assert not denied(lambda: ddb.execute_statement(Statement=insert, Parameters=[{"S": name}]))
     assert denied(lambda: ddb.execute_statement(Statement=insert, Parameters=[{"S": "other"}]))
