@@ -103,11 +103,6 @@ class CredentialReportExpired(ServiceError):
     message = "Credential report has expired. Use GenerateCredentialReport to generate a new one."
 
 
-class ServiceFailure(ServiceError):
-    status = 500
-    sender_fault = False
-
-
 def no_such(kind: str, name: str) -> NoSuchEntity:
     """AWS's wording: ``The user with name x cannot be found.``"""
     return NoSuchEntity(f"The {kind} with name {name} cannot be found.")
