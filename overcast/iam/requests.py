@@ -215,6 +215,23 @@ _PARTIQL = re.compile(r"^\s*(select|insert|update|delete)\b.*?(?:from|into|updat
                       re.IGNORECASE | re.DOTALL)  # fmt: skip
 
 
+def batch_entries(operation: str, params: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """``(table, key or item)`` of each item of a BatchGetItem or BatchWriteItem, in order (a
+    table without items counts once, with None): AWS authorizes a batch item by item."""
+    entries: list[tuple[str, Any]] = []
+    for table, body in (params.get("RequestItems") or {}).items():
+        if operation == "BatchGetItem":
+            items = list((body or {}).get("Keys") or []) if isinstance(body, Mapping) else []
+        else:
+            items = [
+                (w.get("PutRequest") or {}).get("Item") or (w.get("DeleteRequest") or {}).get("Key")
+                for w in (body if isinstance(body, list) else [])
+                if isinstance(w, Mapping)
+            ]
+        entries.extend((table, item) for item in items or [None])
+    return entries
+
+
 def partiql_target(statement: str) -> tuple[str, str] | None:
     """``(verb, table)`` of a PartiQL statement (``("Select", "t")``), or None."""
     match = _PARTIQL.match(statement)
@@ -232,8 +249,8 @@ def _table_arn(name: str, target: Target) -> str:
 def _dynamodb(service: str, operation: str, params: dict[str, Any], target: Target) -> list[Check]:
     action = action_name(service, operation)
     if operation in ("BatchGetItem", "BatchWriteItem"):
-        tables = list((params.get("RequestItems") or {}).keys())
-        return [Check(action, _table_arn(t, target)) for t in tables] or [Check(action, "*")]
+        entries = batch_entries(operation, params)
+        return [Check(action, _table_arn(t, target)) for t, _ in entries] or [Check(action, "*")]
     if operation in ("TransactWriteItems", "TransactGetItems"):
         found = []
         for item in params.get("TransactItems") or []:

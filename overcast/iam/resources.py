@@ -43,36 +43,21 @@ def tags(ctx: RequestContext, directory: Directory, arn: str) -> Mapping[str, st
 def leading_keys(
     ctx: RequestContext, params: Mapping[str, Any], resource: str = "", index: int = 0
 ) -> list[str] | None:
-    """The partition-key values a DynamoDB item operation, Query or batch (for the table of
-    ``resource``) touches; for a transaction or PartiQL request, those of its ``index``-th
-    item or statement (the ``index``-th check ``requests.checks`` derived: AWS authorizes each
-    one as its own action)."""
+    """The partition-key values a DynamoDB item operation or Query touches; for a batch,
+    transaction or PartiQL request, those of its ``index``-th item or statement (the
+    ``index``-th check ``requests.checks`` derived: AWS authorizes each one on its own)."""
     operation = ctx.operation.name if ctx.operation else ""
     if operation in ("TransactWriteItems", "TransactGetItems"):
         return _transact_keys(ctx, params, index)
     if operation in ("ExecuteStatement", "BatchExecuteStatement", "ExecuteTransaction"):
         return _partiql_keys(ctx, params, operation, index)
-    name = str(params.get("TableName", ""))
     if operation in ("BatchGetItem", "BatchWriteItem"):
-        name = resource.split(":table/", 1)[-1].split("/", 1)[0]
+        return _batch_keys(ctx, params, operation, index)
+    name = str(params.get("TableName", ""))
     table = _table(ctx, name)
     hash_key = getattr(table, "hash_key", None)
     if table is None or hash_key is None:
         return None
-    if operation == "BatchGetItem":
-        keys = ((params.get("RequestItems") or {}).get(name) or {}).get("Keys") or []
-        return [_scalar(k[hash_key]) for k in keys if hash_key in k]
-    if operation == "BatchWriteItem":
-        found = []
-        for write in (params.get("RequestItems") or {}).get(name) or []:
-            item = (
-                (write.get("PutRequest") or {}).get("Item")
-                or (write.get("DeleteRequest") or {}).get("Key")
-                or {}
-            )
-            if hash_key in item:
-                found.append(_scalar(item[hash_key]))
-        return found
     if operation in _ITEM_KEY:
         value = (params.get(_ITEM_KEY[operation]) or {}).get(hash_key)
         return [_scalar(value)] if value is not None else None
@@ -89,6 +74,20 @@ def leading_keys(
                 value = values.get(match.group(2))
                 return [_scalar(value)] if value is not None else None
     return None
+
+
+def _batch_keys(
+    ctx: RequestContext, params: Mapping[str, Any], operation: str, index: int
+) -> list[str] | None:
+    from overcast.iam.requests import batch_entries
+
+    entries = batch_entries(operation, params)
+    if index >= len(entries) or not isinstance(entries[index][1], Mapping):
+        return None
+    table, key = entries[index]
+    hash_key = _hash_key(ctx, table)
+    value = key.get(hash_key) if hash_key else None
+    return None if value is None else [_scalar(value)]
 
 
 def _transact_keys(ctx: RequestContext, params: Mapping[str, Any], index: int) -> list[str] | None:

@@ -155,3 +155,18 @@ def test_bucket_tagging_and_untag_operations_carry_tag_keys() -> None:
 )
 def test_partiql_target(statement: str, expected: tuple[str, str] | None) -> None:
     assert partiql_target(statement) == expected
+
+
+def test_dynamodb_batches_are_checked_item_by_item() -> None:
+    items = {
+        "T": [
+            {"PutRequest": {"Item": {"k": {"S": "a"}}}},
+            {"DeleteRequest": {"Key": {"k": {"S": "b"}}}},
+        ],
+        "U": [{"PutRequest": {"Item": {"k": {"S": "c"}}}}],
+    }
+    found = checks("dynamodb", "BatchWriteItem", {"RequestItems": items}, T)
+    assert [c.resource.rsplit("/", 1)[-1] for c in found] == ["T", "T", "U"]
+    assert {c.action for c in found} == {"dynamodb:BatchWriteItem"}
+    keys = {"T": {"Keys": [{"k": {"S": "a"}}, {"k": {"S": "b"}}]}}
+    assert len(checks("dynamodb", "BatchGetItem", {"RequestItems": keys}, T)) == 2

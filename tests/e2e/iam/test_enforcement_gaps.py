@@ -237,6 +237,28 @@ def test_leading_keys_per_transaction_item(server: ServerProcess, owned_table: s
     assert denied(lambda: ddb.transact_write_items(TransactItems=delete))
 
 
+def test_leading_keys_per_batch_item(server: ServerProcess, owned_table: str) -> None:
+    # A single-valued operator: each item is its own check, with its own one key.
+    mine = {"StringEquals": {"dynamodb:LeadingKeys": "${aws:username}"}}
+    name, creds = new_user(
+        server, allow(["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"], Condition=mine)
+    )
+    ddb = server.client("dynamodb", config=ONCE, **creds)
+
+    def write(*owners: str) -> Callable[[], Any]:
+        items = [{"PutRequest": {"Item": {"owner": {"S": o}}}} for o in owners]
+        return lambda: ddb.batch_write_item(RequestItems={owned_table: items})
+
+    def read(*owners: str) -> Callable[[], Any]:
+        keys = [{"owner": {"S": o}} for o in owners]
+        return lambda: ddb.batch_get_item(RequestItems={owned_table: {"Keys": keys}})
+
+    assert not denied(write(name))
+    assert denied(write(name, "someone-else"))
+    assert not denied(read(name))
+    assert denied(read("someone-else", name))
+
+
 def test_leading_keys_per_partiql_statement(server: ServerProcess, owned_table: str) -> None:
     name, creds = new_user(
         server,
