@@ -263,6 +263,12 @@ async def handle(gw: Gateway, scope: Scope, receive: Receive, send: Send) -> Non
     path = scope.get("path", "/").rstrip("/") or "/"
     handler = _route(method, path)
     body = await read_body(receive)
+    if method not in ("GET", "HEAD") and _from_a_web_page(scope):
+        # Reset, clock moves and the like must not be triggered by a page open in the user's
+        # browser (a no-cors POST needs no preflight): tools and SDKs send no Origin.
+        response = _json(403, {"error": "Overcast's own endpoints refuse cross-site requests"})
+        await send_response(send, response)
+        return
     if handler is None:
         known = any(p == path for _, p in ROUTES)
         response = _json(405 if known else 404, {"error": f"no endpoint {method} {path}"})
@@ -275,3 +281,18 @@ async def handle(gw: Gateway, scope: Scope, receive: Receive, send: Send) -> Non
             return
         response = _json(*result)
     await send_response(send, response, head=method == "HEAD")
+
+
+def _from_a_web_page(scope: Scope) -> bool:
+    """Whether a browser sent this request from a page of another site."""
+    headers = dict(scope.get("headers") or ())
+    fetch_site = headers.get(b"sec-fetch-site", b"").decode("latin-1").lower()
+    if fetch_site in ("cross-site", "same-site"):
+        return True
+    origin = headers.get(b"origin", b"").decode("latin-1").lower()
+    if not origin:
+        return False
+    if origin == "null":  # sandboxed frames, file:// pages
+        return True
+    host = headers.get(b"host", b"").decode("latin-1").lower()
+    return origin.split("://", 1)[-1] != host

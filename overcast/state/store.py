@@ -315,9 +315,11 @@ class Store:
     async def awrite(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn(conn)`` in a transaction on the writer thread; return after it commits.
 
-        Functions queued together are committed as one transaction (group commit), each inside
-        its own savepoint: a function that raises is rolled back alone and its exception is
-        raised here.
+        Functions queued together are committed as one transaction (group commit): a function
+        that raises is rolled back alone and its exception is raised here. The others may then
+        run a second time (the batch is redone, each in a savepoint), so ``fn`` must have no
+        effect outside ``conn`` other than ``after_commit`` callbacks, and no schema changes
+        (DDL belongs in ``migrate``).
         """
         self._check_open()
         loop = asyncio.get_running_loop()

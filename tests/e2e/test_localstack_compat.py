@@ -229,3 +229,29 @@ def test_compatibility_doc_names_every_endpoint() -> None:
         "/moto-api/reset-auth",
     ):
         assert endpoint in doc
+
+
+def test_state_changing_endpoints_refuse_requests_from_web_pages(server: ServerProcess) -> None:
+    """A page in the user's browser must not wipe state or move the clock (a no-cors POST)."""
+    import requests
+
+    reset = server.endpoint + "/_overcast/reset"
+    for headers in (
+        {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+    ):
+        answer = requests.post(reset, headers=headers, timeout=10)
+        assert answer.status_code == 403, headers
+    clock = server.endpoint + "/_overcast/clock"
+    moved = requests.post(
+        clock, json={"advance": 10}, headers={"Origin": "http://x.test"}, timeout=10
+    )
+    assert moved.status_code == 403
+    # Tools send no Origin; a page served by Overcast itself (same origin) is fine too.
+    host = server.endpoint.split("://", 1)[1]
+    assert requests.get(clock, headers={"Origin": "https://evil.example"}, timeout=10).ok
+    same = requests.post(
+        clock, json={"advance": 0}, headers={"Origin": f"http://{host}"}, timeout=10
+    )
+    assert same.status_code == 200
