@@ -154,6 +154,8 @@ class ExportOps:
         for account_id, region, arn, doc in self._imports.scan():  # type: ignore[attr-defined]
             if doc["ImportStatus"] == "IN_PROGRESS":
                 self._spawn(self._run_import(account_id, region, arn))
+            else:  # a stop between recording the end and activating the table
+                self._spawn(self._activate_imported(account_id, region, doc))
 
     # -- exports -------------------------------------------------------------------------------
 
@@ -416,10 +418,10 @@ class ExportOps:
         except Exception as exc:
             log.exception("import %s failed", arn)
             doc.update(ImportStatus="FAILED", FailureCode="InternalError", FailureMessage=str(exc))
-        finally:
-            await self._activate_imported(account_id, region, doc)
         doc["EndTime"] = self.env.clock.now()
         self._imports.put(account_id, region, arn, doc)
+        # Then the table: whoever finds it writable finds the import over.
+        await self._activate_imported(account_id, region, doc)
 
     async def _activate_imported(self, account_id: str, region: str, doc: dict[str, Any]) -> None:
         """The import is over (completed or failed): its table becomes ACTIVE and writable."""
@@ -427,9 +429,13 @@ class ExportOps:
 
         def activate(conn: sqlite3.Connection) -> None:
             table = self.catalog.load(conn, account_id, region, name)
-            if table is not None and table.table_id == doc["TableId"]:
+            if (
+                table is not None
+                and table.table_id == doc["TableId"]
+                and table.settings.get("importing")
+            ):
                 table.status = ACTIVE
-                table.settings.pop("importing", None)
+                del table.settings["importing"]
                 self.catalog.save(conn, table)
 
         await self.env.store.awrite(activate)
