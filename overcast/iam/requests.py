@@ -83,11 +83,14 @@ def _default(service: str, operation: str, params: dict[str, Any], target: Targe
 
 def _request_tags(operation: str, params: dict[str, Any]) -> dict[str, str] | None:
     """The tags a create or tag operation sets: ``Tags`` as a list or map (IAM, SNS, DynamoDB,
-    SQS TagQueue), SQS CreateQueue's ``tags``, S3 PutBucketTagging's ``Tagging.TagSet`` (an
-    object's tags are ``s3:RequestObjectTag/*`` instead)."""
+    SQS TagQueue), SQS CreateQueue's ``tags``, S3 PutBucketTagging's ``Tagging.TagSet`` and
+    CreateBucket's ``CreateBucketConfiguration.Tags`` (an object's tags are
+    ``s3:RequestObjectTag/*`` instead)."""
     tags = params.get("Tags", params.get("tags"))
     if operation == "PutBucketTagging":
         tags = (params.get("Tagging") or {}).get("TagSet")
+    elif operation == "CreateBucket":
+        tags = (params.get("CreateBucketConfiguration") or {}).get("Tags")
     if isinstance(tags, dict):
         return {str(k): str(v) for k, v in tags.items()}
     if isinstance(tags, list) and all(isinstance(t, dict) and "Key" in t for t in tags):

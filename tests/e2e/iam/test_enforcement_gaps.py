@@ -125,6 +125,7 @@ def test_request_tags_on_create_and_tag_operations(server: ServerProcess) -> Non
                 "sns:CreateTopic",
                 "sns:TagResource",
                 "s3:PutBucketTagging",
+                "s3:CreateBucket",
                 "dynamodb:CreateTable",
                 "dynamodb:TagResource",
                 "iam:CreateUser",
@@ -156,7 +157,9 @@ def test_request_tags_on_create_and_tag_operations(server: ServerProcess) -> Non
     sns.tag_resource(ResourceArn=topic, Tags=blue)
 
     bucket = unique("tagged-bkt")
-    server.client("s3").create_bucket(Bucket=bucket)
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"Tags": blue})
+    assert server.client("s3").get_bucket_tagging(Bucket=bucket)["TagSet"] == blue
+    assert denied(lambda: s3.create_bucket(Bucket=unique("untagged-bkt")))
     s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": blue})
     assert denied(
         lambda: s3.put_bucket_tagging(
