@@ -186,31 +186,7 @@ def test_failed_when_destination_is_gone(s3: Any, client: Any) -> None:
         Bucket=source,
         ReplicationConfiguration={"Role": ROLE, "Rules": [_rule(dest, Destination=metrics)]},
     )
-    url = sqs.create_queue(QueueName=f"repl-{uuid.uuid4().hex[:10]}")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    allow = {
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "s3.amazonaws.com"},
-                "Action": "sqs:SendMessage",
-                "Resource": arn,
-            }
-        ]
-    }
-    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(allow)})
-    s3.put_bucket_notification_configuration(
-        Bucket=source,
-        NotificationConfiguration={
-            "QueueConfigurations": [
-                {"QueueArn": arn, "Events": ["s3:Replication:OperationFailedReplication"]}
-            ]
-        },
-    )
-    [test] = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5)["Messages"]
-    sqs.delete_message(QueueUrl=url, ReceiptHandle=test["ReceiptHandle"])  # the s3:TestEvent
+    url = _failure_queue(sqs, s3, source)
     s3.delete_bucket(Bucket=dest)
     version = s3.put_object(Bucket=source, Key="k", Body=b"1")["VersionId"]
     head = _wait_status(s3, source, "k", version, "FAILED")
