@@ -12,8 +12,8 @@ import math
 from decimal import Decimal
 from typing import Any
 
-from amazon.ion import simpleion
-from amazon.ion.core import IonType
+from amazon.ion import simpleion  # type: ignore[import-untyped]
+from amazon.ion.core import IonType  # type: ignore[import-untyped]
 
 from overcast.services.dynamodb.export_formats import BadLine, Item
 
