@@ -94,7 +94,7 @@ class ReplicationWorker(Replication):
         rule = rule_for(config, source.key, source.meta.get("tags") or {})
         target = store.get_bucket(conn, destination_bucket(rule)) if rule else None
         translation = (rule["Destination"].get("AccessControlTranslation") or {}) if rule else {}
-        actions = ("s3:ReplicateObject",)
+        actions: tuple[str, ...] = ("s3:ReplicateObject",)
         if translation.get("Owner") == "Destination":
             actions += ("s3:ObjectOwnerOverrideToBucketOwner",)
         reason = None

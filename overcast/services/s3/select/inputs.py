@@ -260,14 +260,14 @@ def require_parquet() -> None:
     """Refuse Parquet input up front, before the object is read, when pyarrow is missing (an
     optional dependency: the ``parquet`` extra)."""
     try:
-        import pyarrow.parquet  # noqa: F401
+        import pyarrow.parquet  # type: ignore[import-untyped]  # noqa: F401
     except ImportError:
         raise NotImplemented_(PARQUET_MISSING) from None
 
 
 def parquet_records(data: bytes) -> Iterator[dict[str, Any]]:
     require_parquet()
-    import pyarrow.parquet as pq  # optional: only Parquet input needs it
+    import pyarrow.parquet as pq  # type: ignore[import-untyped]  # optional: the parquet extra
 
     try:
         table = pq.read_table(io.BytesIO(data))
