@@ -129,3 +129,22 @@ def test_shard_rolls_on_its_period(db: Store) -> None:
     db.write(lambda c: store.trim(c, 2 * store.SHARD_PERIOD + DAY + 1))
     remaining = db.read(lambda c: store.list_shards(c, "arn:s/1", 2 * store.SHARD_PERIOD + DAY))
     assert [s.shard_id for s in remaining] == [child.shard_id]
+
+
+def test_streams_of_an_older_store_get_their_shard() -> None:
+    s = Store.open(None)
+    try:
+        s.migrate(store.NAMESPACE, store.MIGRATIONS[:1])
+        s.write(
+            lambda c: c.execute(
+                "INSERT INTO ddbs_streams (arn, account_id, region, table_name, label, view_type, "
+                "key_schema, shard_id, start_seq, end_seq, created, disabled_at) VALUES "
+                "('arn:s/old', 'a', 'r', 't', 'L', 'KEYS_ONLY', '[]', 'shardId-old', 3, NULL, "
+                "10.0, NULL)"
+            )
+        )
+        s.migrate(store.NAMESPACE, store.MIGRATIONS)
+        (shard,) = s.read(lambda c: store.list_shards(c, "arn:s/old", 20.0))
+        assert (shard.shard_id, shard.start_seq, shard.closed) == ("shardId-old", 3, False)
+    finally:
+        s.close()
