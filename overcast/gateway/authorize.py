@@ -254,7 +254,8 @@ class Authorizer:
             principal.arn,
             self._iam_arn(account) if service == "iam" else None,
         )
-        found = checks(service, operation, ctx.params if params is None else params, target)
+        params = ctx.params if params is None else params
+        found = checks(service, operation, params, target)
         if not found:
             return
         policy_set = self._policy_set(principal)
@@ -275,7 +276,11 @@ class Authorizer:
         who, principal_keys = self._principal_parts(account, principal)
         base = self._request_keys(ctx, principal, principal_keys)
         if needs:
-            found = [self._lazy_keys(ctx, item, needs, i) for i, item in enumerate(found)]
+            seen: dict[str, Mapping[str, str]] = {}  # tags per resource (batches repeat one)
+            found = [
+                self._lazy_keys(ctx, operation, params, item, needs, i, seen)
+                for i, item in enumerate(found)
+            ]
         contexts = [base if not item.context else _merged(base, item.context) for item in found]
         if memoize and memo is None:
             memo = (
@@ -345,7 +350,14 @@ class Authorizer:
         return [p for name, doc in found if (p := _named(name, doc)) is not None]
 
     def _lazy_keys(
-        self, ctx: RequestContext, item: Check, needs: frozenset[str], index: int
+        self,
+        ctx: RequestContext,
+        operation: str,
+        params: dict[str, Any],
+        item: Check,
+        needs: frozenset[str],
+        index: int,
+        seen: dict[str, Mapping[str, str]],
     ) -> Check:
         """``item`` with the condition keys that cost a lookup, when a policy mentions them:
         the resource's tags (``aws:ResourceTag/*``) and DynamoDB's ``dynamodb:LeadingKeys``."""
@@ -353,12 +365,16 @@ class Authorizer:
 
         extra: dict[str, ContextValue] = {}
         if "aws:resourcetag/" in needs or "iam:resourcetag/" in needs:
-            tags = resources.tags(ctx, self.directory, item.resource) or {}
+            tags = seen.get(item.resource)
+            if tags is None:
+                tags = seen[item.resource] = (
+                    resources.tags(ctx, self.directory, item.resource) or {}
+                )
             extra.update({f"aws:ResourceTag/{k}": v for k, v in tags.items()})
             if item.resource.split(":", 3)[2:3] in (["iam"], ["sts"]):
                 extra.update({f"iam:ResourceTag/{k}": v for k, v in tags.items()})
         if "dynamodb:leadingkeys" in needs and ctx.service and ctx.service.name == "dynamodb":
-            leading = resources.leading_keys(ctx, ctx.params, item.resource, index)
+            leading = resources.leading_keys(ctx, operation, params, index)
             if leading is not None:
                 extra["dynamodb:LeadingKeys"] = leading
         if not extra:

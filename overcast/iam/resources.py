@@ -41,12 +41,11 @@ def tags(ctx: RequestContext, directory: Directory, arn: str) -> Mapping[str, st
 
 
 def leading_keys(
-    ctx: RequestContext, params: Mapping[str, Any], resource: str = "", index: int = 0
+    ctx: RequestContext, operation: str, params: Mapping[str, Any], index: int = 0
 ) -> list[str] | None:
     """The partition-key values a DynamoDB item operation or Query touches; for a batch,
     transaction or PartiQL request, those of its ``index``-th item or statement (the
     ``index``-th check ``requests.checks`` derived: AWS authorizes each one on its own)."""
-    operation = ctx.operation.name if ctx.operation else ""
     if operation in ("TransactWriteItems", "TransactGetItems"):
         return _transact_keys(ctx, params, index)
     if operation in ("ExecuteStatement", "BatchExecuteStatement", "ExecuteTransaction"):
@@ -128,7 +127,7 @@ def _partiql_keys(
         statements = list(params.get("Statements") or params.get("TransactStatements") or [])
     # Only the statements ``requests`` could read gave a check: index among those.
     readable = [
-        (s, found) for s in statements if (found := partiql_target(str(s.get("Statement", ""))))
+        (s, target) for s in statements if (target := partiql_target(str(s.get("Statement", ""))))
     ]
     if index >= len(readable):
         return None
