@@ -153,9 +153,12 @@ class CredentialChain(StaticCredentials):
         directory = self._directory or self._iam()
         record = directory.access_key(access_key)
         if record is None:
-            if directory.deleted_key(access_key):
-                return Credential(access_key, "", "", "", status="Deleted")
-            return None
+            account = directory.deleted_key(access_key)
+            if account is None:
+                return None
+            return Credential(
+                access_key, "", account, f"arn:aws:iam::{account}:root", status="Deleted"
+            )
         user = directory.user(record.account_id, record.user_name)
         # The directory answers the same record objects until IAM changes: so does this, and
         # what is derived from a credential (the authorize step's caches) stays valid with it.

@@ -197,14 +197,17 @@ class Directory:
 
         return self._cached(("key", access_key_id), load)
 
-    def deleted_key(self, access_key_id: str) -> bool:
-        """Whether the key was IAM's and is gone: deleted, or its user is (AWS deletes a user
-        only without keys; a row left without its user is refused all the same)."""
+    def deleted_key(self, access_key_id: str) -> str | None:
+        """The account of a key that was IAM's and is gone: deleted, or its user is (AWS
+        deletes a user only without keys; a row left without its user is refused all the
+        same). None for keys IAM never had."""
 
-        def load(conn: sqlite3.Connection) -> bool:
-            if storage.is_deleted_key(conn, access_key_id):
-                return True
-            return storage.get_key(conn, access_key_id) is not None
+        def load(conn: sqlite3.Connection) -> str | None:
+            account = storage.deleted_key_account(conn, access_key_id)
+            if account is not None:
+                return account
+            orphan = storage.get_key(conn, access_key_id)
+            return None if orphan is None else orphan[0]
 
         return self._cached(("deleted-key", access_key_id), load)
 

@@ -396,7 +396,7 @@ def update_key(conn: sqlite3.Connection, doc: Doc) -> None:
 
 
 def delete_key(conn: sqlite3.Connection, access_key_id: str) -> bool:
-    """Delete the key, leaving its tombstone (``is_deleted_key``)."""
+    """Delete the key, leaving its tombstone (``deleted_key_account``)."""
     row = conn.execute(
         "SELECT account_id FROM iam_access_keys WHERE access_key_id = ?", (access_key_id,)
     ).fetchone()
@@ -411,12 +411,12 @@ def delete_key(conn: sqlite3.Connection, access_key_id: str) -> bool:
     return True
 
 
-def is_deleted_key(conn: sqlite3.Connection, access_key_id: str) -> bool:
-    """Whether IAM deleted this key (its id is never reissued)."""
+def deleted_key_account(conn: sqlite3.Connection, access_key_id: str) -> str | None:
+    """The account of a key IAM deleted (its id is never reissued); None for other keys."""
     row = conn.execute(
-        "SELECT 1 FROM iam_deleted_keys WHERE access_key_id = ?", (access_key_id,)
+        "SELECT account_id FROM iam_deleted_keys WHERE access_key_id = ?", (access_key_id,)
     ).fetchone()
-    return row is not None
+    return None if row is None else str(row[0])
 
 
 def record_key_use(

@@ -93,12 +93,13 @@ class Sessions:
 
 
 def _tombstone(doc: dict[str, Any]) -> dict[str, Any]:
-    """What is kept of a long-expired credential: enough to answer ExpiredToken."""
+    """What is kept of a long-expired credential: enough to answer ExpiredToken (and its
+    account, for GetAccessKeyInfo)."""
     return {
         "access_key": doc["access_key"],
         "secret_key": "",
         "account_id": doc.get("account_id", ""),
-        "principal_arn": "",
+        "principal_arn": doc.get("principal_arn", ""),
         "expires_at": doc["expires_at"],
     }
 

@@ -318,6 +318,8 @@ def test_deleted_access_key_is_refused_not_mapped_to_root(server: ServerProcess)
     with pytest.raises(ClientError) as exc:
         server.client("s3", **creds).list_buckets()
     assert error_code(exc) == "InvalidAccessKeyId"
+    info = server.client("sts").get_access_key_info(AccessKeyId=creds["aws_access_key_id"])
+    assert info["Account"] == "000000000000"
     # Deleting the user (now keyless) keeps the key refused.
     server.client("iam").delete_user_policy(UserName=name, PolicyName="inline")
     server.client("iam").delete_user(UserName=name)
