@@ -392,6 +392,14 @@ class Authorizer:
         if owned is None:
             return None
         owner, document = owned
+        if document and "aws:resourcetag/" in document.lower():
+            # A resource policy reading the resource's own tags: looked up for it (the identity
+            # policies' mentions decide the lookup otherwise, ``_lazy_keys``).
+            from overcast.iam import resources
+
+            tags = resources.tags(ctx, self.directory, request.resource) or {}
+            extra = {f"aws:resourcetag/{k.lower()}": v for k, v in tags.items()}
+            request = replace(request, context=LowerKeys({**request.context, **extra}))
         resource = _named(f"{request.resource} resource policy", document, resource=True)
         with_resource = replace(
             policies,

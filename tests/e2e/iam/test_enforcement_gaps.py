@@ -5,6 +5,7 @@ unknown keys."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -75,6 +76,29 @@ def test_queue_tags(server: ServerProcess) -> None:
     assert denied(lambda: sqs.send_message(QueueUrl=red, MessageBody="hi"))
     sqs_root.tag_queue(QueueUrl=red, Tags={"team": "blue"})
     assert not denied(lambda: sqs.send_message(QueueUrl=red, MessageBody="hi"))
+
+
+def test_queue_policy_reading_the_queues_tags(server: ServerProcess) -> None:
+    # The identity policy never mentions the key: the queue policy's mention is enough.
+    sqs_root = server.client("sqs")
+    _, creds = new_user(server, allow("sqs:SendMessage"))
+    statement = {
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "sqs:SendMessage",
+        "Resource": "*",
+        "Condition": {"StringEquals": {"aws:ResourceTag/locked": "true"}},
+    }
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    urls = {
+        locked: sqs_root.create_queue(
+            QueueName=unique("q"), tags={"locked": locked}, Attributes={"Policy": policy}
+        )["QueueUrl"]
+        for locked in ("true", "false")
+    }
+    sqs = server.client("sqs", config=ONCE, **creds)
+    assert denied(lambda: sqs.send_message(QueueUrl=urls["true"], MessageBody="m"))
+    assert not denied(lambda: sqs.send_message(QueueUrl=urls["false"], MessageBody="m"))
 
 
 def test_topic_tags(server: ServerProcess) -> None:
