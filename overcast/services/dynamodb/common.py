@@ -11,7 +11,7 @@ from overcast.gateway.context import RequestContext
 from overcast.ids import arn
 from overcast.services.base import Provider, ServiceEnv
 from overcast.services.dynamodb import capacity
-from overcast.services.dynamodb.errors import ResourceNotFoundException
+from overcast.services.dynamodb.errors import ResourceInUseException, ResourceNotFoundException
 from overcast.services.dynamodb.models import ACTIVE, CREATING, UPDATING, Table
 from overcast.services.dynamodb.storage import Catalog, Item
 
@@ -66,7 +66,9 @@ class DynamoBase(Provider):
         check_table_name(name)
         return name
 
-    def _table(self, ctx: RequestContext, name: str, *, describe: bool = False) -> Table:
+    def _table(
+        self, ctx: RequestContext, name: str, *, describe: bool = False, any_status: bool = False
+    ) -> Table:
         """The table (cached, read-only), or ResourceNotFoundException in AWS's two wordings
         (DescribeTable names the table; item operations do not). A table still being loaded by
         ImportTable is CREATING: only described, as AWS's "not ACTIVE" tables."""
@@ -79,8 +81,18 @@ class DynamoBase(Provider):
                     f"Requested resource not found: Table: {self._name(ctx, name)} not found"
                 )
             raise ResourceNotFoundException()
-        if not describe and table.settings.get("importing"):
+        if not (describe or any_status) and table.settings.get("importing"):
             raise ResourceNotFoundException()
+        return table
+
+    def _changeable(self, table: Table) -> Table:
+        """UpdateTable and DeleteTable of a table ImportTable is still loading (CREATING): AWS's
+        ResourceInUseException."""
+        if table.settings.get("importing"):
+            raise ResourceInUseException(
+                f"Attempt to change a resource which is still in use: Table is being created: "
+                f"{table.name}"
+            )
         return table
 
     # -- hooks of the other parts (streams.py, global_tables.py), placed before this class ---

@@ -265,7 +265,8 @@ class TableOps(DynamoBase):
 
     def update_table(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         name = self._name(ctx, request["TableName"])
-        self._table(ctx, name)  # ResourceNotFoundException before any validation
+        # ResourceNotFoundException (or in use) before any validation
+        self._changeable(self._table(ctx, name, any_status=True))
         changes = (
             "ProvisionedThroughput", "BillingMode", "StreamSpecification",
             "GlobalSecondaryIndexUpdates", "SSESpecification", "ReplicaUpdates", "TableClass",
@@ -492,7 +493,7 @@ class TableOps(DynamoBase):
 
     async def delete_table(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         name = self._name(ctx, request["TableName"])
-        table = self._table(ctx, name, describe=True)
+        table = self._changeable(self._table(ctx, name, describe=True))
         if table.deletion_protection:
             raise ValidationException(
                 "Resource cannot be deleted as it is currently protected against deletion. "

@@ -37,7 +37,7 @@ def _import(ddb: Any, s3: Any, objects: int, lines: int) -> tuple[str, str]:
 def test_imported_table_is_creating_until_loaded(client: Client) -> None:
     ddb, s3 = client("dynamodb"), client("s3")
     target, arn = _import(ddb, s3, objects=60, lines=200)
-    creating_seen = False
+    creating_seen = in_use_seen = False
     for _ in range(600):
         status = ddb.describe_table(TableName=target)["Table"]["TableStatus"]
         if status == "ACTIVE":
@@ -51,8 +51,16 @@ def test_imported_table_is_creating_until_loaded(client: Client) -> None:
         else:  # the import finished between the two calls: it must say so
             desc = ddb.describe_import(ImportArn=arn)["ImportTableDescription"]
             assert desc["ImportStatus"] == "COMPLETED"
+        try:  # control-plane changes: AWS's ResourceInUseException for a CREATING table
+            ddb.update_table(TableName=target, BillingMode="PAY_PER_REQUEST")
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ValidationException":  # already on-demand
+                assert exc.response["Error"]["Code"] == "ResourceInUseException"
+                assert "Table is being created" in exc.response["Error"]["Message"]
+                in_use_seen = True
         time.sleep(0.01)
     assert creating_seen, "the 12,000-item import was never seen in progress"
+    assert in_use_seen
     ddb.get_waiter("table_exists").wait(TableName=target, WaiterConfig={"Delay": 1})
     done = ddb.describe_import(ImportArn=arn)["ImportTableDescription"]
     assert done["ImportStatus"] == "COMPLETED" and done["ImportedItemCount"] == 60 * 200
