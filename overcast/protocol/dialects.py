@@ -76,6 +76,10 @@ class ServiceDialect:
     # rest: query key -> (error code, message) for a value of the wrong type, instead of the
     # generic ``InvalidRequest``; the error names the argument and its value.
     query_value_errors: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    # json: structure shapes whose values the provider builds wire-ready, sent without the
+    # per-member walk (member names as in the model, no None members, no timestamps or floats;
+    # bytes are base64-encoded by the JSON encoder itself).
+    json_as_is: frozenset[str] = frozenset()
 
 
 DEFAULT = ServiceDialect()
@@ -138,6 +142,8 @@ _BATCH_SIZE = (
 )
 
 DYNAMODB = ServiceDialect(
+    # Items: ~45% of a small GetItem's serialization was this walk (profiled).
+    json_as_is=frozenset({"AttributeValue"}),
     enum_orders=MappingProxyType(
         {
             "ScalarAttributeType": ("B", "N", "S"),

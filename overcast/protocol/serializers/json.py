@@ -23,6 +23,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from overcast.protocol.dialects import dialect_for
 from overcast.protocol.eventstream import CONTENT_TYPE as EVENT_STREAM_TYPE
 from overcast.protocol.http import Headers, HttpResponse
 from overcast.protocol.serializers.base import (
@@ -101,32 +102,37 @@ class ValueEncoder:
     def floating(self, shape: Shape) -> Convert | None:
         return special_float
 
-    def converter(self, shape: Shape) -> Convert | None:
-        """The converter of ``shape``'s values, or None when values go on the wire as they are."""
+    def converter(self, shape: Shape, as_is: frozenset[str] = frozenset()) -> Convert | None:
+        """The converter of ``shape``'s values, or None when values go on the wire as they are.
+
+        ``as_is``: names of the service's structure shapes whose values go out unconverted
+        (``ServiceDialect.json_as_is``); the shapes are the service's own, so caching by shape
+        holds.
+        """
         hit = self._cache.get(id(shape))
         if hit is not None:
             return hit[1]
-        fn = self._compile(shape)
+        fn = self._compile(shape, as_is)
         self._cache[id(shape)] = (shape, fn)  # keeps the shape alive so its id stays unique
         return fn
 
-    def encode(self, shape: Shape, value: Any) -> Any:
-        fn = self.converter(shape)
+    def encode(self, shape: Shape, value: Any, as_is: frozenset[str] = frozenset()) -> Any:
+        fn = self.converter(shape, as_is)
         return value if fn is None else fn(value)
 
-    def _compile(self, shape: Shape) -> Convert | None:
+    def _compile(self, shape: Shape, as_is: frozenset[str] = frozenset()) -> Convert | None:
         kind = shape.type_name
         if kind == "structure":
-            if shape.is_document_type:  # type: ignore[attr-defined]
+            if shape.is_document_type or shape.name in as_is:  # type: ignore[attr-defined]
                 return None
-            return self._compile_structure(shape)  # type: ignore[arg-type]
+            return self._compile_structure(shape, as_is)  # type: ignore[arg-type]
         if kind == "list":
-            item = self.converter(shape.member)  # type: ignore[attr-defined]
+            item = self.converter(shape.member, as_is)  # type: ignore[attr-defined]
             if item is None:
                 return None
             return lambda v: [None if x is None else item(x) for x in v]
         if kind == "map":
-            val = self.converter(shape.value)  # type: ignore[attr-defined]
+            val = self.converter(shape.value, as_is)  # type: ignore[attr-defined]
             if val is None:
                 return None
             return lambda v: {k: None if x is None else val(x) for k, x in v.items()}
@@ -138,13 +144,13 @@ class ValueEncoder:
             return self.floating(shape)
         return None
 
-    def _compile_structure(self, shape: StructureShape) -> Convert:
+    def _compile_structure(self, shape: StructureShape, as_is: frozenset[str]) -> Convert:
         # member name -> (wire name, converter); built on first use so recursive shapes end.
         plans: list[dict[str, tuple[str, Convert | None]]] = []
 
         def convert_structure(value: Mapping[str, Any]) -> dict[str, Any]:
             if not plans:
-                plans.append({n: (k, fn) for n, k, fn in self.structure_plan(shape)})
+                plans.append({n: (k, fn) for n, k, fn in self.structure_plan(shape, as_is)})
             plan = plans[0]
             out: dict[str, Any] = {}
             # Walk the value, not the model: values are sparse (a DynamoDB AttributeValue sets
@@ -159,10 +165,12 @@ class ValueEncoder:
 
         return convert_structure
 
-    def structure_plan(self, shape: StructureShape) -> list[tuple[str, str, Convert | None]]:
+    def structure_plan(
+        self, shape: StructureShape, as_is: frozenset[str] = frozenset()
+    ) -> list[tuple[str, str, Convert | None]]:
         """(member name, wire name, converter) of each body member."""
         return [
-            (name, member.serialization.get("name", name), self.converter(member))
+            (name, member.serialization.get("name", name), self.converter(member, as_is))
             for name, member in shape.members.items()
             if member.serialization.get("location") not in _REST_LOCATIONS
         ]
@@ -219,7 +227,12 @@ class JsonSerializer(BaseResponseSerializer):
         shape = operation.output_shape
         if shape is not None and operation.has_event_stream_output:
             return event_stream_response(self.events, shape, result, request_id)
-        body = b"{}" if shape is None else dumps(self.encoder.encode(shape, result))
+        if shape is None:
+            body = b"{}"
+        else:
+            # Shapes the dialect sends as they are: ``dumps`` base64-encodes their bytes.
+            as_is = dialect_for(operation.service_model).json_as_is
+            body = dumps(self.encoder.encode(shape, result, as_is))
         headers = Headers([("Content-Type", self.content_type_for(operation.service_model))])
         headers.add("x-amzn-RequestId", request_id)
         return self.finish(200, headers, body)
