@@ -200,11 +200,15 @@ class Access(S3Base):
         if obj is None and key is not None and "ExistingObjectTag" in text:
             # s3:ExistingObjectTag/<key> needs the object's tags: look it up only for such policies.
             obj = self._access_read(lambda c: _object_of(c, ctx, bucket, key, action))
+        context = self._condition_context(ctx, bucket, principal, obj)
+        if "aws:resourcetag/" in text.lower():  # the bucket's tags, for policies that read them
+            tags = bucket.config.get("tagging") or {}
+            context.update({f"aws:ResourceTag/{k}": v for k, v in tags.items()})
         request = RequestInfo(
             action=action,
             resource=bucket_arn(bucket.name, key),
             principal=principal,
-            context=self._condition_context(ctx, bucket, principal, obj),
+            context=context,
         )
         return policy.evaluate(request)
 
