@@ -66,6 +66,32 @@ def test_bucket_tags(server: ServerProcess) -> None:
     assert not denied(lambda: s3.list_objects_v2(Bucket=buckets["red"]))
 
 
+def test_bucket_policy_reading_the_buckets_tags(server: ServerProcess) -> None:
+    s3_root = server.client("s3")
+    _, creds = new_user(server, allow("s3:ListBucket"))
+    s3 = server.client("s3", **creds)
+    names = {}
+    for locked in ("true", "false"):
+        names[locked] = unique("lock-bkt")
+        s3_root.create_bucket(Bucket=names[locked])
+        s3_root.put_bucket_tagging(
+            Bucket=names[locked], Tagging={"TagSet": [{"Key": "locked", "Value": locked}]}
+        )
+        statement = {
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:ListBucket",
+            "Resource": f"arn:aws:s3:::{names[locked]}",
+            "Condition": {"StringEquals": {"aws:ResourceTag/locked": "true"}},
+        }
+        s3_root.put_bucket_policy(
+            Bucket=names[locked],
+            Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
+        )
+    assert denied(lambda: s3.list_objects_v2(Bucket=names["true"]))
+    assert not denied(lambda: s3.list_objects_v2(Bucket=names["false"]))
+
+
 def test_queue_tags(server: ServerProcess) -> None:
     sqs_root = server.client("sqs")
     blue = sqs_root.create_queue(QueueName=unique("blue-q"), tags={"team": "blue"})["QueueUrl"]
