@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import functools
 import hashlib
 import os
 from collections.abc import AsyncIterator, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +29,9 @@ from overcast.state.blobs import BlobWriter
 MAX_SINGLE_PUT = 5 * 1024**3  # 5 GiB: larger objects must use multipart upload
 BATCH = 1 << 20  # bytes hashed and written per worker-thread hop
 _SLACK = 16  # a cipher's ``update_into`` wants room for a block beyond its input
+# Threads of the pipeline's own pool: two stages for each of four large uploads in flight. Not
+# the loop's default executor, whose threads may wait on the network (SNS deliveries, events).
+STAGE_THREADS = 8
 
 
 @dataclass
@@ -102,9 +107,10 @@ async def receive(
                 if pending:
                     await _settle(pending)
                 loop = asyncio.get_running_loop()
+                pool = _stage_pool()
                 pending = [
-                    loop.run_in_executor(None, stages.digest, data),
-                    loop.run_in_executor(None, stages.store, data),
+                    loop.run_in_executor(pool, stages.digest, data),
+                    loop.run_in_executor(pool, stages.store, data),
                 ]
         if pending:
             await _settle(pending)
@@ -187,6 +193,11 @@ async def _settle(pending: list[asyncio.Future[None]]) -> None:
     """Wait for a batch's stages; cancelled or not, the threads run on (``shield``)."""
     for future in pending:
         await asyncio.shield(future)
+
+
+@functools.cache
+def _stage_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(STAGE_THREADS, thread_name_prefix="overcast-body")
 
 
 def _cpus_available() -> int:
