@@ -142,7 +142,26 @@ def _named(name: str, document: str | None, *, resource: bool = False) -> NamedP
     if not document:
         return None
     policy = _parse(document, resource)
-    return None if policy is None else NamedPolicy(name, policy)
+    if policy is None:
+        if not resource:  # IAM validated it when stored: an engine gap, logged, grants nothing
+            log.warning("identity policy %s could not be parsed; it is ignored", name)
+            return None
+        # A resource policy stored with only a JSON check (an SQS queue's Policy attribute):
+        # dropping it would drop its Deny statements too, so it denies everything instead.
+        log.warning("resource policy %s could not be parsed; it denies every request", name)
+        return NamedPolicy(f"{name} (unparseable: denies all)", _deny_all())
+    return NamedPolicy(name, policy)
+
+
+@lru_cache(maxsize=1)
+def _deny_all() -> Policy:
+    from overcast.iam.policy import Policy
+
+    return Policy.parse(
+        '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"*",'
+        '"Resource":"*"}]}',
+        resource_policy=True,
+    )
 
 
 @dataclass(frozen=True)

@@ -66,10 +66,10 @@ class Credential:
     """One access key with its secret and the principal it acts as."""
 
     access_key: str
-    secret_key: str
+    secret_key: str = field(repr=False)  # never in logs or tracebacks
     account_id: str
     principal_arn: str
-    session_token: str | None = None
+    session_token: str | None = field(default=None, repr=False)
     expires_at: float | None = None  # epoch seconds (STS temporary credentials)
     # IAM keys may be "Inactive" (or "Deleted", a tombstone): they then authenticate nothing
     status: str = "Active"

@@ -407,3 +407,19 @@ def test_long_expired_session_keys_answer_expired_token(tmp_path: Any) -> None:
         with pytest.raises(ClientError) as exc:
             server.client("sts", **session).get_caller_identity()
         assert error_code(exc) == "ExpiredToken"
+
+
+# --- resource policies the engine cannot read -------------------------------------------------
+
+
+def test_unreadable_queue_policy_denies_instead_of_being_dropped(server: ServerProcess) -> None:
+    """SQS stores a Policy after a JSON check only; dropping one the engine cannot read would
+    drop its Deny statements too, so it denies every IAM principal's request instead."""
+    sqs_root = server.client("sqs")
+    url = sqs_root.create_queue(QueueName=unique("odd-policy"))["QueueUrl"]
+    _, creds = new_user(server, allow("sqs:*"))
+    sqs = server.client("sqs", config=ONCE, **creds)
+    assert not denied(lambda: sqs.send_message(QueueUrl=url, MessageBody="before"))
+    odd = json.dumps({"Version": "2012-10-17", "Statement": {"Effect": "Deny"}})
+    sqs_root.set_queue_attributes(QueueUrl=url, Attributes={"Policy": odd})
+    assert denied(lambda: sqs.send_message(QueueUrl=url, MessageBody="after"))
