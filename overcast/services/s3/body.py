@@ -72,7 +72,7 @@ async def receive(
     sums: dict[str, Checksum] = {a.upper(): new_checksum(a.upper()) for a in algorithms}
     writer = store.blobs.writer()
     # Digests are of the plaintext; at rest the bytes are encrypted (sse_at_rest.py).
-    stages = _Stages(md5, list(sums.values()), writer, encryptor)
+    stages: _Stages | None = None  # made when a first batch fills (a small body needs none)
 
     # Incoming chunks (immutable bytes, kept as they are: no copy) are gathered into batches of
     # BATCH bytes. When this process may use more than one CPU, each batch goes to two worker
@@ -98,7 +98,8 @@ async def receive(
             batch_size += size
             if batch_size >= BATCH:
                 data, batch, batch_size = batch, [], 0
-                if offload is None:
+                if stages is None:
+                    stages = _Stages(md5, list(sums.values()), writer, encryptor)
                     offload = _cpus_available() > 1
                 if not offload:
                     stages.digest(data)
@@ -115,8 +116,15 @@ async def receive(
         if pending:
             await _settle(pending)
             pending = []
-        stages.digest(batch)
-        stages.store(batch)
+        if stages is not None:
+            stages.digest(batch)
+            stages.store(batch)
+        else:  # the whole body is under BATCH: the fewest steps (the 1 KiB path)
+            for piece in batch:
+                md5.update(piece)
+                for checksum in sums.values():
+                    checksum.update(piece)
+                writer.write(piece if encryptor is None else encryptor.update(piece))
     except BaseException as exc:
         running = [f for f in pending if not f.done()]
         if running:
