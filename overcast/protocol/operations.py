@@ -16,7 +16,7 @@ import enum
 import re
 import weakref
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from overcast.protocol.parsers.base import MalformedQueryString
@@ -255,6 +255,12 @@ class _RouteTable:
                     bool(operation.deprecated),
                 )
             )
+        routes = [route for template in templates.values() for route in template.routes]
+        # What a match depends on besides the path: which required headers are present, and
+        # the values of the query keys that constraints name with a value (``list-type=2``).
+        self._headers = tuple(sorted({h for route in routes for h in route.required_headers}))
+        self._valued = frozenset(k for r in routes for k, v in r.constraints if v is not None)
+        self._memo: dict[tuple[Any, ...], tuple[_PathTemplate, _Route] | None] = {}
         # Index by first path segment; templates starting with a label go under "".
         self._by_first: dict[str, list[_PathTemplate]] = {}
         self._wild: list[_PathTemplate] = []
@@ -271,15 +277,56 @@ class _RouteTable:
         path = request.path or "/"
         candidates = self._by_first.get(_first_segment(path), [])
         method = request.method.upper()
-        best: tuple[tuple[int, ...], _Route, dict[str, str]] | None = None
-        path_known = False
         query = request.query_params if request.query else {}
         headers = request.headers
+        matched = []
         for template in (*candidates, *self._wild):
             uri_params = template.match(path)
-            if uri_params is None:
-                continue
-            path_known = True
+            if uri_params is not None:
+                matched.append((template, uri_params))
+        if not matched:
+            return OperationMatch(Match.NONE, protocol)
+        # The winner depends only on the templates the path matches, the method, the query's
+        # keys (and constrained values) and the required headers present: scored once per such
+        # request shape (S3 GetObject has ~30 routes to score), then remembered.
+        valued = self._valued
+        key = (
+            method,
+            *[id(template) for template, _ in matched],
+            tuple((k, tuple(v) if k in valued else None) for k, v in query.items()),
+            self._present_headers(headers),
+        )
+        memo = self._memo
+        won = memo.get(key, _UNSCORED)
+        if won is _UNSCORED:
+            won = self._score(matched, method, query, headers)
+            if len(memo) >= _MEMO_SIZE:  # query keys are the client's: bound the memo
+                memo.clear()
+            memo[key] = won
+        if won is None:
+            return OperationMatch(Match.PARTIAL, protocol)
+        template, route = won  # type: ignore[misc]
+        uri_params = next(params for t, params in matched if t is template)
+        return OperationMatch(
+            Match.FULL, protocol, service_model.operation_model(route.name), uri_params, route.name
+        )
+
+    def _present_headers(self, headers: Any) -> tuple[str, ...]:
+        wanted = self._headers
+        if not wanted:
+            return ()
+        names = {name for name, _ in headers.raw_items()}  # one pass, not one per header
+        return tuple(h for h in wanted if h in names)
+
+    @staticmethod
+    def _score(
+        matched: list[tuple[_PathTemplate, dict[str, str]]],
+        method: str,
+        query: dict[str, list[str]],
+        headers: Any,
+    ) -> tuple[_PathTemplate, _Route] | None:
+        best: tuple[tuple[int, ...], _Route, _PathTemplate] | None = None
+        for template, _ in matched:
             for route in template.routes:
                 if route.method != method:
                     continue
@@ -303,17 +350,12 @@ class _RouteTable:
                     int(not route.deprecated),
                 )
                 if best is None or score > best[0]:
-                    best = (score, route, uri_params)
-        if best is not None:
-            _, route, uri_params = best
-            return OperationMatch(
-                Match.FULL,
-                protocol,
-                service_model.operation_model(route.name),
-                uri_params,
-                route.name,
-            )
-        return OperationMatch(Match.PARTIAL if path_known else Match.NONE, protocol)
+                    best = (score, route, template)
+        return None if best is None else (best[2], best[1])
+
+
+_UNSCORED: Any = object()
+_MEMO_SIZE = 4096
 
 
 def _constraints_met(constraints: tuple[tuple[str, str | None], ...], query: dict) -> int:

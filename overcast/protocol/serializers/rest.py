@@ -38,6 +38,8 @@ class RestPlan:
     raw_payload: bool = False  # a blob/string payload: the body is the value itself
     event_stream: bool = False  # an event-stream payload: the body is framed events
     body_members: frozenset[str] = frozenset()  # members encoded in a body document
+    # member -> (header, text): built at first use from ``headers``.
+    header_index: dict[str, tuple[str, HeaderText]] | None = None
 
 
 def header_text(shape: Shape) -> HeaderText:
@@ -72,10 +74,15 @@ def _quoted(text: str) -> str:
 
 def bind_headers(plan: RestPlan, values: Mapping[str, Any], headers: Headers) -> int | None:
     """Write the header members of ``values``; return the status member's value if present."""
-    for name, header, text in plan.headers:
-        value = values.get(name)
+    index = plan.header_index
+    if index is None:
+        index = plan.header_index = {name: (header, text) for name, header, text in plan.headers}
+    # Walk the result, not the model: S3's GetObject has ~40 header members, a result ~8.
+    for name, value in values.items():
         if value is not None:
-            headers.set(header, text(value))
+            entry = index.get(name)
+            if entry is not None:
+                headers.set(entry[0], entry[1](value))
     for name, prefix in plan.header_maps:
         value = values.get(name)
         if value:
