@@ -77,13 +77,13 @@ def _server_installed(name: str) -> bool:
     return True
 
 
-@pytest.mark.parametrize("server", SERVERS)
-def test_serve_binds_before_ready_and_shuts_down_cleanly(server: str) -> None:
-    if not _server_installed(server):
-        pytest.skip(f"{server} not installed")
+@pytest.mark.parametrize("http_server", SERVERS)
+def test_serve_binds_before_ready_and_shuts_down_cleanly(http_server: str) -> None:
+    if not _server_installed(http_server):
+        pytest.skip(f"{http_server} not installed")
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-c", LIFESPAN_APP, server, str(port)],
+        [sys.executable, "-c", LIFESPAN_APP, http_server, str(port)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -95,7 +95,7 @@ def test_serve_binds_before_ready_and_shuts_down_cleanly(server: str) -> None:
         assert proc.stdout.readline().strip() == "ready"
         # Ready means bound: a second server on the same port must fail with a one-line message.
         second = subprocess.run(
-            [sys.executable, "-c", LIFESPAN_APP, server, str(port)],
+            [sys.executable, "-c", LIFESPAN_APP, http_server, str(port)],
             cwd=ROOT,
             capture_output=True,
             text=True,
