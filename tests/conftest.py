@@ -36,9 +36,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 @pytest.fixture(autouse=True)
 def _real_time_on_the_session_server(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
-    if "server" not in request.fixturenames:
+    server = getattr(request.node, "funcargs", {}).get("server")
+    if not isinstance(server, ServerProcess):  # not the session server (or a parameter so named)
         return
-    endpoint = request.getfixturevalue("server").endpoint + "/_overcast/clock"
+    endpoint = server.endpoint + "/_overcast/clock"
     with urllib.request.urlopen(endpoint, timeout=10) as answer:
         clock = json.load(answer)
     if abs(clock["offset"]) > 1:
