@@ -37,7 +37,6 @@ from overcast.gateway.asgi import (
     request_from_scope,
     send_response,
 )
-from overcast.gateway.authorize import authorize
 from overcast.gateway.context import RequestContext
 from overcast.gateway.routing import resolve_service, rewrite_s3_virtual_host
 from overcast.protocol.http import HttpRequest, HttpResponse
@@ -239,7 +238,7 @@ class Gateway:
         params = steps.get_parser(protocol).parse(request, operation, match.uri_params)
         steps.validate(params, operation, protocol)
         ctx.params = params
-        authorize(ctx)
+        steps.authorize(ctx)
 
         result = await self._dispatch(ctx, info, operation.name, params)
         return steps.get_serializer(protocol).serialize(result or {}, operation, ctx.request_id)
@@ -319,6 +318,7 @@ class _Steps:
 
     def __init__(self) -> None:
         from overcast.gateway.auth import signing_scope
+        from overcast.gateway.authorize import authorize
         from overcast.protocol.operations import Match, detect_protocol, find_operation
         from overcast.protocol.parsers import get_parser
         from overcast.protocol.serializers import get_serializer
@@ -331,6 +331,7 @@ class _Steps:
         self.get_parser = get_parser
         self.get_serializer = get_serializer
         self.validate = validate
+        self.authorize = authorize
 
 
 _steps: _Steps | None = None

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 
 from overcast import __version__
 from overcast.gateway.asgi import Receive, Scope, Send, read_body, send_response
-from overcast.gateway.authorize import decisions_endpoint
 from overcast.protocol.http import Headers, HttpResponse
 from overcast.services.registry import NATIVE
 
@@ -218,6 +217,13 @@ async def _sns_certificate(gw: Gateway, body: bytes) -> HttpResponse:
     )
 
 
+async def _iam_decisions(gw: Gateway, body: bytes) -> tuple[int, Any]:
+    # Imported when asked: the policy engine is not needed to start the server.
+    from overcast.gateway.authorize import decisions_endpoint
+
+    return await decisions_endpoint(gw, body)
+
+
 ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", "/_overcast/health"): _health,
     ("HEAD", "/_overcast/health"): _health,
@@ -231,7 +237,7 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", "/_overcast/sns/SimpleNotificationService.pem"): _sns_certificate,
     ("GET", "/_overcast/sns/delivery-status"): _sns_delivery_status,
     ("GET", "/_overcast/s3/notifications"): _s3_notifications,
-    ("GET", "/_overcast/iam/decisions"): decisions_endpoint,
+    ("GET", "/_overcast/iam/decisions"): _iam_decisions,
     **{(m, "/_localstack/health"): _localstack_health for m in ("GET", "HEAD", "POST", "PUT")},
     ("GET", "/_localstack/info"): _localstack_info,
     ("GET", "/_localstack/init"): _localstack_init,
