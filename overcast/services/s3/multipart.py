@@ -38,6 +38,7 @@ from overcast.services.s3.checksum_combine import (
 )
 from overcast.services.s3.checksum_headers import MEMBERS, plan_checksums
 from overcast.services.s3.common import meta_of, owner_shape
+from overcast.services.s3.complete_replay import CompletedUploads
 from overcast.services.s3.copy_source import (
     check_copy_conditions,
     parse_copy_range,
@@ -489,7 +490,16 @@ class Multipart(ObjectBase):
             store.delete_upload(conn, self._store, upload_id, keep=set(used))
             return obj, bucket.versioning == "Enabled", upload
 
-        obj, versioned, upload = self._store.write(complete)
+        completed = self.__dict__.setdefault("_completed_uploads", CompletedUploads())
+        try:
+            obj, versioned, upload = self._store.write(complete)
+        except NoSuchUpload:
+            answer = completed.replay(upload_id, name, key, listed, now)
+            if answer is None:
+                raise
+            # The retry is authorized as the first request was.
+            self._store.read(lambda conn: self._access(ctx, conn, name, "s3:PutObject", key=key))
+            return {**answer, "Location": _location(ctx, name, key)}
         out: dict[str, Any] = {
             "Location": _location(ctx, name, key),
             "Bucket": name,
@@ -505,6 +515,7 @@ class Multipart(ObjectBase):
             out[MEMBERS[algorithm]] = value
         if checksums:
             out["ChecksumType"] = obj.meta.get("checksum_type")
+        completed.remember(upload_id, name, key, listed, now, out)
         return out
 
     async def abort_multipart_upload(

@@ -215,3 +215,28 @@ def test_a_max_keys_that_is_not_an_integer_is_an_invalid_argument(
     assert error_of(exc) == ("InvalidArgument", 400)
     assert error["Message"] == "Provided max-keys not an integer or within integer range"
     assert (error["ArgumentName"], error["ArgumentValue"]) == ("max-keys", "blah")
+
+
+def test_a_retried_complete_answers_as_the_first_did(s3: Any) -> None:
+    """CompleteMultipartUpload is idempotent on S3: a client that retries after a timeout gets
+    the first answer, not NoSuchUpload; a different part list still gets NoSuchUpload."""
+    bucket = new_bucket(s3)
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="big")["UploadId"]
+    etag = s3.upload_part(
+        Bucket=bucket, Key="big", UploadId=upload, PartNumber=1, Body=b"only part"
+    )["ETag"]
+    parts = {"Parts": [{"PartNumber": 1, "ETag": etag}]}
+    first = s3.complete_multipart_upload(
+        Bucket=bucket, Key="big", UploadId=upload, MultipartUpload=parts
+    )
+    again = s3.complete_multipart_upload(
+        Bucket=bucket, Key="big", UploadId=upload, MultipartUpload=parts
+    )
+    assert (again["ETag"], again["Key"], again["Bucket"]) == (first["ETag"], "big", bucket)
+    assert s3.get_object(Bucket=bucket, Key="big")["Body"].read() == b"only part"
+    other = {"Parts": [{"PartNumber": 1, "ETag": '"0123456789abcdef0123456789abcdef"'}]}
+    with pytest.raises(ClientError) as info:
+        s3.complete_multipart_upload(
+            Bucket=bucket, Key="big", UploadId=upload, MultipartUpload=other
+        )
+    assert info.value.response["Error"]["Code"] == "NoSuchUpload"
