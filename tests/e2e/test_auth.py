@@ -74,6 +74,8 @@ def test_expired_presigned_url_is_refused(keyed_server: ServerProcess) -> None:
         expired = requests.get(url, timeout=10)
     finally:
         now = requests.get(keyed_server.endpoint + "/_overcast/clock", timeout=10).json()["now"]
-        requests.post(keyed_server.endpoint + "/_overcast/clock", json={"set": now - 120}, timeout=10)
+        requests.post(
+            keyed_server.endpoint + "/_overcast/clock", json={"set": now - 120}, timeout=10
+        )
     assert expired.status_code == 403
     assert "expired" in expired.text
