@@ -28,10 +28,10 @@ import uuid
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from bench.procs import client_and_server_cpus, rss_kib, running
+from bench.procs import client_and_server_cpus, each_target, rss_kib
 from bench.rate import run_rate
 from bench.report import best_of, save_json, table
-from bench.s3 import Target, _data_dir, default_targets
+from bench.s3 import Target, default_targets
 from bench.signing import make_client
 
 CONCURRENCY = 8
@@ -217,31 +217,12 @@ def run_targets(
     targets: list[Target], tests: list[str], **options: Any
 ) -> tuple[list[Row], dict[str, str]]:
     server_cpus, client_cpus = client_and_server_cpus()
-    rows: list[Row] = []
-    failures: dict[str, str] = {}
-    for target in targets:
-        try:
-            with (
-                _data_dir() as data,
-                running(
-                    target.cmd.replace("{data}", data),
-                    ready_path=target.ready_path,
-                    cpus=server_cpus,
-                ) as (proc, port),
-            ):
-                bench = Bench(
-                    target.name,
-                    f"http://127.0.0.1:{port}",
-                    server_pid=proc.pid,
-                    client_cpus=client_cpus,
-                    **options,
-                )
-                got, failed = bench.run(tests)
-                rows += got
-                failures.update(failed)
-        except Exception as exc:
-            failures[target.name] = f"{type(exc).__name__}: {exc}"[:500]
-    return rows, failures
+
+    def measure(target: Target, endpoint: str, pid: int) -> tuple[list[Row], dict[str, str]]:
+        bench = Bench(target.name, endpoint, server_pid=pid, client_cpus=client_cpus, **options)
+        return bench.run(tests)
+
+    return each_target(targets, measure, cpus=server_cpus, prefix="overcast-bench-dynamodb-")
 
 
 def rows_table(rows: list[Row]) -> str:

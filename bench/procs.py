@@ -9,10 +9,12 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Protocol, TypeVar
 from urllib.parse import urlsplit
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -201,3 +203,45 @@ def cpu_seconds(pid: int) -> float:
             continue
         ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+class ServerTarget(Protocol):
+    """A server a suite measures: its command (``{port}``, ``{data}``) and readiness path."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def cmd(self) -> str: ...
+    @property
+    def ready_path(self) -> str: ...
+
+
+T = TypeVar("T", bound=ServerTarget)
+R = TypeVar("R")
+
+
+def each_target(
+    targets: Sequence[T],
+    measure: Callable[[T, str, int], tuple[list[R], dict[str, str]]],
+    *,
+    cpus: tuple[int, ...] | None,
+    prefix: str = "overcast-bench-",
+) -> tuple[list[R], dict[str, str]]:
+    """Start each target on a fresh data directory (pinned to ``cpus``) and call
+    ``measure(target, endpoint, server_pid)``; its rows and failures are gathered, and a target
+    that fails to start or to run is reported as a failure instead of ending the suite."""
+    rows: list[R] = []
+    failures: dict[str, str] = {}
+    for target in targets:
+        data = tempfile.mkdtemp(prefix=prefix)
+        try:
+            cmd = target.cmd.replace("{data}", data)
+            with running(cmd, ready_path=target.ready_path, cpus=cpus) as (proc, port):
+                got, failed = measure(target, f"http://127.0.0.1:{port}", proc.pid)
+            rows += got
+            failures.update(failed)
+        except Exception as exc:
+            failures[target.name] = f"{type(exc).__name__}: {exc}"[:500]
+        finally:
+            shutil.rmtree(data, ignore_errors=True)
+    return rows, failures

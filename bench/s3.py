@@ -31,7 +31,6 @@ import re
 import shutil
 import socket
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -43,7 +42,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import bench.rate
-from bench.procs import client_and_server_cpus, cpu_seconds, running, set_affinity
+from bench.procs import client_and_server_cpus, cpu_seconds, each_target, set_affinity
 from bench.rate import run_rate
 from bench.report import best_of, save_json, table
 from bench.signing import ACCESS_KEY, REGION, SECRET_KEY, SignedRequest, sign_request
@@ -594,15 +593,6 @@ def default_targets() -> list[Target]:
     return targets
 
 
-@contextmanager
-def _data_dir() -> Iterator[str]:
-    path = tempfile.mkdtemp(prefix="overcast-bench-s3-")
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
-
-
 def run_targets(
     targets: list[Target],
     tests: list[str],
@@ -616,35 +606,22 @@ def run_targets(
     large_cpus = None
     if server_cpus and client_cpus and not pin_large:
         large_cpus = tuple(sorted({*server_cpus, *client_cpus}))
-    rows: list[Row] = []
-    failures: dict[str, str] = {}
-    for target in targets:
-        try:
-            with (
-                _data_dir() as data,
-                running(
-                    target.cmd.replace("{data}", data),
-                    ready_path=target.ready_path,
-                    cpus=server_cpus,
-                ) as (proc, port),
-            ):
-                bench = Bench(
-                    target.name,
-                    f"http://127.0.0.1:{port}",
-                    server_pid=proc.pid,
-                    client_cpus=client_cpus,
-                    duration=duration,
-                    processes=processes,
-                    repeat=repeat,
-                    server_cpus=server_cpus,
-                    large_cpus=large_cpus,
-                )
-                got, failed = bench.run(tests)
-                rows += got
-                failures.update(failed)
-        except Exception as exc:
-            failures[target.name] = f"{type(exc).__name__}: {exc}"[:500]
-    return rows, failures
+
+    def measure(target: Target, endpoint: str, pid: int) -> tuple[list[Row], dict[str, str]]:
+        bench = Bench(
+            target.name,
+            endpoint,
+            server_pid=pid,
+            client_cpus=client_cpus,
+            duration=duration,
+            processes=processes,
+            repeat=repeat,
+            server_cpus=server_cpus,
+            large_cpus=large_cpus,
+        )
+        return bench.run(tests)
+
+    return each_target(targets, measure, cpus=server_cpus, prefix="overcast-bench-s3-")
 
 
 def rows_table(rows: list[Row]) -> str:

@@ -31,17 +31,14 @@ import multiprocessing
 import os
 import shutil
 import sys
-import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from bench.procs import client_and_server_cpus, cpu_seconds, running
+from bench.procs import client_and_server_cpus, cpu_seconds, each_target
 from bench.rate import run_rate
 from bench.report import best_of, save_json, table
 from bench.signing import make_client, sign_request
@@ -312,45 +309,23 @@ def default_targets(depth: int, moto_depth: int) -> list[Target]:
     return targets
 
 
-@contextmanager
-def _data_dir() -> Iterator[str]:
-    path = tempfile.mkdtemp(prefix="overcast-bench-sqs-")
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
-
-
 def run_targets(
     targets: list[Target], tests: list[str], *, duration: float, repeat: int
 ) -> tuple[list[Row], dict[str, str]]:
     server_cpus, client_cpus = client_and_server_cpus()
-    rows: list[Row] = []
-    failures: dict[str, str] = {}
-    for target in targets:
-        try:
-            with (
-                _data_dir() as data,
-                running(
-                    target.cmd.replace("{data}", data),
-                    ready_path=target.ready_path,
-                    cpus=server_cpus,
-                ) as (proc, port),
-            ):
-                suite = Suite(
-                    target.name,
-                    f"http://127.0.0.1:{port}",
-                    server_pid=proc.pid,
-                    client_cpus=client_cpus,
-                    duration=duration,
-                    repeat=repeat,
-                )
-                got, failed = suite.run(tests, list(target.depths))
-                rows += got
-                failures.update(failed)
-        except Exception as exc:
-            failures[target.name] = f"{type(exc).__name__}: {exc}"[:500]
-    return rows, failures
+
+    def measure(target: Target, endpoint: str, pid: int) -> tuple[list[Row], dict[str, str]]:
+        suite = Suite(
+            target.name,
+            endpoint,
+            server_pid=pid,
+            client_cpus=client_cpus,
+            duration=duration,
+            repeat=repeat,
+        )
+        return suite.run(tests, list(target.depths))
+
+    return each_target(targets, measure, cpus=server_cpus, prefix="overcast-bench-sqs-")
 
 
 def rows_table(rows: list[Row]) -> str:
