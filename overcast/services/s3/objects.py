@@ -252,7 +252,9 @@ class Objects(ObjectCopy, ObjectDelete, ObjectTagging, ObjectBase):
         if stop - start <= SMALL_READ and len(segments) == 1:
             blob_id = segments[0][0]
             return sse_at_rest.read_range(self._store, blob_id, keys.get(blob_id), start, stop)
-        return _stream(self, segments, start, stop, keys)
+        return sse_at_rest.iter_segments(
+            self._store, segments, keys, start, stop, chunk=STREAM_CHUNK
+        )
 
     # --- GetObjectAttributes --------------------------------------------------------------
 
@@ -325,26 +327,3 @@ def _object_parts(parts: list[dict[str, Any]], request: dict[str, Any]) -> dict[
     if page:
         out["NextPartNumberMarker"] = page[-1][0]
     return out
-
-
-async def _stream(
-    objects: Objects,
-    segments: Sequence[tuple[str, int]],
-    start: int,
-    stop: int,
-    keys: Mapping[str, DataKey],
-) -> AsyncIterator[bytes]:
-    offset = 0
-    for blob_id, size in segments:
-        seg_start, seg_end = offset, offset + size
-        offset = seg_end
-        if seg_end <= start:
-            continue
-        if seg_start >= stop:
-            break
-        lo, hi = max(start, seg_start) - seg_start, min(stop, seg_end) - seg_start
-        data_key = keys.get(blob_id)
-        async for chunk in sse_at_rest.iter_range(
-            objects._store, blob_id, data_key, lo, hi, chunk=STREAM_CHUNK
-        ):
-            yield chunk
