@@ -128,10 +128,21 @@ S3 = ServiceDialect(
     bare_xml_errors=True,
     query_value_errors=MappingProxyType(
         {
-            "max-keys": (
+            **{
+                key: ("InvalidArgument", f"Provided {key} not an integer or within integer range")
+                for key in (
+                    "max-keys",
+                    "max-uploads",
+                    "max-parts",
+                    "part-number-marker",
+                    "max-buckets",
+                    "max-directory-buckets",
+                )
+            },
+            "partNumber": (
                 "InvalidArgument",
-                "Provided max-keys not an integer or within integer range",
-            )
+                "Part number must be an integer between 1 and 10000, inclusive",
+            ),
         }
     ),
 )

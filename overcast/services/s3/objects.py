@@ -144,8 +144,9 @@ class Objects(ObjectCopy, ObjectDelete, ObjectTagging, ObjectBase):
         elif length is None and "content-length" not in headers:
             raise MissingContentLength()
         plan = plan_checksums(request, headers, trailers_ok=chunked)
-        if length is None or length > PRECHECK_SIZE:
-            # Refuse before reading a large body that could never be stored.
+        if length is None or length > PRECHECK_SIZE or "expect" in headers:
+            # Refuse before reading a large body that could never be stored, and before the
+            # server answers `Expect: 100-continue` (it does on the first read of the body).
             self._store.read(lambda conn: self._access(ctx, conn, name, "s3:PutObject", key=key))
         data_key = request[object_hooks.DATA_KEY] = DataKey.new()
         received = await bodies.receive(

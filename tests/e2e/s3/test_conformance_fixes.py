@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
+import socket
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -240,3 +241,60 @@ def test_a_retried_complete_answers_as_the_first_did(s3: Any) -> None:
             Bucket=bucket, Key="big", UploadId=upload, MultipartUpload=other
         )
     assert info.value.response["Error"]["Code"] == "NoSuchUpload"
+
+
+@pytest.mark.parametrize(
+    ("operation", "argument", "message"),
+    [
+        ("list_multipart_uploads", "max-uploads", "Provided max-uploads not an integer"),
+        ("list_parts", "max-parts", "Provided max-parts not an integer"),
+        ("list_parts", "part-number-marker", "Provided part-number-marker not an integer"),
+    ],
+)
+def test_other_mistyped_list_integers_are_invalid_arguments(
+    keyed_server: ServerProcess, s3: Any, operation: str, argument: str, message: str
+) -> None:
+    # S3's wording for each integer query argument: "Provided <name> not an integer or within
+    # integer range", naming the argument and echoing its value.
+    bucket = new_bucket(s3)
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="k")["UploadId"]
+    raw = keyed_server.client("s3")
+    suffix = f"&{argument}=abc"
+
+    def add_argument(params: dict[str, Any], **_: Any) -> None:
+        params["url"] += suffix
+
+    raw.meta.events.register("before-call.s3.*", add_argument)
+    kwargs: dict[str, Any] = {"Bucket": bucket}
+    if operation == "list_parts":
+        kwargs |= {"Key": "k", "UploadId": upload}
+    with pytest.raises(ClientError) as exc:
+        getattr(raw, operation)(**kwargs)
+    error = exc.value.response["Error"]
+    assert error_of(exc) == ("InvalidArgument", 400)
+    assert error["Message"] == f"{message} or within integer range"
+    assert (error["ArgumentName"], error["ArgumentValue"]) == (argument, "abc")
+
+
+def _first_status_line(server: ServerProcess, path: str) -> str:
+    """Send a PUT's headers with `Expect: 100-continue`, no body; the first line answered."""
+    host, port = server.endpoint.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(
+            f"PUT {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 123\r\n"
+            "Expect: 100-continue\r\n\r\n".encode()
+        )
+        return conn.recv(1024).decode().split("\r\n", 1)[0]
+
+
+def test_a_refused_upload_gets_its_error_without_100_continue(
+    keyed_server: ServerProcess, s3: Any
+) -> None:
+    # S3 decides on the headers: a client waiting for 100 must get the refusal instead, and
+    # must not be invited to send a body that will be thrown away.
+    bucket = new_bucket(s3)
+    assert _first_status_line(keyed_server, f"/{bucket}/obj").endswith(" 403 Forbidden")
+    assert " 404 " in _first_status_line(keyed_server, f"/{bucket}-missing/obj")
+    public = new_bucket(s3, public=True, acls=True)
+    s3.put_bucket_acl(Bucket=public, ACL="public-read-write")
+    assert _first_status_line(keyed_server, f"/{public}/obj").endswith(" 100 Continue")
