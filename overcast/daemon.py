@@ -4,6 +4,11 @@ A detached server is the same ``overcast start`` command (the same flags, enviro
 directory, so the same configuration) run in a new session with its output sent to a log file.
 Its pid file and log live in the data directory (``overcast.pid``, ``overcast.log``), or for an
 ephemeral server in the per-user runtime folder, named by port (``overcast-4566.pid``).
+
+The server may exit at any moment between our checks and our signals, and pid files outlive
+crashed servers: a process already gone when signalled counts as stopped, a stale pid file is
+removed and reported, and a process we may not signal (another user's) or a file we may not
+write is a one-line error, never a traceback.
 """
 
 from __future__ import annotations
@@ -53,6 +58,8 @@ def read_pid(pid_file: Path) -> int | None:
         pid = int(pid_file.read_text().strip())
     except (OSError, ValueError):
         return None
+    if pid <= 0:  # 0 and negatives name process groups (-1: every process) for os.kill
+        return None
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -78,10 +85,14 @@ def start_detached(config: Config, argv: Sequence[str], timeout: float) -> int:
     if healthy(settings.endpoint):
         print(f"overcast: a server already answers at {settings.endpoint}", file=sys.stderr)
         return 1
-    log_file.parent.mkdir(parents=True, exist_ok=True)
     child_argv = [arg for arg in argv if arg not in ("-d", "--detach")]
-    offset = log_file.stat().st_size if log_file.exists() else 0
-    with log_file.open("ab") as log:
+    try:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        offset = log_file.stat().st_size if log_file.exists() else 0
+        log = log_file.open("ab")
+    except OSError as exc:
+        return _cannot(exc, log_file)
+    with log:
         process = subprocess.Popen(
             [sys.executable, "-m", "overcast", *child_argv],
             stdin=subprocess.DEVNULL,
@@ -90,7 +101,12 @@ def start_detached(config: Config, argv: Sequence[str], timeout: float) -> int:
             start_new_session=True,  # survives this shell; Ctrl-C here does not reach it
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
-    pid_file.write_text(f"{process.pid}\n")
+    try:
+        pid_file.write_text(f"{process.pid}\n")
+    except OSError as exc:  # without its pid file, `stop` could not find it: do not leave it
+        process.kill()
+        process.wait()
+        return _cannot(exc, pid_file)
     deadline = time.monotonic() + timeout
     while not healthy(settings.endpoint):
         code = process.poll()
@@ -113,24 +129,56 @@ def start_detached(config: Config, argv: Sequence[str], timeout: float) -> int:
 
 
 def stop(settings: Settings, timeout: float) -> int:
+    stale: list[Path] = []
     for pid_file, _ in _candidates(settings):
         if not pid_file.exists():
             continue
         pid = read_pid(pid_file)
-        if pid is None:  # stale: the server is already gone
-            pid_file.unlink(missing_ok=True)
+        if pid is None:  # stale: the server is already gone (crashed, killed, rebooted)
+            _remove(pid_file)
+            stale.append(pid_file)
             continue
-        os.kill(pid, signal.SIGTERM)
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:  # it exited since read_pid looked: stopped all the same
+            pass
+        except PermissionError:
+            print(
+                f"overcast: not allowed to stop pid {pid} ({pid_file}): it belongs to another user",
+                file=sys.stderr,
+            )
+            return 1
         deadline = time.monotonic() + timeout
         while _alive(pid) and time.monotonic() < deadline:
             time.sleep(0.05)
+        how = "stopped"
         if _alive(pid):
-            os.kill(pid, signal.SIGKILL)
-        pid_file.unlink(missing_ok=True)
-        print(f"Overcast (pid {pid}) stopped")
+            with contextlib.suppress(ProcessLookupError):  # it may exit right now
+                os.kill(pid, signal.SIGKILL)
+            how = f"killed (it did not stop within {timeout:g}s)"
+        _remove(pid_file)
+        print(f"Overcast (pid {pid}) {how}")
         return 0
+    if stale:
+        files = ", ".join(str(p) for p in stale)
+        print(f"overcast: not running (removed the stale pid file {files})", file=sys.stderr)
+        return 1
     places = ", ".join(str(p) for p, _ in _candidates(settings))
     print(f"overcast: no server started with `start -d` found ({places})", file=sys.stderr)
+    return 1
+
+
+def _remove(pid_file: Path) -> None:
+    """Remove a pid file; one we may not remove only earns a warning (read_pid checks the
+    process anyway, so a leftover file is harmless)."""
+    try:
+        pid_file.unlink(missing_ok=True)
+    except OSError as exc:
+        print(f"overcast: could not remove {pid_file}: {exc.strerror or exc}", file=sys.stderr)
+
+
+def _cannot(exc: OSError, path: Path) -> int:
+    print(f"overcast: cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
     return 1
 
 
@@ -158,7 +206,12 @@ def show_logs(settings: Settings, *, follow: bool, lines: int | None) -> int:
         print(f"overcast: no log of a detached server ({places})", file=sys.stderr)
         return 1
     pid_file, log_file = found[0]
-    with log_file.open("rb") as fh:
+    try:
+        fh = log_file.open("rb")
+    except OSError as exc:
+        print(f"overcast: cannot read {log_file}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    with fh:
         text = fh.read()
         if lines is not None:
             text = b"".join(text.splitlines(keepends=True)[-lines:]) if lines > 0 else b""
