@@ -208,11 +208,14 @@ def _serve_uvicorn(
     import uvicorn
 
     sockets = bind_listeners(listeners)
+    http: Any
     try:
-        import httptools  # noqa: F401
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-        http = "httptools"
-    except ImportError:
+        from overcast.server_writes import coalescing_protocol
+
+        http = coalescing_protocol(HttpToolsProtocol)
+    except ImportError:  # no httptools: uvicorn's pure-Python parser
         http = "h11"
     config = uvicorn.Config(
         app,
