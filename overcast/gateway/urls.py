@@ -9,10 +9,15 @@ otherwise the request's ``Host`` header as the client sent it. The scheme is the
 service prefixes may be added to it (``sqs.us-east-1.localhost.localstack.cloud:4566``, as
 LocalStack's default queue URLs); any other host is used as given, path style, since a made-up
 prefix would not resolve.
+
+The configured host is ``name``, ``name:port``, ``[v6]`` or ``[v6]:port``; an unbracketed IPv6
+literal (``::1``, ``fe80::1``) is an address without a port (``::1:4566`` is itself an IPv6
+address: a port needs the brackets). IPv6 literals are bracketed in URLs (``http://[::1]:4566``).
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
@@ -29,8 +34,20 @@ def external_host(ctx: RequestContext, fallback: str = "localhost") -> str:
     settings = ctx.env.settings
     configured = settings.external_host
     if configured:
-        return configured if _has_port(configured) else f"{configured}:{settings.port}"
+        return url_host(configured, settings.port)
     return ctx.request.host or fallback
+
+
+@lru_cache(maxsize=16)
+def url_host(configured: str, port: int) -> str:
+    """A configured ``HOST[:PORT]`` as a URL's authority, ``port`` when it names none."""
+    host = configured.strip()
+    if host.startswith("["):  # [v6] or [v6]:port
+        name, _, rest = host[1:].partition("]")
+        return f"[{name}]{rest}" if rest.startswith(":") and rest[1:] else f"[{name}]:{port}"
+    if host.count(":") > 1 and is_ip(host):  # a bare IPv6 literal: no port in it
+        return f"[{host}]:{port}"
+    return host if host.count(":") == 1 else f"{host}:{port}"
 
 
 def base_url(ctx: RequestContext, service: str | None = None) -> str:
@@ -82,9 +99,3 @@ def s3_bucket_location(ctx: RequestContext, bucket: str) -> str:
 def _name(host: str) -> str:
     """The host without its port, lower case."""
     return host_without_port(host).lower()
-
-
-def _has_port(host: str) -> bool:
-    if host.startswith("["):
-        return "]:" in host
-    return host.count(":") == 1
