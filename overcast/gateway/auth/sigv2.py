@@ -98,6 +98,9 @@ def _resources(request: HttpRequest) -> list[str]:
     path = request.path or "/"
     sub = _sub_resources(request.query)
     resources = [path + sub]
+    if path.count("/") == 1 and len(path) > 1:
+        # botocore signs a path-style bucket request (``/bucket``) as ``/bucket/``.
+        resources.append(f"{path}/{sub}")
     bucket = virtual_host_bucket(request.host)
     if bucket:
         resources.insert(0, f"/{bucket}{path}{sub}")

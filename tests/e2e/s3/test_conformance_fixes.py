@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import socket
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -298,3 +299,18 @@ def test_a_refused_upload_gets_its_error_without_100_continue(
     public = new_bucket(s3, public=True, acls=True)
     s3.put_bucket_acl(Bucket=public, ACL="public-read-write")
     assert _first_status_line(keyed_server, f"/{public}/obj").endswith(" 100 Continue")
+
+
+def test_sigv2_bucket_requests_are_accepted_as_boto_signs_them(
+    keyed_server: ServerProcess,
+) -> None:
+    # botocore's SigV2 signer names a path-style bucket `/bucket/` in the string to sign while
+    # requesting `/bucket`; S3 accepts both forms.
+    from botocore.config import Config
+
+    v2 = keyed_server.client("s3", config=Config(signature_version="s3"))
+    name = f"sigv2-{uuid.uuid4().hex[:12]}"
+    v2.create_bucket(Bucket=name)
+    v2.put_object(Bucket=name, Key="k", Body=b"v")
+    assert [o["Key"] for o in v2.list_objects(Bucket=name)["Contents"]] == ["k"]
+    v2.head_bucket(Bucket=name)
