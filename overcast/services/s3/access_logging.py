@@ -26,6 +26,7 @@ import datetime
 import functools
 import hashlib
 import json
+import logging
 import secrets
 import sqlite3
 from collections import defaultdict
@@ -51,6 +52,8 @@ from overcast.services.s3.ownership import ENFORCED, ownership
 from overcast.services.s3.preconditions import check_expected_owner
 from overcast.services.s3.website import website_bucket
 from overcast.state.blobs import Blob
+
+log = logging.getLogger("overcast.s3.access_logs")
 
 NAMESPACE = "s3.access_logs"
 MIGRATIONS = [
@@ -357,7 +360,18 @@ class AccessLogging(S3Base):
         self._flush_timer = None
         task = asyncio.get_running_loop().create_task(self._flush_logs())
         self._log_flushes.add(task)
-        task.add_done_callback(self._log_flushes.discard)
+        task.add_done_callback(self._flush_done)
+
+    def _flush_done(self, task: asyncio.Task[None]) -> None:
+        """A failed delivery is retried a flush period later: its records are still pending
+        (each log object's records leave the table only with the object that holds them)."""
+        self._log_flushes.discard(task)
+        if task.cancelled():
+            return  # shutting down: the records are delivered after the restart
+        error = task.exception()
+        if error is not None:
+            log.error("server access log delivery failed; retrying", exc_info=error)
+            self._arm_flush(self._now())
 
     async def _flush_logs(self) -> None:
         """Deliver every pending line: one log object per (source bucket, target)."""
@@ -375,33 +389,42 @@ class AccessLogging(S3Base):
         for (source, target, key_format), entries in groups.items():
             data = "".join(line for _, line in entries).encode()
             blob = await asyncio.to_thread(self._store.blobs.put_bytes, data)
-            log = _LogObject(
+            batch = _LogObject(
                 source, target, json.loads(key_format), [i for i, _ in entries], blob,
                 f'"{hashlib.md5(data).hexdigest()}"', self._now(),
             )  # fmt: skip
-            await self._store.awrite(functools.partial(self._deliver_log, log=log))
+            deliver = functools.partial(self._deliver_log, batch=batch)
+            try:
+                delivered = await self._store.awrite(deliver)
+            except Exception:  # rolled back: nothing refers to the blob
+                self._store.blobs.delete(blob.id)
+                raise
+            if not delivered:
+                self._store.blobs.delete(blob.id)
 
-    def _deliver_log(self, c: sqlite3.Connection, *, log: _LogObject) -> None:
-        marks = ", ".join("?" for _ in log.ids)
-        c.execute(f"DELETE FROM s3_access_log_pending WHERE id IN ({marks})", log.ids)
-        bucket = store.get_bucket(c, log.target)
+    def _deliver_log(self, c: sqlite3.Connection, *, batch: _LogObject) -> bool:
+        """Put the log object in its target bucket; False when the target is gone."""
+        marks = ", ".join("?" for _ in batch.ids)
+        c.execute(f"DELETE FROM s3_access_log_pending WHERE id IN ({marks})", batch.ids)
+        bucket = store.get_bucket(c, batch.target)
         if bucket is None:
-            return  # the target is gone: S3 drops the records
-        fmt = log.key_format
-        where = {"account": fmt["account"], "region": fmt["region"], "bucket": log.source}
-        key = log_key(fmt["prefix"], fmt["format"], where, log.now)
+            return False  # the target is gone: S3 silently drops the records
+        fmt = batch.key_format
+        where = {"account": fmt["account"], "region": fmt["region"], "bucket": batch.source}
+        key = log_key(fmt["prefix"], fmt["format"], where, batch.now)
         obj = ObjectVersion(
-            bucket=log.target,
+            bucket=batch.target,
             key=key,
             version_id="",
-            last_modified=log.now,
-            size=log.blob.size,
-            etag=log.etag,
-            segments=[(log.blob.id, log.blob.size)],
+            last_modified=batch.now,
+            size=batch.blob.size,
+            etag=batch.etag,
+            segments=[(batch.blob.id, batch.blob.size)],
             meta={"content_type": "text/plain", "owner": bucket.account_id},
         )
         store.put_version(c, self._store, bucket, obj)
-        object_event(None, c, self.env, bucket, key, "ObjectCreated:Put", obj, now=log.now)
+        object_event(None, c, self.env, bucket, key, "ObjectCreated:Put", obj, now=batch.now)
+        return True
 
 
 @dataclass(frozen=True, slots=True)

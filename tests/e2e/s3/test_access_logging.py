@@ -3,9 +3,10 @@ target bucket (clock-driven: the tests advance the clock instead of waiting)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
-import time
+import sqlite3
 import urllib.request
 import uuid
 from typing import Any
@@ -13,7 +14,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from overcast.state.store import DB_FILE
 from overcast.testing import ServerProcess
+from tests.waiting import wait_until
 
 # AWS's record: owner bucket [time] ip requester request-id operation key "uri" status error
 # bytes size total turnaround "referer" "agent" version host-id sig cipher auth host tls ap acl
@@ -47,14 +50,24 @@ def _advance(server: ServerProcess, seconds: float) -> None:
 
 
 def _log_objects(s3: Any, bucket: str, prefix: str, want: int = 1) -> list[str]:
-    deadline = time.monotonic() + 10
-    while True:
-        keys = [
-            o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
-        ]
-        if len(keys) >= want or time.monotonic() > deadline:
-            return keys
-        time.sleep(0.05)
+    def listed() -> list[str] | None:
+        contents = s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
+        keys = [o["Key"] for o in contents]
+        return keys if len(keys) >= want else None
+
+    return wait_until(listed, what=f"{want} log objects under {prefix}")
+
+
+def _pending_records(server: ServerProcess) -> int:
+    """Log records stored but not delivered yet, read from the server's database (read-only:
+    SQLite's WAL lets another process read while the server writes)."""
+    assert server.data_dir is not None
+    uri = f"file:{server.data_dir / DB_FILE}?mode=ro"
+    with contextlib.closing(sqlite3.connect(uri, uri=True)) as db:
+        try:
+            return int(db.execute("SELECT COUNT(*) FROM s3_access_log_pending").fetchone()[0])
+        except sqlite3.OperationalError:  # the table is created on the first S3 request
+            return 0
 
 
 def test_configuration_and_errors(s3: Any, client: Any) -> None:
@@ -111,8 +124,7 @@ def test_requests_are_delivered_as_log_objects(s3: Any, server: ServerProcess) -
     s3.head_object(Bucket=source, Key="hello.txt", IfMatch=put["ETag"])
     with pytest.raises(ClientError):
         s3.head_object(Bucket=source, Key="a b/c")
-    time.sleep(0.3)  # the records are written in the background
-    _advance(server, 61)
+    _advance(server, 61)  # the flush waits for the records still being written
     keys = _log_objects(s3, target, "logs/")
     assert len(keys) == 1
     assert re.match(r"^logs/\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}-[0-9A-F]{16}$", keys[0])
@@ -151,7 +163,6 @@ def test_partitioned_keys(s3: Any, server: ServerProcess) -> None:
         },
     )
     s3.list_objects_v2(Bucket=source)
-    time.sleep(0.3)
     _advance(server, 61)
     [key] = _log_objects(s3, target, "p/")
     assert key.startswith(f"p/000000000000/us-east-1/{source}/")
@@ -166,7 +177,9 @@ def test_pending_records_survive_kill_9(disk_server: ServerProcess) -> None:
     )
     for i in range(5):
         s3.put_object(Bucket=source, Key=f"k{i}", Body=b"x")
-    time.sleep(0.5)  # the records are written in the background
+    # The records are written in the background: kill once all six are in the database
+    # (PutBucketLogging's own request is logged too).
+    wait_until(lambda: _pending_records(disk_server) == 6, what="6 pending log records")
     disk_server.kill()
     disk_server.start()
     _advance(disk_server, 61)
@@ -221,8 +234,7 @@ def test_intercepted_requests_are_logged(s3: Any, server: ServerProcess) -> None
         timeout=10,
     )
     assert preflight.status_code == 200
-    time.sleep(0.3)  # the records are written in the background
-    _advance(server, 61)
+    _advance(server, 61)  # the flush waits for the records still being written
     [key] = _log_objects(s3, target, "i/")
     text = s3.get_object(Bucket=target, Key=key)["Body"].read().decode()
     records = [LINE.match(line) for line in text.splitlines()]
