@@ -167,6 +167,19 @@ def _master(conn: sqlite3.Connection, account_id: str) -> bytes:
     return key
 
 
+# Unwrapped data keys by blob id, so reading a hot object skips the key query and the unwrap.
+# Sound because a blob's key never changes: blob ids are new for every write and a blob's bytes
+# are encrypted once. Bounded; emptied when full (refilled by the next reads).
+_KEY_CACHE: dict[str, DataKey] = {}
+KEY_CACHE_SIZE = 8192
+
+
+def _remember(blob_id: str, data_key: DataKey) -> None:
+    if len(_KEY_CACHE) >= KEY_CACHE_SIZE:
+        _KEY_CACHE.clear()
+    _KEY_CACHE[blob_id] = data_key
+
+
 def save_key(conn: sqlite3.Connection, blob_id: str, account_id: str, data_key: DataKey) -> None:
     """Record ``blob_id``'s data key, wrapped by ``account_id``'s master key."""
     wrapped = _wrap(_master(conn, account_id), blob_id, data_key.key)
@@ -175,23 +188,33 @@ def save_key(conn: sqlite3.Connection, blob_id: str, account_id: str, data_key: 
         "VALUES (?, ?, ?, ?)",
         (blob_id, account_id, wrapped, data_key.nonce),
     )
+    _remember(blob_id, data_key)
 
 
 def keys_for(conn: sqlite3.Connection, blob_ids: Iterable[str]) -> dict[str, DataKey]:
-    """The data keys of those blobs that have one (one query)."""
-    ids = list(dict.fromkeys(blob_ids))
-    if not ids:
-        return {}
+    """The data keys of those blobs that have one (one query for those not cached)."""
+    found: dict[str, DataKey] = {}
+    missing: list[str] = []
+    for blob_id in blob_ids:
+        data_key = _KEY_CACHE.get(blob_id)
+        if data_key is not None:
+            found[blob_id] = data_key
+        elif blob_id not in found:
+            missing.append(blob_id)
+    if not missing:
+        return found
+    ids = list(dict.fromkeys(missing))
     marks = ",".join("?" * len(ids))
     rows = conn.execute(
         "SELECT k.blob_id, k.wrapped, k.nonce, m.key FROM s3_sse_keys k "
         f"JOIN s3_sse_master m ON m.account_id = k.account_id WHERE k.blob_id IN ({marks})",
         ids,
     ).fetchall()
-    return {
-        blob_id: DataKey(_unwrap(bytes(master), blob_id, bytes(wrapped)), bytes(nonce))
-        for blob_id, wrapped, nonce, master in rows
-    }
+    for blob_id, wrapped, nonce, master in rows:
+        data_key = DataKey(_unwrap(bytes(master), blob_id, bytes(wrapped)), bytes(nonce))
+        found[blob_id] = data_key
+        _remember(blob_id, data_key)
+    return found
 
 
 def collect_orphans(conn: sqlite3.Connection) -> int:
@@ -200,6 +223,8 @@ def collect_orphans(conn: sqlite3.Connection) -> int:
     cursor = conn.execute(
         f"DELETE FROM s3_sse_keys WHERE blob_id NOT IN (SELECT id FROM {REGISTRY})"
     )
+    if cursor.rowcount:
+        _KEY_CACHE.clear()
     return cursor.rowcount
 
 

@@ -101,3 +101,14 @@ def test_orphaned_keys_are_collected(db: Store) -> None:
         db.write(lambda c, b=blob: sse_at_rest.save_key(c, b.id, "111111111111", DataKey.new()))
     assert db.write(sse_at_rest.collect_orphans) == 1
     assert set(db.read(lambda c: sse_at_rest.keys_for(c, [kept.id, gone.id]))) == {kept.id}
+
+
+def test_cached_keys_answer_without_the_key_rows(db: Store) -> None:
+    """A key read or saved once is answered from memory (blob keys never change)."""
+    blob = db.blobs.put_bytes(b"c" * 100)
+    data_key = DataKey.new()
+    db.write(lambda c: (db.blobs.link(c, blob), sse_at_rest.save_key(c, blob.id, "1", data_key)))
+    db.write(lambda c: c.execute("DELETE FROM s3_sse_keys WHERE blob_id = ?", (blob.id,)))
+    assert db.read(lambda c: sse_at_rest.keys_for(c, [blob.id])) == {blob.id: data_key}
+    sse_at_rest._KEY_CACHE.clear()
+    assert db.read(lambda c: sse_at_rest.keys_for(c, [blob.id])) == {}
