@@ -189,15 +189,6 @@ def list_shards(conn: sqlite3.Connection, stream_arn: str, now: float) -> list[S
     return [Shard(*r) for r in rows]
 
 
-def get_shard(conn: sqlite3.Connection, stream_arn: str, shard_id: str, now: float) -> Shard | None:
-    row = conn.execute(
-        f"SELECT {_SHARD_COLUMNS} FROM ddbs_shards WHERE stream_arn = ? AND shard_id = ? "
-        "AND (closed_at IS NULL OR closed_at > ?)",
-        (stream_arn, shard_id, now - RETENTION),
-    ).fetchone()
-    return Shard(*row) if row else None
-
-
 def open_shard(conn: sqlite3.Connection, stream_arn: str) -> Shard | None:
     row = conn.execute(
         f"SELECT {_SHARD_COLUMNS} FROM ddbs_shards WHERE stream_arn = ? AND end_seq IS NULL",

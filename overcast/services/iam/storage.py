@@ -343,12 +343,6 @@ def members_of(conn: sqlite3.Connection, account: str, group: str) -> list[str]:
     return [r[0] for r in rows]
 
 
-def drop_group_members(conn: sqlite3.Connection, account: str, group: str) -> None:
-    conn.execute(
-        "DELETE FROM iam_members WHERE account_id = ? AND group_key = ?", (account, key_of(group))
-    )
-
-
 # --- access keys ---------------------------------------------------------------------------
 
 

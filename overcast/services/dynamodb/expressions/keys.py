@@ -36,13 +36,12 @@ from overcast.services.dynamodb.expressions.parser import Parser
 from overcast.services.dynamodb.expressions.paths import Value
 
 ONE_PER_KEY = "KeyConditionExpressions must only contain one condition per key"
-RANGE_OPERATORS = ("=", "<", "<=", ">", ">=", "BETWEEN", "begins_with")
 _FLIPPED = {"=": "=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
 
 @dataclass(frozen=True)
 class RangeCondition:
-    op: str  # one of RANGE_OPERATORS
+    op: str  # =, <, <=, >, >=, BETWEEN or begins_with
     values: tuple[Value, ...]
 
     def matches(self, value: Value | None) -> bool:

@@ -29,10 +29,6 @@ class UnsupportedSyntax(S3Error):
     message = "Encountered invalid syntax."
 
 
-class InvalidColumnIndex(S3Error):
-    message = "The column index is invalid. Please check the service documentation and try again."
-
-
 class CastFailed(S3Error):
     message = (
         "Attempt to convert from one data type to another using CAST failed in the SQL expression."
@@ -97,10 +93,6 @@ class OverMaxRecordSize(S3Error):
     message = (
         "The length of a record in the input or result is greater than maxCharsPerRecord of 1 MB."
     )
-
-
-class UnsupportedParquetType(S3Error):
-    message = "The specified Parquet type is not supported."
 
 
 class ParquetParsingError(S3Error):
