@@ -66,7 +66,7 @@ async def receive(
     """
     if content_length is not None and content_length > max_size:
         raise EntityTooLarge(ProposedSize=content_length, MaxSizeAllowed=max_size)
-    expected_md5 = _decode_md5(content_md5) if content_md5 else None
+    expected_md5 = _decode_md5(content_md5) if content_md5 is not None else None
     stream = body if body is not None and not isinstance(body, bytes) else BufferedBody(body or b"")
     md5 = hashlib.md5()
     sums: dict[str, Checksum] = {a.upper(): new_checksum(a.upper()) for a in algorithms}

@@ -314,3 +314,19 @@ def test_sigv2_bucket_requests_are_accepted_as_boto_signs_them(
     v2.put_object(Bucket=name, Key="k", Body=b"v")
     assert [o["Key"] for o in v2.list_objects(Bucket=name)["Contents"]] == ["k"]
     v2.head_bucket(Bucket=name)
+
+
+def test_an_empty_content_md5_is_an_invalid_digest(s3: Any) -> None:
+    # An empty Content-MD5 header is a digest that does not decode to 16 bytes, not no digest.
+    bucket = new_bucket(s3)
+
+    def empty_md5(params: dict[str, Any], **_: Any) -> None:
+        params["headers"]["Content-MD5"] = ""
+
+    s3.meta.events.register("before-call.s3.PutObject", empty_md5)
+    try:
+        with pytest.raises(ClientError) as exc:
+            s3.put_object(Bucket=bucket, Key="k", Body=b"bar")
+    finally:
+        s3.meta.events.unregister("before-call.s3.PutObject", empty_md5)
+    assert error_of(exc) == ("InvalidDigest", 400)
