@@ -7,6 +7,11 @@ an import creates the table at once (CREATING) and loads the items. S3 objects a
 read through the S3 provider's own operations, acting as the root of the caller's account, so
 bucket existence, ownership and policies apply. Jobs are documents in the ``exports`` and
 ``imports`` collections; a job interrupted by a restart is run again when the provider loads.
+
+The CPU work of a job (formatting and gzipping an export's lines, decompressing and parsing an
+import's files) runs in a worker thread (``asyncio.to_thread``): done on the event loop, a large
+job would hold every other request of the server until it ended. State is still read and written
+through the store (``aread``/``awrite``), and S3 through its provider, from the event loop.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import logging
 import os
 import sqlite3
 import time
+import zlib
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -239,7 +245,7 @@ class ExportOps:
             lines, size = await self.env.store.aread(lambda c: _changes(c, doc))
         else:
             rows = await self.env.store.aread(lambda c: self._snapshot_rows(c, doc))
-            lines = [fmt.data_line(item, kind) for item, _ in rows]
+            lines = await asyncio.to_thread(_data_lines, rows, kind)
             size = sum(s for _, s in rows)
         bucket = doc["S3Bucket"]
         export_id = doc["ExportArn"].rsplit("/", 1)[1]
@@ -252,13 +258,13 @@ class ExportOps:
             chunk = lines[start : start + ITEMS_PER_FILE]
             if not chunk and lines:
                 break
-            data = fmt.gzip_lines(["$ion_1_0", *chunk] if kind == "ION" else chunk)
+            data, md5 = await asyncio.to_thread(_data_file, chunk, kind)
             key = f"{base}/data/{os.urandom(13).hex()[:26]}.{suffix}"
             etag = await self._put(account_id, bucket, key, data)
             manifest_lines.append(
                 {
                     "itemCount": len(chunk),
-                    "md5Checksum": fmt.md5_b64(data),
+                    "md5Checksum": md5,
                     "etag": etag,
                     "dataFileS3Key": key,
                 }
@@ -461,20 +467,20 @@ class ExportOps:
         name = params["TableName"]
         for key in keys:
             raw = await self._get(account_id, bucket, key)
-            try:
-                text = fmt.decompress(raw, doc["InputCompressionType"]).decode("utf-8")
-            except (OSError, UnicodeDecodeError, fmt.BadLine):
+            parsed = await asyncio.to_thread(
+                _file_items,
+                raw,
+                doc["InputCompressionType"],
+                doc["InputFormat"],
+                options.get("Delimiter") or ",",
+                options.get("HeaderList"),
+                key_types,
+            )
+            if parsed is None:  # not decompressible or not UTF-8: the whole file is an error
                 doc["ErrorCount"] += 1
                 continue
             doc["ProcessedSizeBytes"] += len(raw)
-            if doc["InputFormat"] == "CSV":
-                items = fmt.csv_items(
-                    text, options.get("Delimiter") or ",", options.get("HeaderList"), key_types
-                )
-            elif doc["InputFormat"] == "ION":
-                items = ion_items(text)
-            else:
-                items = fmt.json_items(text)
+            items = parsed
 
             def load(conn: sqlite3.Connection, items: list[Any] = items) -> tuple[int, int, int]:
                 table = self.catalog.load(conn, account_id, region, name)
@@ -572,6 +578,37 @@ def _changes(conn: sqlite3.Connection, doc: dict[str, Any]) -> tuple[list[str], 
         lines.append(fmt.change_line(keys, old, new, int(at * 1_000_000), window["ExportViewType"]))
         size += values.item_size(ref)
     return lines, size
+
+
+def _data_lines(rows: list[tuple[dict[str, Any], int]], kind: str) -> list[str]:
+    """An export's data lines (in a worker thread: a large table takes seconds)."""
+    return [fmt.data_line(item, kind) for item, _ in rows]
+
+
+def _data_file(chunk: list[str], kind: str) -> tuple[bytes, str]:
+    """One gzip'd data file of an export and its base64 MD5 (in a worker thread)."""
+    data = fmt.gzip_lines(["$ion_1_0", *chunk] if kind == "ION" else chunk)
+    return data, fmt.md5_b64(data)
+
+
+def _file_items(
+    raw: bytes,
+    compression: str,
+    input_format: str,
+    delimiter: str,
+    header: list[str] | None,
+    key_types: dict[str, str],
+) -> list[Any] | None:
+    """The items of one import file (in a worker thread), or None when it cannot be read."""
+    try:
+        text = fmt.decompress(raw, compression).decode("utf-8")
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError, fmt.BadLine):  # corrupt gzip too
+        return None
+    if input_format == "CSV":
+        return list(fmt.csv_items(text, delimiter, header, key_types))
+    if input_format == "ION":
+        return list(ion_items(text))
+    return list(fmt.json_items(text))
 
 
 def _epoch(value: Any) -> float:
