@@ -190,9 +190,11 @@ def verify(request: HttpRequest, secret: str, style: ErrorStyle, now: float, que
         provided = (_query_value(request, "Signature") or "").replace(" ", "+")
     else:
         access_key, provided = header_signature(request)
-        value = request.headers.get("x-amz-date") or request.headers.get("date")
+        # x-amz-date, when present (even empty), is the date: Date is then not consulted.
+        headers = request.headers
+        value = headers["x-amz-date"] if "x-amz-date" in headers else headers.get("date")
         signed_at = parse_http_date(value) if value else None
-        if signed_at is None:
+        if signed_at is None or signed_at < 0:  # before the epoch: not a date S3 accepts
             raise AccessDenied("AWS authentication requires a valid Date or x-amz-date header")
         style.check_skew(signed_at, value or "", now)
     candidates = strings_to_sign(request, query)

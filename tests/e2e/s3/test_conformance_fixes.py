@@ -330,3 +330,22 @@ def test_an_empty_content_md5_is_an_invalid_digest(s3: Any) -> None:
     finally:
         s3.meta.events.unregister("before-call.s3.PutObject", empty_md5)
     assert error_of(exc) == ("InvalidDigest", 400)
+
+
+@pytest.mark.parametrize("date", ["", "Tue, 07 Jul 1950 21:53:04 GMT"])
+def test_sigv2_refuses_an_empty_or_pre_epoch_x_amz_date(
+    keyed_server: ServerProcess, date: str
+) -> None:
+    # With x-amz-date present, S3 takes the date from it alone (an empty one is no date, not
+    # a reason to fall back on Date); a date before the epoch is refused outright.
+    from botocore.config import Config
+
+    v2 = keyed_server.client("s3", config=Config(signature_version="s3"))
+
+    def set_date(params: dict[str, Any], **_: Any) -> None:
+        params["headers"]["x-amz-date"] = date
+
+    v2.meta.events.register("before-call.s3.CreateBucket", set_date)
+    with pytest.raises(ClientError) as exc:
+        v2.create_bucket(Bucket=f"sigv2-{uuid.uuid4().hex[:12]}")
+    assert error_of(exc) == ("AccessDenied", 403)
