@@ -9,6 +9,8 @@ import time
 import uuid
 from typing import Any
 
+import requests
+
 from overcast.testing import ServerProcess
 from tests.e2e.s3.clock_server import advance, clock_server, eventually, s3c  # noqa: F401
 
@@ -23,6 +25,11 @@ def _bucket(s3: Any, rules: list[dict[str, Any]], *, versioned: bool = False) ->
         s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
     s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": rules})
     return name
+
+
+def _service_state(server: ServerProcess, name: str) -> str:
+    health = requests.get(server.endpoint + "/_overcast/health", timeout=10).json()
+    return str(health["services"][name])
 
 
 def _keys(s3: Any, name: str) -> set[str]:
@@ -190,8 +197,9 @@ def test_worker_resumes_after_restart(disk_server: ServerProcess) -> None:
     s3.put_object(Bucket=name, Key="k", Body=b"1")
     disk_server.restart()
     s3 = disk_server.client("s3")
-    # No request reaches S3 before the clock moves: the background load armed the worker.
-    time.sleep(1.0)
+    # No request reaches S3 before the clock moves: the background load armed the worker
+    # (the health report shows S3 running once that load has built its provider).
+    eventually(lambda: _service_state(disk_server, "s3") == "running")
     advance(disk_server, 2 * DAY)
     eventually(lambda: _keys(s3, name) == set())
 

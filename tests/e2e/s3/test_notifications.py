@@ -13,6 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from overcast.testing import ServerProcess
+from tests.waiting import wait_until
 
 
 def _name(prefix: str) -> str:
@@ -273,12 +274,11 @@ def _stored(endpoint: str, bucket: str) -> list[dict[str, Any]]:
 
 
 def _wait_stored(endpoint: str, bucket: str, want: int) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + 10
-    while True:
+    def stored() -> list[dict[str, Any]] | None:
         got = _stored(endpoint, bucket)
-        if len(got) >= want or time.monotonic() > deadline:
-            return got
-        time.sleep(0.1)
+        return got if len(got) >= want else None
+
+    return wait_until(stored, what=f"{want} stored notifications")
 
 
 def test_lambda_and_eventbridge_deliveries_are_stored(s3: Any, server: ServerProcess) -> None:

@@ -4,12 +4,13 @@ their metadata and tags, x-amz-replication-status, delete-marker replication per
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+
+from tests.waiting import wait_until
 
 ROLE = "arn:aws:iam::000000000000:role/replication"
 TRUST_S3 = {
@@ -66,12 +67,19 @@ def _rule(dest: str, **extra: Any) -> dict[str, Any]:
 
 
 def _wait_status(s3: Any, bucket: str, key: str, version: str, want: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 10
-    while True:
-        head = s3.head_object(Bucket=bucket, Key=key, VersionId=version)
-        if head.get("ReplicationStatus") == want or time.monotonic() > deadline:
-            return head
-        time.sleep(0.05)
+    def head() -> dict[str, Any] | None:
+        found = s3.head_object(Bucket=bucket, Key=key, VersionId=version)
+        return found if found.get("ReplicationStatus") == want else None
+
+    return wait_until(head, what=f"{key} {version} replication {want}")
+
+
+def _absent(s3: Any, bucket: str, key: str) -> bool:
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+    except ClientError:
+        return True
+    return False
 
 
 def test_configuration_errors(s3: Any) -> None:
@@ -131,13 +139,13 @@ def test_new_versions_are_copied_with_metadata_and_tags(s3: Any, client: Any) ->
     s3.put_object_tagging(
         Bucket=source, Key="docs/a.txt", Tagging={"TagSet": [{"Key": "team", "Value": "db"}]}
     )
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        tags = west.get_object_tagging(Bucket=dest, Key="docs/a.txt")["TagSet"]
-        if tags == [{"Key": "team", "Value": "db"}]:
-            break
-        time.sleep(0.05)
-    assert tags == [{"Key": "team", "Value": "db"}]
+    wait_until(
+        lambda: (
+            west.get_object_tagging(Bucket=dest, Key="docs/a.txt")["TagSet"]
+            == [{"Key": "team", "Value": "db"}]
+        ),
+        what="the replica's new tags",
+    )
     # Outside the rule's prefix: no status, no copy.
     other = s3.put_object(Bucket=source, Key="other.txt", Body=b"x")
     head = s3.head_object(Bucket=source, Key="other.txt", VersionId=other["VersionId"])
@@ -165,13 +173,7 @@ def test_delete_markers_follow_the_rule(s3: Any) -> None:
         version = s3.put_object(Bucket=source, Key=key, Body=b"1")["VersionId"]
         _wait_status(s3, source, key, version, "COMPLETED")
         s3.delete_object(Bucket=source, Key=key)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            s3.head_object(Bucket=mirrored, Key="mirror/x")
-        except ClientError:
-            break
-        time.sleep(0.05)
+    wait_until(lambda: _absent(s3, mirrored, "mirror/x"), what="the replicated delete marker")
     with pytest.raises(ClientError) as err:
         s3.head_object(Bucket=mirrored, Key="mirror/x")
     assert err.value.response["Error"]["Code"] == "404"
