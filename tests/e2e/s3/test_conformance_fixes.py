@@ -308,7 +308,12 @@ def test_sigv2_bucket_requests_are_accepted_as_boto_signs_them(
     # requesting `/bucket`; S3 accepts both forms.
     from botocore.config import Config
 
-    v2 = keyed_server.client("s3", config=Config(signature_version="s3"))
+    v2 = keyed_server.client(
+        "s3",
+        aws_access_key_id=KEY,
+        aws_secret_access_key=SECRET,
+        config=Config(signature_version="s3"),
+    )
     name = f"sigv2-{uuid.uuid4().hex[:12]}"
     v2.create_bucket(Bucket=name)
     v2.put_object(Bucket=name, Key="k", Body=b"v")
@@ -340,7 +345,12 @@ def test_sigv2_refuses_an_empty_or_pre_epoch_x_amz_date(
     # a reason to fall back on Date); a date before the epoch is refused outright.
     from botocore.config import Config
 
-    v2 = keyed_server.client("s3", config=Config(signature_version="s3"))
+    v2 = keyed_server.client(
+        "s3",
+        aws_access_key_id=KEY,
+        aws_secret_access_key=SECRET,
+        config=Config(signature_version="s3"),
+    )
 
     def set_date(params: dict[str, Any], **_: Any) -> None:
         params["headers"]["x-amz-date"] = date
