@@ -13,6 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from overcast.services.sqs.md5 import attributes_md5, body_md5
+from tests.waiting import wait_until
 
 
 def code(info: pytest.ExceptionInfo[ClientError]) -> str:
@@ -232,11 +233,12 @@ def test_dead_letter_queue_and_move_task(sqs: Any, name: Callable[..., str], clo
     assert message["Attributes"]["DeadLetterQueueSourceArn"].endswith(src.rsplit("/", 1)[1])
     clock(31)
     handle = sqs.start_message_move_task(SourceArn=dlq_arn)["TaskHandle"]
-    for _ in range(50):
+
+    def completed() -> list[dict[str, Any]] | None:
         tasks = sqs.list_message_move_tasks(SourceArn=dlq_arn)["Results"]
-        if tasks[0]["Status"] == "COMPLETED":
-            break
-        time.sleep(0.05)
-    assert tasks[0]["Status"] == "COMPLETED" and tasks[0]["ApproximateNumberOfMessagesMoved"] == 1
+        return tasks if tasks and tasks[0]["Status"] == "COMPLETED" else None
+
+    tasks = wait_until(completed, what="the message move task to complete")
+    assert tasks[0]["ApproximateNumberOfMessagesMoved"] == 1
     assert handle
     assert sqs.receive_message(QueueUrl=src)["Messages"][0]["Body"] == "poison"
