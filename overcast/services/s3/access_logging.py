@@ -388,9 +388,10 @@ class AccessLogging(S3Base):
             groups[(source, target, key_format)].append((row_id, line))
         for (source, target, key_format), entries in groups.items():
             data = "".join(line for _, line in entries).encode()
+            layout = json.loads(key_format)  # before the blob: nothing to undo if it fails
             blob = await asyncio.to_thread(self._store.blobs.put_bytes, data)
             batch = _LogObject(
-                source, target, json.loads(key_format), [i for i, _ in entries], blob,
+                source, target, layout, [i for i, _ in entries], blob,
                 f'"{hashlib.md5(data).hexdigest()}"', self._now(),
             )  # fmt: skip
             deliver = functools.partial(self._deliver_log, batch=batch)
