@@ -1,8 +1,12 @@
 """DynamoDB: Time to Live (UpdateTimeToLive, DescribeTimeToLive) and the expiry sweeper.
 
-The setting lives in ``table.settings["ttl"]`` (``{"AttributeName": ..., "Status": ...}``).
-Enabling or disabling takes effect at once (AWS reports ENABLING/DISABLING for up to an hour;
-boto3 code waits for ENABLED/DISABLED, which it sees on its first read).
+The setting lives in ``table.settings["ttl"]`` (``{"AttributeName", "Status", "Since"}``:
+the requested status, ENABLED or DISABLED, and the clock time of the request). As on AWS a change
+is not instant: DescribeTimeToLive reports ENABLING (or DISABLING) for ``TRANSITION`` seconds of
+clock time, then ENABLED (DISABLED), and another UpdateTimeToLive within that interval is a
+ValidationException. AWS documents up to an hour for both; Overcast uses ``TRANSITION`` = 5 s so
+that tools polling for ENABLED (Terraform waits for it) see the transition without waiting long,
+and tests advance the clock past it.
 
 The sweeper is a Clock timer: every ``SWEEP_INTERVAL`` seconds of clock time while any table has
 TTL enabled, it deletes the items whose TTL attribute (a Number, epoch seconds) is in the past,
@@ -38,11 +42,28 @@ log = logging.getLogger("overcast.dynamodb.ttl")
 SWEEP_INTERVAL = 60.0
 SWEEP_BATCH = 500
 FIVE_YEARS = 5 * 365 * 24 * 3600.0
+TRANSITION = 5.0  # clock seconds of ENABLING/DISABLING after an UpdateTimeToLive
+MODIFIED_TOO_OFTEN = "Time to live has been modified multiple times within a fixed interval"
 
 
 def ttl_setting(table: Table) -> dict[str, Any] | None:
     setting = table.settings.get("ttl")
     return setting if isinstance(setting, dict) else None
+
+
+def in_transition(setting: dict[str, Any] | None, now: float) -> bool:
+    """Whether the last UpdateTimeToLive is still being applied (ENABLING or DISABLING)."""
+    return setting is not None and now < float(setting.get("Since", 0.0)) + TRANSITION
+
+
+def ttl_status(setting: dict[str, Any] | None, now: float) -> str:
+    """DescribeTimeToLive's TimeToLiveStatus at ``now``."""
+    if setting is None:
+        return "DISABLED"
+    on = setting.get("Status") == "ENABLED"
+    if in_transition(setting, now):
+        return "ENABLING" if on else "DISABLING"
+    return "ENABLED" if on else "DISABLED"
 
 
 def expired(item: dict[str, Any], attribute: str, now: float) -> bool:
@@ -78,10 +99,14 @@ class TtlOps:
             raise ValidationException("TimeToLiveSpecification.AttributeName cannot be empty")
         name = self._table(ctx, request["TableName"]).name  # type: ignore[attr-defined]
 
+        now = self.env.clock.now()
+
         def write(conn: sqlite3.Connection) -> None:
             table = self.catalog.load(conn, ctx.account_id, ctx.region, name)
             if table is None:
                 raise ValidationException("Table not found")  # deleted meanwhile
+            if in_transition(ttl_setting(table), now):
+                raise ValidationException(MODIFIED_TOO_OFTEN)
             current = ttl_setting(table) or {}
             on = current.get("Status") == "ENABLED"
             if enabled and on:
@@ -101,6 +126,7 @@ class TtlOps:
             table.settings["ttl"] = {
                 "AttributeName": attribute,
                 "Status": "ENABLED" if enabled else "DISABLED",
+                "Since": now,
             }
             self.catalog.save(conn, table)
 
@@ -112,20 +138,26 @@ class TtlOps:
     def describe_time_to_live(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         table = self._table(ctx, request["TableName"], describe=True)  # type: ignore[attr-defined]
         setting = ttl_setting(table)
-        if setting is None or setting.get("Status") != "ENABLED":
+        status = ttl_status(setting, self.env.clock.now())
+        if setting is None or status == "DISABLED":
             return {"TimeToLiveDescription": {"TimeToLiveStatus": "DISABLED"}}
         return {
             "TimeToLiveDescription": {
-                "TimeToLiveStatus": "ENABLED",
+                "TimeToLiveStatus": status,
                 "AttributeName": setting["AttributeName"],
             }
         }
 
     # -- the sweeper ---------------------------------------------------------------------------
 
-    def _ttl_tables(self, conn: sqlite3.Connection) -> list[Table]:
+    def _ttl_tables(self, conn: sqlite3.Connection, now: float | None = None) -> list[Table]:
+        """Tables with TTL enabled; with ``now``, only those whose enabling is over (the
+        sweeper acts once DescribeTimeToLive says ENABLED)."""
         return [
-            t for t in self.catalog.all(conn) if (ttl_setting(t) or {}).get("Status") == "ENABLED"
+            t
+            for t in self.catalog.all(conn)
+            if (ttl_setting(t) or {}).get("Status") == "ENABLED"
+            and (now is None or not in_transition(ttl_setting(t), now))
         ]
 
     def _arm_ttl_sweep(self) -> None:
@@ -176,7 +208,7 @@ class TtlOps:
     ) -> list[tuple[str, str, str, str, dict[str, Any]]]:
         """(account, region, table name, table id, key) of every item the sweep deletes."""
         found = []
-        for table in self._ttl_tables(conn):
+        for table in self._ttl_tables(conn, now):
             attribute = ttl_setting(table)["AttributeName"]  # type: ignore[index]
             for item, _ in storage.scan(conn, table):
                 if expired(item, attribute, now):

@@ -1,9 +1,9 @@
-"""DynamoDB Time to Live through boto3: settings, errors, and the clock-driven sweeper that
-deletes expired items as service deletions (visible on the table's stream)."""
+"""DynamoDB Time to Live through boto3: settings (ENABLING/DISABLING for a clock interval, as on
+AWS), errors, and the clock-driven sweeper that deletes expired items as service deletions
+(visible on the table's stream)."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -12,7 +12,9 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
+from overcast.services.dynamodb.ttl import TRANSITION
 from overcast.testing import ServerProcess
+from tests.waiting import wait_until
 
 Client = Callable[..., Any]
 
@@ -38,40 +40,61 @@ def _now(server: ServerProcess) -> float:
     return float(requests.get(server.endpoint + "/_overcast/clock", timeout=10).json()["now"])
 
 
-def test_update_and_describe_time_to_live(client: Client) -> None:
+def _describe(ddb: Any, name: str) -> dict[str, Any]:
+    return dict(ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"])
+
+
+def _update(ddb: Any, name: str, enabled: bool, attribute: str = "expires") -> dict[str, Any]:
+    spec = {"Enabled": enabled, "AttributeName": attribute}
+    return dict(ddb.update_time_to_live(TableName=name, TimeToLiveSpecification=spec))
+
+
+def _refused(ddb: Any, name: str, enabled: bool, attribute: str = "expires") -> str:
+    with pytest.raises(ClientError) as exc:
+        _update(ddb, name, enabled, attribute)
+    assert exc.value.response["Error"]["Code"] == "ValidationException"
+    return str(exc.value.response["Error"]["Message"])
+
+
+def test_update_and_describe_time_to_live(server: ServerProcess, client: Client) -> None:
     ddb = client("dynamodb")
     name = _table(ddb)
-    desc = ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
-    assert desc == {"TimeToLiveStatus": "DISABLED"}
-    out = ddb.update_time_to_live(
-        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires"}
-    )
+    assert _describe(ddb, name) == {"TimeToLiveStatus": "DISABLED"}
+    out = _update(ddb, name, True)
     assert out["TimeToLiveSpecification"] == {"Enabled": True, "AttributeName": "expires"}
-    desc = ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
-    assert desc == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires"}
+    assert _describe(ddb, name) == {"TimeToLiveStatus": "ENABLING", "AttributeName": "expires"}
+    # Any change while the last one is applied is refused, as on AWS.
+    too_often = "Time to live has been modified multiple times within a fixed interval"
+    assert _refused(ddb, name, False) == too_often
+    assert _refused(ddb, name, True, "other") == too_often
+    _advance(server, TRANSITION + 1)
+    assert _describe(ddb, name) == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires"}
 
-    with pytest.raises(ClientError) as exc:
-        ddb.update_time_to_live(
-            TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires"}
-        )
-    assert exc.value.response["Error"]["Code"] == "ValidationException"
-    assert exc.value.response["Error"]["Message"] == "TimeToLive is already enabled"
-    with pytest.raises(ClientError) as exc:
-        ddb.update_time_to_live(
-            TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "other"}
-        )
-    assert "different AttributeName" in exc.value.response["Error"]["Message"]
+    assert _refused(ddb, name, True) == "TimeToLive is already enabled"
+    assert "different AttributeName" in _refused(ddb, name, True, "other")
+    assert "different AttributeName" in _refused(ddb, name, False, "other")
 
-    ddb.update_time_to_live(
-        TableName=name, TimeToLiveSpecification={"Enabled": False, "AttributeName": "expires"}
-    )
-    desc = ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
-    assert desc["TimeToLiveStatus"] == "DISABLED"
-    with pytest.raises(ClientError) as exc:
-        ddb.update_time_to_live(
-            TableName=name, TimeToLiveSpecification={"Enabled": False, "AttributeName": "expires"}
-        )
-    assert exc.value.response["Error"]["Message"] == "TimeToLive is already disabled"
+    _update(ddb, name, False)
+    assert _describe(ddb, name) == {"TimeToLiveStatus": "DISABLING", "AttributeName": "expires"}
+    assert _refused(ddb, name, True) == too_often
+    _advance(server, TRANSITION + 1)
+    assert _describe(ddb, name) == {"TimeToLiveStatus": "DISABLED"}
+    assert _refused(ddb, name, False) == "TimeToLive is already disabled"
+    # Once disabled, another attribute may be enabled.
+    _update(ddb, name, True, "other")
+    assert _describe(ddb, name) == {"TimeToLiveStatus": "ENABLING", "AttributeName": "other"}
+
+
+def test_enabling_outlives_a_restart(disk_server: ServerProcess) -> None:
+    ddb = disk_server.client("dynamodb")
+    name = _table(ddb)
+    _update(ddb, name, True)
+    disk_server.kill()
+    disk_server.start()
+    ddb = disk_server.client("dynamodb")
+    assert _describe(ddb, name)["TimeToLiveStatus"] == "ENABLING"
+    _advance(disk_server, TRANSITION + 1)
+    assert _describe(ddb, name)["TimeToLiveStatus"] == "ENABLED"
 
 
 def test_time_to_live_of_missing_table(client: Client) -> None:
@@ -103,13 +126,15 @@ def test_sweeper_deletes_expired_items_as_service(server: ServerProcess, client:
     ddb.put_item(TableName=name, Item={"pk": {"S": "ancient"}, "exp": {"N": "1000"}})
 
     _advance(server, 200)
+
     # Expired but maybe not yet swept: still readable until the sweeper runs.
-    for _ in range(100):
+    def swept() -> bool:
         if "Item" not in ddb.get_item(TableName=name, Key={"pk": {"S": "old"}}):
-            break
+            return True
         _advance(server, 61)
-        time.sleep(0.05)
-    assert "Item" not in ddb.get_item(TableName=name, Key={"pk": {"S": "old"}})
+        return False
+
+    wait_until(swept, timeout=30, what="the sweeper deleted the expired item")
     left = {i["pk"]["S"] for i in ddb.scan(TableName=name)["Items"]}
     assert left == {"new", "text", "ancient"}  # > 5 years past: never deleted, as AWS
 
@@ -143,14 +168,27 @@ def test_sweeper_resumes_after_restart(disk_server: ServerProcess) -> None:
     # Only DynamoDB Streams is called from now on: the sweeper must run without a DynamoDB call.
     streams = disk_server.client("dynamodbstreams")
     shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
-    names: list[str] = []
-    for _ in range(100):
+
+    def events() -> list[str] | None:
         _advance(disk_server, 61)
         it = streams.get_shard_iterator(
             StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
         )["ShardIterator"]
         names = [r["eventName"] for r in streams.get_records(ShardIterator=it)["Records"]]
-        if "REMOVE" in names:
-            break
-        time.sleep(0.05)
+        return names if "REMOVE" in names else None
+
+    names = wait_until(events, timeout=30, what="the sweeper ran after the restart")
     assert names == ["INSERT", "REMOVE"]
+
+
+def test_status_follows_the_clock() -> None:
+    from overcast.services.dynamodb.ttl import in_transition, ttl_status
+
+    on = {"AttributeName": "exp", "Status": "ENABLED", "Since": 1000.0}
+    off = {"AttributeName": "exp", "Status": "DISABLED", "Since": 1000.0}
+    assert ttl_status(None, 0.0) == "DISABLED"
+    assert [ttl_status(on, t) for t in (1000.0, 1000.0 + TRANSITION)] == ["ENABLING", "ENABLED"]
+    assert [ttl_status(off, t) for t in (1001.0, 1000.0 + TRANSITION)] == ["DISABLING", "DISABLED"]
+    # Settings written before transitions existed have no "Since": settled.
+    assert ttl_status({"AttributeName": "exp", "Status": "ENABLED"}, 5.0) == "ENABLED"
+    assert in_transition(on, 1000.0) and not in_transition(on, 1000.0 + TRANSITION)
