@@ -3,7 +3,6 @@ so days passing there do not expire anything the session server's other tests ho
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -11,6 +10,7 @@ import pytest
 import requests
 
 from overcast.testing import ServerProcess
+from tests.waiting import wait_until
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +38,4 @@ def now(server: ServerProcess) -> float:
 
 def eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:
     """Background work (the lifecycle worker) runs just after the clock moves: poll for it."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.05)
+    wait_until(check, timeout, what="background work")
