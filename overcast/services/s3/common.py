@@ -10,10 +10,18 @@ import hashlib
 import sqlite3
 from typing import Any
 
+from overcast.errors import ServiceError
+from overcast.gateway.auth.errors import AuthorizationQueryParametersError
 from overcast.gateway.context import RequestContext
+from overcast.gateway.routing import s3_bucket_from_host
 from overcast.services.base import Provider, ServiceEnv
 from overcast.services.s3 import store
-from overcast.services.s3.errors import AccessDenied, NoSuchBucket, PermanentRedirect
+from overcast.services.s3.errors import (
+    AccessDenied,
+    AuthorizationHeaderMalformed,
+    NoSuchBucket,
+    PermanentRedirect,
+)
 from overcast.services.s3.models import Bucket, ObjectVersion
 from overcast.services.s3.preconditions import check_expected_owner
 from overcast.state import Store
@@ -51,11 +59,30 @@ class S3Base(Provider):
         return bucket
 
     def _check_region(self, ctx: RequestContext, bucket: Bucket) -> None:
-        """A request signed for another region is redirected, as S3 does (botocore follows it)."""
+        """A request signed for another region gets S3's answer (botocore follows both).
+
+        A path-style request reaches the regional endpoint it was sent to, which redirects (301
+        PermanentRedirect). A virtual-hosted one reaches the bucket's own region through DNS,
+        which cannot verify a signature scoped to another region: 400, naming the region.
+        """
         identity = ctx.identity
         if identity is None or identity.region is None or identity.region == bucket.region:
             return
-        error = PermanentRedirect(Bucket=bucket.name, Endpoint=f"s3.{bucket.region}.amazonaws.com")
+        error: ServiceError
+        if s3_bucket_from_host(ctx.request.host) != bucket.name:
+            error = PermanentRedirect(
+                Bucket=bucket.name, Endpoint=f"s3.{bucket.region}.amazonaws.com"
+            )
+        else:
+            wrong = f"the region '{identity.region}' is wrong; expecting '{bucket.region}'"
+            if "X-Amz-Credential" in ctx.request.query_params:
+                error = AuthorizationQueryParametersError(
+                    f"Error parsing the X-Amz-Credential parameter; {wrong}", Region=bucket.region
+                )
+            else:
+                error = AuthorizationHeaderMalformed(
+                    f"The authorization header is malformed; {wrong}", Region=bucket.region
+                )
         error.headers["x-amz-bucket-region"] = bucket.region
         raise error
 
