@@ -5,15 +5,17 @@ Each folder of ``settings.init_dirs`` may hold the four stage folders. A stage's
 subfolders included: the init dirs in the order given, and within each the scripts sorted by
 path relative to its stage folder. They run one after the other, each with the environment
 pointing at this server (``AWS_ENDPOINT_URL``, dummy credentials, the default region).
-A failing script is logged and the next one runs.
+A failing script (non-zero exit, or one that cannot start) is ``ERROR``, logged as LocalStack
+logs it (``Error while running script Script(path=..., stage=READY, state=ERROR): Script ...
+returned a non-zero exit code 3``), and the next one runs; the stage still completes.
 
 When each stage runs (``gateway.compat`` drives it):
 
 * ``BOOT``: before the application starts (the server does not answer yet);
 * ``START``: once the application started, before requests are served: scripts must not wait
   for the server;
-* ``READY``: once the server answers on its port; then the stdout line ``Ready.`` (once, also
-  when there are no hooks: tools wait for it);
+* ``READY``: once the server answers on its port (however long that takes); then the stdout
+  line ``Ready.`` (once, also when there are no hooks or some failed: tools wait for it);
 * ``SHUTDOWN``: at stop, after the last request, before the state is closed: the server no
   longer answers.
 
@@ -55,6 +57,9 @@ class Script:
     def describe(self) -> dict[str, str]:
         return {"stage": self.stage, "name": self.name, "state": self.state}
 
+    def __str__(self) -> str:  # as LocalStack's error lines name a script
+        return f"Script(path='{self.path}', stage={self.stage}, state={self.state})"
+
 
 class InitHooks:
     """The scripts of every stage, their states, and the runner."""
@@ -66,6 +71,8 @@ class InitHooks:
             for stage in STAGES
         }
         self.completed: dict[str, bool] = dict.fromkeys(STAGES, False)
+        # Set when the server shuts down: a READY stage still waiting for it gives up.
+        self.stopping = threading.Event()
         # One lock per stage: a stage runs once; a slow ready.d never holds up shutdown.d.
         self._locks = {stage: threading.Lock() for stage in STAGES}
         found = {s: [str(x.path) for x in scripts] for s, scripts in self.scripts.items()}
@@ -111,12 +118,17 @@ class InitHooks:
                 check=False,
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
-            log.error("%s script %s failed: %s", script.stage, script.path, exc)
             script.state = "ERROR"
+            log.error("Error while running script %s: %s", script, exc)
             return
         if result.returncode != 0:
-            log.error("%s script %s exited with %s", script.stage, script.path, result.returncode)
             script.state = "ERROR"
+            log.error(
+                "Error while running script %s: Script %s returned a non-zero exit code %s",
+                script,
+                script.path,
+                result.returncode,
+            )
         else:
             script.state = "SUCCESSFUL"
 

@@ -3,7 +3,8 @@
 ``server.serve`` wraps the app with :func:`wrap`, which adds:
 
 * init hooks at their lifecycle points (``overcast.init_hooks``) and the stdout line ``Ready.``
-  once the ``ready.d`` scripts ran;
+  once the server really answers on its port (``/_localstack/health``) and the ``ready.d``
+  scripts ran, as LocalStack prints it (a failing script is logged, and ``Ready.`` still comes);
 * the ``x-localstack: true`` header on every response, as LocalStack sends it (tools probe it to
   tell an emulator from AWS): ``asgi.COMMON_HEADERS``, added where responses are written, so the
   middleware does not wrap ``send`` (a closure and an extra await on every message);
@@ -17,16 +18,19 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 import urllib.request
 import weakref
 from collections.abc import Callable
+from http.client import HTTPException
 from typing import TYPE_CHECKING, Any
 
 from overcast.gateway import asgi
 from overcast.gateway.asgi import Message, Receive, Scope, Send, read_body, send_response
 from overcast.gateway.routing import execute_api_id
+from overcast.gateway.urls import url_host
 from overcast.init_hooks import SHUTDOWN_TIMEOUT_S, InitHooks
 from overcast.settings import DEFAULT_ACCOUNT
 
@@ -35,9 +39,12 @@ if TYPE_CHECKING:
     from overcast.protocol.http import HttpRequest
     from overcast.settings import Settings
 
+log = logging.getLogger("overcast.init")
+
 MOTO_ACCOUNT = "123456789012"
 MOTO_ACCOUNT_HEADER = "x-moto-account-id"
 LOCALSTACK_HEADER = (b"x-localstack", b"true")
+READY_PATIENCE_S = 15.0  # then a warning (LocalStack gives up at 15 s); polls slow down
 
 ASGIApp = Callable[[Scope, Receive, Send], Any]
 
@@ -107,6 +114,7 @@ class CompatApp:
             if message["type"] == "lifespan.startup":
                 await asyncio.to_thread(hooks.run_stage, "BOOT")
             elif message["type"] == "lifespan.shutdown":
+                hooks.stopping.set()  # a server stopped before it answered is never Ready.
                 await asyncio.to_thread(hooks.run_stage, "SHUTDOWN", SHUTDOWN_TIMEOUT_S)
             return message
 
@@ -141,20 +149,45 @@ async def _execute_api(host: str, receive: Receive, send: Send) -> None:
     await send_response(send, response)
 
 
-def _after_ready(hooks: InitHooks, settings: Settings) -> None:
-    """Wait until the endpoint answers, run ``ready.d``, then print ``Ready.`` once."""
-    url = settings.endpoint + "/_localstack/health"
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via HTTP_PROXY
-    deadline = time.monotonic() + 10.0
-    while time.monotonic() < deadline:
-        try:
-            with opener.open(url, timeout=1.0) as response:
-                response.read()
-            break
-        except OSError:
-            time.sleep(0.02)
+def _after_ready(
+    hooks: InitHooks, settings: Settings, answers: Callable[[str], bool] | None = None
+) -> None:
+    """Wait until the server answers on its port, run ``ready.d``, then print ``Ready.`` once.
+
+    There is no deadline after which ``Ready.`` is printed anyway: tools take the line to mean
+    that requests will be answered. A server stopped before it answered never prints it.
+    """
+    probe = answers or _answers
+    url = f"http://{url_host(_probe_host(settings.host), settings.port)}/_localstack/health"
+    began = time.monotonic()
+    warned = False
+    while not probe(url):
+        waited = time.monotonic() - began
+        if not warned and waited > READY_PATIENCE_S:
+            log.warning("the server does not answer on %s yet; Ready. waits for it", url)
+            warned = True
+        if hooks.stopping.wait(0.02 if waited < READY_PATIENCE_S else 0.5):
+            return
     hooks.run_stage("READY")
-    print("Ready.", flush=True)
+    if not hooks.stopping.is_set():
+        print("Ready.", flush=True)
+
+
+def _answers(url: str) -> bool:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via HTTP_PROXY
+    try:
+        with opener.open(url, timeout=1.0) as response:
+            response.read()
+    except (OSError, ValueError, HTTPException):  # refused, reset, an error status, not HTTP
+        return False
+    return True
+
+
+def _probe_host(host: str) -> str:
+    """Where to reach a listener bound to ``host`` from this machine."""
+    if host in ("", "0.0.0.0"):
+        return "127.0.0.1"
+    return "::1" if host == "::" else host
 
 
 class MotoAccounts:

@@ -4,7 +4,6 @@ failures that are not fatal, the ``Ready.`` line and ``/_localstack/init``."""
 from __future__ import annotations
 
 import json
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 
 from overcast.init_hooks import discover
 from overcast.testing import ServerProcess
+from tests.waiting import wait_until
 
 READY_SCRIPT = """
 import os, boto3
@@ -73,12 +73,11 @@ def _get(proc: ServerProcess, path: str) -> Any:
 
 
 def _wait_ready(proc: ServerProcess, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if _get(proc, "/_localstack/init/ready")["completed"]:
-            return
-        time.sleep(0.05)
-    raise AssertionError("ready.d never completed")
+    wait_until(
+        lambda: _get(proc, "/_localstack/init/ready")["completed"],
+        timeout,
+        what="ready.d completed",
+    )
 
 
 def test_scripts_ran_in_order_across_stages_and_dirs(hooked: tuple[ServerProcess, Path]) -> None:
@@ -135,10 +134,21 @@ def test_init_endpoint_reports_states(hooked: tuple[ServerProcess, Path]) -> Non
 
 def test_ready_line_printed_once_after_ready_hooks(hooked: tuple[ServerProcess, Path]) -> None:
     _, root = hooked
-    log = (root / "overcast.log").read_text().splitlines()
+    log_file = root / "overcast.log"
+    # READY completes, then the line is printed: wait for it.
+    wait_until(lambda: "Ready." in log_file.read_text().splitlines(), what="Ready. printed")
+    log = log_file.read_text().splitlines()
     assert log.count("Ready.") == 1
-    # The failing scripts were logged, and did not stop the server.
-    assert any("20-fails.sh exited with 3" in line for line in log)
+    # The failing scripts were logged as LocalStack logs them, and did not stop the server.
+    script = root / "localstack-init" / "ready.d" / "20-fails.sh"
+    expected = (
+        f"Error while running script Script(path='{script}', stage=READY, state=ERROR): "
+        f"Script {script} returned a non-zero exit code 3"
+    )
+    assert any(line.endswith(expected) for line in log)
+    assert any("50-raises.py returned a non-zero exit code 1" in line for line in log)
+    # Ready. comes after every ready.d script, the failing ones included.
+    assert log.index("Ready.") > max(i for i, line in enumerate(log) if "50-raises.py" in line)
 
 
 def test_shutdown_scripts_run_at_stop(tmp_path: Path) -> None:
@@ -153,13 +163,10 @@ def test_shutdown_scripts_run_at_stop(tmp_path: Path) -> None:
 
 
 def test_ready_line_without_any_hook(server: ServerProcess) -> None:
-    assert server.log_file is not None
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if "Ready." in server.log_file.read_text().splitlines():
-            break
-        time.sleep(0.05)
-    assert server.log_file.read_text().splitlines().count("Ready.") == 1
+    log_file = server.log_file
+    assert log_file is not None
+    wait_until(lambda: "Ready." in log_file.read_text().splitlines(), what="Ready. printed")
+    assert log_file.read_text().splitlines().count("Ready.") == 1
     report = _get(server, "/_localstack/init")
     assert report["completed"]["READY"] is True
 
