@@ -17,11 +17,18 @@ from overcast.services.s3.errors import (
     InvalidBucketState,
     InvalidRequest,
     MalformedXML,
+    S3Error,
 )
+from overcast.services.s3.models import Bucket
 from overcast.services.s3.preconditions import check_expected_owner
 
 _STATUSES = ("Enabled", "Suspended")
 _MFA_STATUSES = ("Enabled", "Disabled")
+
+
+class IllegalVersioningConfigurationException(S3Error):
+    # Here rather than in errors.py: only PutBucketVersioning raises it.
+    message = "The Versioning element must be specified"
 
 
 def _check_mfa_header(mfa: str | None) -> None:
@@ -33,13 +40,24 @@ def _check_mfa_header(mfa: str | None) -> None:
         raise InvalidRequest("Invalid MFA header")
 
 
+def check_mfa_delete(bucket: Bucket, mfa: str | None, *, deletes_versions: bool) -> None:
+    """With MFA Delete on, permanently deleting versions (not adding a delete marker) takes
+    ``x-amz-mfa``; a malformed token fails the request whatever it deletes."""
+    if mfa is not None:
+        _check_mfa_header(mfa)
+    elif deletes_versions and bucket.config.get("mfa_delete") == "Enabled":
+        _check_mfa_header(None)
+
+
 class BucketVersioning(S3Base):
     def put_bucket_versioning(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         name = request["Bucket"]
         config = request.get("VersioningConfiguration") or {}
         status = config.get("Status")
         mfa_delete = config.get("MFADelete")
-        if status is not None and status not in _STATUSES:
+        if not status:  # absent or empty
+            raise IllegalVersioningConfigurationException()
+        if status not in _STATUSES:
             raise MalformedXML()
         if mfa_delete is not None and mfa_delete not in _MFA_STATUSES:
             raise MalformedXML()
@@ -51,7 +69,7 @@ class BucketVersioning(S3Base):
             # Turning MFA Delete on or off, or changing the versioning state while it is on,
             # takes an MFA token.
             if (mfa_delete is not None and mfa_delete != current_mfa) or (
-                current_mfa == "Enabled" and status is not None and status != bucket.versioning
+                current_mfa == "Enabled" and status != bucket.versioning
             ):
                 _check_mfa_header(request.get("MFA"))
             if status == "Suspended" and bucket.object_lock:
@@ -65,8 +83,7 @@ class BucketVersioning(S3Base):
                     "the versioning state. To change the versioning state, first delete the "
                     "replication configuration."
                 )
-            if status is not None:
-                bucket.versioning = status
+            bucket.versioning = status
             if mfa_delete is not None:
                 bucket.config["mfa_delete"] = mfa_delete
             store.update_bucket(conn, bucket)

@@ -14,6 +14,7 @@ from typing import Any
 
 from overcast.gateway.context import RequestContext
 from overcast.services.s3 import object_hooks, store
+from overcast.services.s3.bucket_versioning import check_mfa_delete
 from overcast.services.s3.conditions import etag_matches
 from overcast.services.s3.errors import MalformedXML, NoSuchKey, PreconditionFailed, S3Error
 from overcast.services.s3.events_out import object_event
@@ -33,6 +34,7 @@ class ObjectDelete(ObjectBase):
 
         def run(conn: sqlite3.Connection) -> dict[str, Any]:
             bucket = self._access(ctx, conn, name, action, key=key)
+            check_mfa_delete(bucket, request.get("MFA"), deletes_versions=version_id is not None)
             if request.get("IfMatch") is not None:
                 current = store.get_latest(conn, name, key)
                 if current is None or current.delete_marker:
@@ -83,6 +85,8 @@ class ObjectDelete(ObjectBase):
         def run(conn: sqlite3.Connection) -> dict[str, Any]:
             bucket = self._bucket(conn, name)
             self._check_region(ctx, bucket)
+            versions = any(item.get("VersionId") is not None for item in items)
+            check_mfa_delete(bucket, request.get("MFA"), deletes_versions=versions)
             deleted: list[dict[str, Any]] = []
             errors: list[dict[str, Any]] = []
             for item in items:
