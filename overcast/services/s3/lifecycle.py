@@ -10,6 +10,8 @@ versions, after the moment the version became noncurrent + ``NoncurrentDays``).
 
 from __future__ import annotations
 
+import base64
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
@@ -267,6 +269,8 @@ def stored_rules(rules: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for rule in rules:
         rule = dict(rule)
+        if not rule.get("ID"):  # S3 names a rule given without an ID
+            rule["ID"] = base64.b64encode(str(uuid.uuid4()).encode()).decode().rstrip("=")
         for name in ("Expiration",):
             if rule.get(name) and "Date" in rule[name]:
                 rule[name] = {**rule[name], "Date": to_datetime(rule[name]["Date"]).timestamp()}

@@ -177,6 +177,11 @@ class Objects(ObjectCopy, ObjectDelete, ObjectTagging, ObjectBase):
                 raise InvalidRequest(
                     "Request specific response headers cannot be used for anonymous GET requests."
                 )
+        if "x-amz-server-side-encryption" in ctx.request.headers:
+            # SSE-S3/SSE-KMS is chosen on write; S3 refuses a read that names it (400).
+            raise InvalidArgument(
+                "x-amz-server-side-encryption header is not supported for this operation."
+            )
         action = "s3:GetObjectVersion" if version_id is not None else "s3:GetObject"
 
         def lookup(

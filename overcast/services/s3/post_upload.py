@@ -52,6 +52,7 @@ from overcast.services.s3.errors import (
 )
 from overcast.services.s3.events_out import object_event
 from overcast.services.s3.models import ObjectVersion
+from overcast.services.s3.object_common import sse_of
 from overcast.services.s3.ownership import object_owner
 from overcast.services.s3.post_form import StreamBody, boundary_of, read_form
 from overcast.services.s3.sse_at_rest import DataKey
@@ -67,6 +68,15 @@ _META_FIELDS = {
     "cache-control": "CacheControl",
     "content-disposition": "ContentDisposition",
     "content-encoding": "ContentEncoding",
+}
+# Encryption fields, named as the PutObject members they stand for.
+_SSE_FIELDS = {
+    "x-amz-server-side-encryption": "ServerSideEncryption",
+    "x-amz-server-side-encryption-aws-kms-key-id": "SSEKMSKeyId",
+    "x-amz-server-side-encryption-context": "SSEKMSEncryptionContext",
+    "x-amz-server-side-encryption-customer-algorithm": "SSECustomerAlgorithm",
+    "x-amz-server-side-encryption-customer-key": "SSECustomerKey",
+    "x-amz-server-side-encryption-customer-key-md5": "SSECustomerKeyMD5",
 }
 
 
@@ -374,6 +384,9 @@ async def handle(
     provider._store.read(lambda c: provider._access(post_ctx, c, name, "s3:PutObject", key=key))
     acl = provider._acl_from_request(post_ctx, acl_request, owner) if acl_request else None
     meta = _meta(fields, form.fields)
+    sse = sse_of({member: fields[f] for f, member in _SSE_FIELDS.items() if f in fields})
+    if sse:
+        meta["sse"] = sse
     high = policy.length_range[1] if policy and policy.length_range else bodies.MAX_SINGLE_PUT
     data_key = DataKey.new()  # encrypted at rest, as a PutObject body
     try:

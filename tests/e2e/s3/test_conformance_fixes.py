@@ -359,3 +359,82 @@ def test_sigv2_refuses_an_empty_or_pre_epoch_x_amz_date(
     with pytest.raises(ClientError) as exc:
         v2.create_bucket(Bucket=f"sigv2-{uuid.uuid4().hex[:12]}")
     assert error_of(exc) == ("AccessDenied", 403)
+
+
+def test_a_read_naming_sse_s3_or_kms_is_refused(s3: Any) -> None:
+    # The encryption of SSE-S3/SSE-KMS objects is chosen on write; S3 answers a GET or HEAD
+    # that sends x-amz-server-side-encryption with 400 InvalidArgument.
+    bucket = new_bucket(s3)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"v", ServerSideEncryption="aws:kms")
+
+    def sse_header(params: dict[str, Any], **_: Any) -> None:
+        params["headers"]["x-amz-server-side-encryption"] = "aws:kms"
+
+    for event in ("before-call.s3.GetObject", "before-call.s3.HeadObject"):
+        s3.meta.events.register(event, sse_header)
+    try:
+        with pytest.raises(ClientError) as got:
+            s3.get_object(Bucket=bucket, Key="k")
+        with pytest.raises(ClientError) as head:
+            s3.head_object(Bucket=bucket, Key="k")
+    finally:
+        for event in ("before-call.s3.GetObject", "before-call.s3.HeadObject"):
+            s3.meta.events.unregister(event, sse_header)
+    assert error_of(got) == ("InvalidArgument", 400)
+    assert head.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"v"
+
+
+def test_a_lifecycle_rule_without_an_id_is_given_one(s3: Any) -> None:
+    bucket = new_bucket(s3)
+    rules = [
+        {"Expiration": {"Days": 31}, "Filter": {"Prefix": "a/"}, "Status": "Enabled"},
+        {"Expiration": {"Days": 9}, "Filter": {"Prefix": "b/"}, "Status": "Enabled"},
+    ]
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": rules})
+    got = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    ids = [rule["ID"] for rule in got]
+    assert len(ids) == 2 and all(ids) and ids[0] != ids[1]
+    assert [rule["Expiration"]["Days"] for rule in got] == [31, 9]
+
+
+_CUSTOMER_KEY = base64.b64encode(bytes(range(32))).decode()
+_CUSTOMER_MD5 = base64.b64encode(hashlib.md5(bytes(range(32))).digest()).decode()
+
+
+def test_post_upload_encrypts_as_its_sse_fields_ask(
+    keyed_server: ServerProcess, other: Any
+) -> None:
+    # POST Object takes the PutObject encryption headers as form fields (SSE-KMS and SSE-C).
+    name = new_bucket(other)
+    other.put_bucket_encryption(  # SSE-C is blocked on new buckets: allow it
+        Bucket=name,
+        ServerSideEncryptionConfiguration={
+            "Rules": [
+                {
+                    "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"},
+                    "BlockedEncryptionTypes": {"EncryptionType": ["NONE"]},
+                }
+            ]
+        },
+    )
+    sse_c = {
+        "x-amz-server-side-encryption-customer-algorithm": "AES256",
+        "x-amz-server-side-encryption-customer-key": _CUSTOMER_KEY,
+        "x-amz-server-side-encryption-customer-key-md5": _CUSTOMER_MD5,
+    }
+    kms = {"x-amz-server-side-encryption": "aws:kms"}
+    for key, extra in (("c.txt", sse_c), ("kms.txt", kms)):
+        conditions: list[Any] = [{"bucket": name}, {"key": key}]
+        conditions += [["starts-with", f"${field}", ""] for field in extra]
+        policy = {"expiration": _expiry().strftime("%Y-%m-%dT%H:%M:%SZ"), "conditions": conditions}
+        response = _post(keyed_server.endpoint, name, _signed_form(policy, key=key, **extra))
+        assert response.status_code == 204, response.text
+    with pytest.raises(ClientError) as keyless:
+        other.get_object(Bucket=name, Key="c.txt")
+    assert error_of(keyless) == ("InvalidRequest", 400)
+    read = other.get_object(
+        Bucket=name, Key="c.txt", SSECustomerAlgorithm="AES256", SSECustomerKey=bytes(range(32))
+    )
+    assert read["Body"].read() == b"bar"
+    assert other.head_object(Bucket=name, Key="kms.txt")["ServerSideEncryption"] == "aws:kms"
