@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from overcast.services.s3.errors import InvalidPartNumber, InvalidRange, InvalidRequest
+from overcast.services.s3.errors import InvalidArgument, InvalidPartNumber, InvalidRange
 from overcast.services.s3.models import ObjectVersion
 
 _RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
@@ -53,7 +53,11 @@ def part_range(obj: ObjectVersion, part_number: int) -> tuple[int, int, dict[str
     stored part record, None for an object not made by multipart upload)."""
     parts: list[dict[str, Any]] = obj.meta.get("parts") or []
     if part_number < 1 or part_number > 10000:
-        raise InvalidRequest("Part number must be an integer between 1 and 10000, inclusive")
+        raise InvalidArgument(
+            "Part number must be an integer between 1 and 10000, inclusive",
+            ArgumentName="partNumber",
+            ArgumentValue=str(part_number),
+        )
     if not parts:
         # A single-part object is its own part 1.
         if part_number != 1:
