@@ -444,6 +444,44 @@ class Authorizer:
         _, keys = self._principal_parts(ctx.account_id, principal)
         return self._request_keys(ctx, principal, keys)
 
+    def evaluate_as(
+        self,
+        principal: PrincipalInfo,
+        check: Check,
+        resource_policy: tuple[str, str | None] | None = None,
+    ) -> Outcome:
+        """The decision for ``principal`` doing ``check`` outside any API request: a service
+        acting as a role (S3 replication as its configuration's role). One evaluation of the
+        principal's identity policies, boundary, session policies and the SCPs with the
+        resource's policy (``(owner account, document)``), under the principal's global keys
+        and the clock's; nothing is memoized. Logged for the decisions endpoint like a request."""
+        evaluate, RequestInfo, _, _ = _engine or _load_engine()
+        account = principal.arn.split(":", 5)[4]
+        policies = self._policy_set(principal).policies
+        scps = self._service_control_policies(account)
+        if scps is not None:
+            policies = replace(policies, scps=scps)
+        if resource_policy is not None:
+            owner, document = resource_policy
+            named = _named(f"{check.resource} resource policy", document, resource=True)
+            policies = replace(
+                policies,
+                resource=(named,) if named is not None else (),
+                resource_account=None if owner == account else owner,
+            )
+        now = self.env.clock.now()
+        context = LowerKeys(_principal_keys(account, principal))
+        context["aws:currenttime"] = _seconds(now)
+        context["aws:epochtime"] = str(int(now))
+        context.update((k.lower(), v) for k, v in check.context.items())
+        who = engine_principal(account, principal)
+        request = RequestInfo(check.action, check.resource, who, context)
+        outcome: Outcome = evaluate(request, policies)
+        denied = None if outcome.allowed else check
+        mode = self.env.settings.iam_mode
+        self.decisions.append((now, principal.arn, [check], outcome, denied, mode))
+        return outcome
+
     def _principal_parts(
         self, account: str, principal: PrincipalInfo
     ) -> tuple[Principal, dict[str, ContextValue]]:
@@ -452,30 +490,7 @@ class Authorizer:
         cached = self._principals.get(id(principal))
         if cached is not None and cached[0] is principal:
             return cached[1], cached[2]
-        session = principal.session
-        keys: dict[str, ContextValue] = {
-            "aws:PrincipalAccount": account,
-            "aws:PrincipalArn": principal.source_arn
-            if principal.kind == "assumed-role"
-            else principal.arn,
-            "aws:PrincipalType": _PRINCIPAL_TYPES[principal.kind],
-            "aws:userid": principal.user_id,
-            "aws:ViaAWSService": "false",
-            "aws:PrincipalIsAWSService": "false",
-        }
-        if principal.kind == "user":
-            keys["aws:username"] = principal.name
-        for key, value in principal.tags.items():
-            keys[f"aws:PrincipalTag/{key}"] = value
-        if session is not None:
-            keys["aws:MultiFactorAuthPresent"] = "true" if session.mfa else "false"
-            keys["aws:TokenIssueTime"] = _seconds(session.issued_at)
-            if session.source_identity:
-                keys["aws:SourceIdentity"] = session.source_identity
-            if session.federated_provider:
-                keys["aws:FederatedProvider"] = session.federated_provider
-            keys.update(session.web_identity)
-        keys = {key.lower(): value for key, value in keys.items()}
+        keys = _principal_keys(account, principal)
         who = engine_principal(account, principal)
         if len(self._principals) > 4096:
             self._principals.clear()
@@ -607,6 +622,35 @@ def _policy_names(env: ServiceEnv, record: PrincipalRecord) -> dict[str, str]:
 
 _UNRESOLVED: Any = object()
 _VARIABLE = re.compile(r"\$\{([^},]+)")
+
+
+def _principal_keys(account: str, principal: PrincipalInfo) -> dict[str, ContextValue]:
+    """The principal's global condition keys, lower-cased (IAM User Guide, "AWS global
+    condition context keys")."""
+    session = principal.session
+    keys: dict[str, ContextValue] = {
+        "aws:PrincipalAccount": account,
+        "aws:PrincipalArn": principal.source_arn
+        if principal.kind == "assumed-role"
+        else principal.arn,
+        "aws:PrincipalType": _PRINCIPAL_TYPES[principal.kind],
+        "aws:userid": principal.user_id,
+        "aws:ViaAWSService": "false",
+        "aws:PrincipalIsAWSService": "false",
+    }
+    if principal.kind == "user":
+        keys["aws:username"] = principal.name
+    for key, value in principal.tags.items():
+        keys[f"aws:PrincipalTag/{key}"] = value
+    if session is not None:
+        keys["aws:MultiFactorAuthPresent"] = "true" if session.mfa else "false"
+        keys["aws:TokenIssueTime"] = _seconds(session.issued_at)
+        if session.source_identity:
+            keys["aws:SourceIdentity"] = session.source_identity
+        if session.federated_provider:
+            keys["aws:FederatedProvider"] = session.federated_provider
+        keys.update(session.web_identity)
+    return {key.lower(): value for key, value in keys.items()}
 
 
 def _merged(base: LowerKeys, extra: Mapping[str, ContextValue]) -> LowerKeys:
