@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -16,6 +15,7 @@ import requests
 from botocore.exceptions import ClientError
 
 from overcast.testing import ServerProcess
+from tests.e2e.dynamodb.jobs import finished_export, finished_import
 
 Client = Callable[..., Any]
 
@@ -38,24 +38,6 @@ def _table(ddb: Any, pitr: bool = True) -> dict[str, Any]:
             PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
         )
     return ddb.describe_table(TableName=name)["Table"]
-
-
-def _wait_export(ddb: Any, arn: str) -> dict[str, Any]:
-    for _ in range(100):
-        desc = ddb.describe_export(ExportArn=arn)["ExportDescription"]
-        if desc["ExportStatus"] != "IN_PROGRESS":
-            return desc
-        time.sleep(0.1)
-    raise AssertionError("export did not finish")
-
-
-def _wait_import(ddb: Any, arn: str) -> dict[str, Any]:
-    for _ in range(100):
-        desc = ddb.describe_import(ImportArn=arn)["ImportTableDescription"]
-        if desc["ImportStatus"] != "IN_PROGRESS":
-            return desc
-        time.sleep(0.1)
-    raise AssertionError("import did not finish")
 
 
 def _clock(server: ServerProcess, advance: float = 0) -> float:
@@ -84,7 +66,7 @@ def test_export_layout_and_reimport(client: Client) -> None:
     )["ExportDescription"]
     assert desc["ExportStatus"] == "IN_PROGRESS"
     assert desc["ExportArn"].startswith(table["TableArn"] + "/export/")
-    done = _wait_export(ddb, desc["ExportArn"])
+    done = finished_export(ddb, desc["ExportArn"])
     assert done["ExportStatus"] == "COMPLETED"
     assert done["ItemCount"] == 2
     assert done["ExportFormat"] == "DYNAMODB_JSON"
@@ -135,7 +117,7 @@ def test_export_layout_and_reimport(client: Client) -> None:
         },
     )["ImportTableDescription"]
     assert imp["ImportStatus"] == "IN_PROGRESS"
-    finished = _wait_import(ddb, imp["ImportArn"])
+    finished = finished_import(ddb, imp["ImportArn"])
     assert finished["ImportStatus"] == "COMPLETED"
     assert finished["ImportedItemCount"] == 2
     assert finished["ErrorCount"] == 0
@@ -155,7 +137,7 @@ def test_export_ion(client: Client) -> None:
     arn = ddb.export_table_to_point_in_time(
         TableArn=table["TableArn"], S3Bucket=bucket, ExportFormat="ION"
     )["ExportDescription"]["ExportArn"]
-    done = _wait_export(ddb, arn)
+    done = finished_export(ddb, arn)
     assert done["ExportStatus"] == "COMPLETED"
     data = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"] if "/data/" in o["Key"]]
     assert data and data[0].endswith(".ion.gz")
@@ -180,7 +162,7 @@ def test_import_csv(client: Client) -> None:
             "BillingMode": "PAY_PER_REQUEST",
         },
     )["ImportTableDescription"]
-    finished = _wait_import(ddb, imp["ImportArn"])
+    finished = finished_import(ddb, imp["ImportArn"])
     assert finished["ImportStatus"] == "COMPLETED"
     assert finished["ImportedItemCount"] == 2
     assert finished["ErrorCount"] == 1  # "x" is not a number
@@ -206,7 +188,7 @@ def test_export_errors(client: Client) -> None:
     arn = ddb.export_table_to_point_in_time(
         TableArn=table["TableArn"], S3Bucket=_name("missing-bucket")
     )["ExportDescription"]["ExportArn"]
-    failed = _wait_export(ddb, arn)
+    failed = finished_export(ddb, arn)
     assert failed["ExportStatus"] == "FAILED"
     assert failed["FailureCode"] == "NoSuchBucket"
 
@@ -262,7 +244,7 @@ def test_incremental_export(disk_server: ServerProcess) -> None:
     )["ExportDescription"]
     assert desc["ExportType"] == "INCREMENTAL_EXPORT"
     assert desc["IncrementalExportSpecification"]["ExportViewType"] == "NEW_AND_OLD_IMAGES"
-    done = _wait_export(ddb, desc["ExportArn"])
+    done = finished_export(ddb, desc["ExportArn"])
     assert done["ExportStatus"] == "COMPLETED"
     assert done["ItemCount"] == 3
     lines = []

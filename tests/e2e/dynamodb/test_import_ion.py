@@ -5,10 +5,11 @@ count in ErrorCount."""
 from __future__ import annotations
 
 import gzip
-import time
 import uuid
 from collections.abc import Callable
 from typing import Any
+
+from tests.e2e.dynamodb.jobs import finished_export, finished_import
 
 Client = Callable[..., Any]
 ITEM = {
@@ -26,15 +27,6 @@ ITEM = {
 }
 
 
-def _wait_import(ddb: Any, arn: str) -> dict[str, Any]:
-    for _ in range(200):
-        desc = ddb.describe_import(ImportArn=arn)["ImportTableDescription"]
-        if desc["ImportStatus"] != "IN_PROGRESS":
-            return desc
-        time.sleep(0.05)
-    raise AssertionError("import did not finish")
-
-
 def _import(ddb: Any, bucket: str, prefix: str) -> tuple[str, dict[str, Any]]:
     target = f"ion-{uuid.uuid4().hex[:10]}"
     arn = ddb.import_table(
@@ -47,7 +39,7 @@ def _import(ddb: Any, bucket: str, prefix: str) -> tuple[str, dict[str, Any]]:
             "BillingMode": "PAY_PER_REQUEST",
         },
     )["ImportTableDescription"]["ImportArn"]
-    return target, _wait_import(ddb, arn)
+    return target, finished_import(ddb, arn)
 
 
 def _sets_sorted(item: dict[str, Any]) -> dict[str, Any]:
@@ -77,12 +69,7 @@ def test_ion_export_imports_back(client: Client) -> None:
     export_arn = ddb.export_table_to_point_in_time(
         TableArn=table_arn, S3Bucket=bucket, S3Prefix="exp", ExportFormat="ION"
     )["ExportDescription"]["ExportArn"]
-    for _ in range(200):
-        status = ddb.describe_export(ExportArn=export_arn)["ExportDescription"]["ExportStatus"]
-        if status != "IN_PROGRESS":
-            break
-        time.sleep(0.05)
-    assert status == "COMPLETED"
+    assert finished_export(ddb, export_arn)["ExportStatus"] == "COMPLETED"
 
     target, done = _import(ddb, bucket, "exp/")
     assert done["ImportStatus"] == "COMPLETED", done

@@ -4,12 +4,14 @@ is ACTIVE, the table_exists waiter passes, and it takes writes."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
+
+from tests.e2e.dynamodb.jobs import finished_import
+from tests.waiting import wait_until
 
 Client = Callable[..., Any]
 
@@ -38,10 +40,13 @@ def test_imported_table_is_creating_until_loaded(client: Client) -> None:
     ddb, s3 = client("dynamodb"), client("s3")
     target, arn = _import(ddb, s3, objects=60, lines=200)
     creating_seen = in_use_seen = False
-    for _ in range(600):
+
+    def active() -> bool:
+        """Checks the table's answers while CREATING; True once it is ACTIVE."""
+        nonlocal creating_seen, in_use_seen
         status = ddb.describe_table(TableName=target)["Table"]["TableStatus"]
         if status == "ACTIVE":
-            break
+            return True
         assert status == "CREATING"
         try:
             ddb.put_item(TableName=target, Item={"pk": {"S": "early"}})
@@ -58,7 +63,9 @@ def test_imported_table_is_creating_until_loaded(client: Client) -> None:
                 assert exc.response["Error"]["Code"] == "ResourceInUseException"
                 assert "Table is being created" in exc.response["Error"]["Message"]
                 in_use_seen = True
-        time.sleep(0.01)
+        return False
+
+    wait_until(active, 60, interval=0.01, what="the imported table became ACTIVE")
     assert creating_seen, "the 12,000-item import was never seen in progress"
     assert in_use_seen
     ddb.get_waiter("table_exists").wait(TableName=target, WaiterConfig={"Delay": 1})
@@ -81,10 +88,5 @@ def test_failed_import_leaves_an_active_table(client: Client) -> None:
             "BillingMode": "PAY_PER_REQUEST",
         },
     )["ImportTableDescription"]["ImportArn"]
-    for _ in range(100):
-        desc = ddb.describe_import(ImportArn=arn)["ImportTableDescription"]
-        if desc["ImportStatus"] != "IN_PROGRESS":
-            break
-        time.sleep(0.05)
-    assert desc["ImportStatus"] == "FAILED"
+    assert finished_import(ddb, arn)["ImportStatus"] == "FAILED"
     assert ddb.describe_table(TableName=target)["Table"]["TableStatus"] == "ACTIVE"

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import gzip
 import json
-import time
 import uuid
 from collections.abc import Callable
 from typing import Any
+
+from tests.e2e.dynamodb.jobs import finished_import
 
 Client = Callable[..., Any]
 LINES = 30_000
@@ -49,12 +50,8 @@ def test_other_requests_are_answered_while_an_import_parses(client: Client) -> N
     status = ddb.describe_import(ImportArn=arn)["ImportTableDescription"]["ImportStatus"]
     assert status == "IN_PROGRESS", "ListTables waited for the import's parse"
 
-    deadline = time.monotonic() + 120
-    while status == "IN_PROGRESS" and time.monotonic() < deadline:
-        time.sleep(0.1)  # poll a condition; the job's length is the machine's
-        desc = ddb.describe_import(ImportArn=arn)["ImportTableDescription"]
-        status = desc["ImportStatus"]
-    assert status == "COMPLETED", desc
+    desc = finished_import(ddb, arn, timeout=120)
+    assert desc["ImportStatus"] == "COMPLETED", desc
     assert (desc["ProcessedItemCount"], desc["ErrorCount"], desc["ImportedItemCount"]) == (
         LINES,
         LINES,
@@ -86,10 +83,6 @@ def test_corrupt_and_truncated_gzip_files_count_as_errors(client: Client) -> Non
             "BillingMode": "PAY_PER_REQUEST",
         },
     )["ImportTableDescription"]["ImportArn"]
-    deadline = time.monotonic() + 60
-    desc = ddb.describe_import(ImportArn=arn)["ImportTableDescription"]
-    while desc["ImportStatus"] == "IN_PROGRESS" and time.monotonic() < deadline:
-        time.sleep(0.05)
-        desc = ddb.describe_import(ImportArn=arn)["ImportTableDescription"]
+    desc = finished_import(ddb, arn)
     assert desc["ImportStatus"] == "COMPLETED", desc
     assert (desc["ImportedItemCount"], desc["ErrorCount"]) == (1, 2)
