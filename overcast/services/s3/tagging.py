@@ -76,4 +76,6 @@ def tags_from_tagging(tagging: Mapping[str, Any] | None) -> dict[str, str]:
 
 
 def tag_set(tags: Mapping[str, str] | None) -> list[dict[str, str]]:
-    return [{"Key": k, "Value": v} for k, v in (tags or {}).items()]
+    """An object's tags as GetObjectTagging lists them: by key (the order S3 answers in, which
+    s3-tests' test_put_obj_with_tags, run against AWS, relies on), not the order given."""
+    return [{"Key": k, "Value": v} for k, v in sorted((tags or {}).items())]

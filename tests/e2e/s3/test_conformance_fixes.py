@@ -438,3 +438,10 @@ def test_post_upload_encrypts_as_its_sse_fields_ask(
     )
     assert read["Body"].read() == b"bar"
     assert other.head_object(Bucket=name, Key="kms.txt")["ServerSideEncryption"] == "aws:kms"
+
+
+def test_object_tags_are_listed_by_key(s3: Any) -> None:
+    bucket = new_bucket(s3)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"v", Tagging="zeta=1&alpha=2&mid=3")
+    tags = s3.get_object_tagging(Bucket=bucket, Key="k")["TagSet"]
+    assert [tag["Key"] for tag in tags] == ["alpha", "mid", "zeta"]
