@@ -5,8 +5,9 @@ The write that creates a version marks it PENDING (``events_out.object_event``) 
 its event to the bus's durable outbox in the same transaction; this subscriber then copies the
 version (same version id, metadata, tags, checksums; its blobs shared, not copied: blobs are
 reference-counted) into the destination as a REPLICA and marks the source COMPLETED, all in one
-write transaction. A destination that is gone or no longer versioned, a role S3 cannot assume or
-a destination policy that refuses the role (``replication_role.py``) marks it FAILED. A crash
+write transaction. A destination that is gone or no longer versioned, a role S3 cannot assume, or
+an action the role's policies or the buckets' policies refuse it (``replication_role.py``) marks
+it FAILED with AWS's failure reason; a refused delete marker or tag change stays behind. A crash
 before the copy leaves the event in the outbox: it is redelivered at the next start, and a
 version already replicated is recognised by its version id.
 """
@@ -16,11 +17,10 @@ from __future__ import annotations
 import asyncio
 import copy
 import sqlite3
-from typing import Any
+from typing import Any, NamedTuple
 
 from overcast import events
 from overcast.events import Event
-from overcast.iam import Principal
 from overcast.services.base import ServiceEnv
 from overcast.services.iam.directory import Directory
 from overcast.services.s3 import replication_role, store
@@ -34,6 +34,7 @@ from overcast.services.s3.replication import (
     replicates_delete_markers,
     rule_for,
 )
+from overcast.services.s3.replication_role import Need
 
 
 def _metrics_enabled(rule: dict[str, Any]) -> bool:
@@ -47,6 +48,56 @@ SUBSCRIBERS = {
 }
 
 
+class _Subject(NamedTuple):
+    """What an event is about: the source bucket and its configuration, the version (None for
+    delete markers), the rule that replicates it and that rule's destination (None when gone)."""
+
+    bucket: Bucket
+    config: dict[str, Any]
+    source: ObjectVersion | None
+    rule: dict[str, Any] | None
+    target: Bucket | None
+
+
+def _kind(p: dict[str, Any]) -> str | None:
+    """ "version", "marker" or "tags": the events replication acts on."""
+    name = str(p["event_name"])
+    if name.startswith("ObjectCreated"):
+        return "version"
+    if name == "ObjectRemoved:DeleteMarkerCreated":
+        return "marker"
+    if name.startswith("ObjectTagging:"):
+        return "tags"
+    return None
+
+
+def _subject(conn: sqlite3.Connection, p: dict[str, Any], kind: str) -> _Subject | None:
+    bucket = store.get_bucket(conn, p["bucket"])
+    config = bucket.config.get(CONFIG_KEY) if bucket is not None else None
+    if bucket is None or not config:
+        return None
+    source = None
+    if kind != "marker":
+        source = store.get_version(conn, bucket.name, p["key"], p["version_id"])
+    tags = (source.meta.get("tags") or {}) if source is not None else {}
+    rule = rule_for(config, p["key"], tags)
+    if rule is None and kind == "tags":
+        rule = rule_for(config, p["key"], {})  # the tags the rule filtered on were removed
+    target = store.get_bucket(conn, destination_bucket(rule)) if rule else None
+    return _Subject(bucket, config, source, rule, target)
+
+
+def _needs(kind: str, subject: _Subject) -> tuple[Need, ...]:
+    if kind == "marker":
+        return replication_role.MARKER_NEEDS
+    if kind == "tags":
+        return replication_role.TAG_CHANGE_NEEDS
+    assert subject.rule is not None
+    translation = subject.rule["Destination"].get("AccessControlTranslation") or {}
+    tagged = subject.source is not None and bool(subject.source.meta.get("tags"))
+    return replication_role.version_needs(tagged, translation.get("Owner") == "Destination")
+
+
 class ReplicationWorker(Replication):
     def __init__(self, env: ServiceEnv) -> None:
         super().__init__(env)
@@ -56,58 +107,63 @@ class ReplicationWorker(Replication):
 
     async def _on_replication_event(self, event: Event) -> None:
         p = event.payload
-        if p.get("replica") or not p.get("version_id"):
+        kind = _kind(p)
+        if kind is None or p.get("replica") or not p.get("version_id"):
             return  # replicas are not replicated again; unversioned writes never replicate
-        bucket = await self._store.aread(lambda conn: store.get_bucket(conn, p["bucket"]))
-        config = bucket.config.get(CONFIG_KEY) if bucket is not None else None
-        if bucket is None or not config:
-            return
-        # The role is checked outside the write transaction: IAM is read through its directory.
-        session = await asyncio.to_thread(
-            replication_role.assume, self.env, self._directory, config["Role"], bucket
+        # The role and its permissions are evaluated outside the write transaction: IAM and the
+        # buckets' policies are read then, and the writer is not held up meanwhile.
+        refused = await asyncio.to_thread(self._refusal, p, kind)
+        await self._store.awrite(lambda conn: self._replicate(conn, p, kind, refused))
+
+    def _refusal(self, p: dict[str, Any], kind: str) -> str | None:
+        """AWS's failure reason when the role may not replicate the event's change, or None."""
+        subject = self._store.read(lambda conn: _subject(conn, p, kind))
+        if subject is None:
+            return None
+        role = str(subject.config["Role"])
+        session = replication_role.assume(self.env, self._directory, role, subject.bucket)
+        if session is None:
+            return replication_role.ASSUME_ROLE_NOT_PERMITTED
+        if subject.rule is None or subject.target is None:
+            return None  # nothing to replicate, or a missing destination: the write says which
+        if kind == "version" and subject.source is None:
+            return None
+        needs = _needs(kind, subject)
+        return replication_role.refusal(
+            self.env, session, subject.bucket, subject.target, p["key"], p["version_id"], needs
         )
-        await self._store.awrite(lambda conn: self._replicate(conn, p, session))
 
     def _replicate(
-        self, conn: sqlite3.Connection, p: dict[str, Any], session: Principal | None
+        self, conn: sqlite3.Connection, p: dict[str, Any], kind: str, refused: str | None
     ) -> None:
-        bucket = store.get_bucket(conn, p["bucket"])
-        config = bucket.config.get(CONFIG_KEY) if bucket is not None else None
-        if bucket is None or not config:
+        subject = _subject(conn, p, kind)
+        if subject is None:
             return
-        if p["event_name"].startswith("ObjectCreated"):
-            self._replicate_version(conn, bucket, config, p, session)
-        elif session is None:
-            return  # S3 cannot act for this bucket: delete markers and tags stay behind
-        elif p["event_name"] == "ObjectRemoved:DeleteMarkerCreated":
-            self._replicate_marker(conn, bucket, config, p, session)
-        elif p["event_name"].startswith("ObjectTagging:"):
-            self._replicate_tags(conn, bucket, config, p, session)
+        if kind == "version":
+            self._replicate_version(conn, subject, p, refused)
+        elif refused is not None:
+            return  # delete markers and tag changes have no status to fail: they stay behind
+        elif kind == "marker":
+            self._replicate_marker(conn, subject, p)
+        else:
+            self._replicate_tags(conn, subject)
 
     def _replicate_version(
-        self, conn: sqlite3.Connection, bucket: Bucket, config: dict[str, Any],
-        p: dict[str, Any], session: Principal | None,
-    ) -> None:  # fmt: skip
-        source = store.get_version(conn, bucket.name, p["key"], p["version_id"])
+        self, conn: sqlite3.Connection, subject: _Subject, p: dict[str, Any], refused: str | None
+    ) -> None:
+        source, rule, target, bucket = subject.source, subject.rule, subject.target, subject.bucket
         if source is None or source.meta.get("replication_status") != "PENDING":
             return  # deleted meanwhile, or replicated already (a redelivery)
-        rule = rule_for(config, source.key, source.meta.get("tags") or {})
-        target = store.get_bucket(conn, destination_bucket(rule)) if rule else None
         translation = (rule["Destination"].get("AccessControlTranslation") or {}) if rule else {}
-        actions: tuple[str, ...] = ("s3:ReplicateObject",)
-        if translation.get("Owner") == "Destination":
-            actions += ("s3:ObjectOwnerOverrideToBucketOwner",)
         reason = None
-        if session is None:
-            reason = "AssumeRoleNotPermitted"
+        if refused == replication_role.ASSUME_ROLE_NOT_PERMITTED:
+            reason = refused
         elif target is None:
             reason = "DstBucketNotFound"
         elif target.versioning != "Enabled":
             reason = "DstBucketUnversioned"
-        elif not replication_role.destination_allows(
-            self.env, session, bucket, target, source.key, actions
-        ):
-            reason = "DstPutObjectNotPermitted"
+        else:
+            reason = refused
         if rule is None or target is None or reason is not None:
             source.meta["replication_status"] = "FAILED"
             store.update_object_meta(conn, source)
@@ -151,27 +207,15 @@ class ReplicationWorker(Replication):
         extra = {"replicationEventData": data}
         object_event(None, conn, self.env, bucket, source.key, event, source, extra=extra)
 
-    def _replicate_tags(
-        self, conn: sqlite3.Connection, bucket: Bucket, config: dict[str, Any],
-        p: dict[str, Any], session: Principal,
-    ) -> None:  # fmt: skip
+    def _replicate_tags(self, conn: sqlite3.Connection, subject: _Subject) -> None:
         """A replicated version's tag changes follow it to its replica."""
-        source = store.get_version(conn, bucket.name, p["key"], p["version_id"])
+        source, rule, target = subject.source, subject.rule, subject.target
         if source is None or source.meta.get("replication_status") != "COMPLETED":
             return
-        rule = rule_for(config, source.key, source.meta.get("tags") or {}) or rule_for(
-            config, source.key, {}
-        )
-        if rule is None:
+        if rule is None or target is None:
             return
-        target = store.get_bucket(conn, destination_bucket(rule))
-        replica = store.get_version(conn, destination_bucket(rule), source.key, source.version_id)
-        if target is None or replica is None or replica.meta.get("replication_status") != "REPLICA":
-            return
-        allowed = ("s3:ReplicateTags",)
-        if not replication_role.destination_allows(
-            self.env, session, bucket, target, source.key, allowed
-        ):
+        replica = store.get_version(conn, target.name, source.key, source.version_id)
+        if replica is None or replica.meta.get("replication_status") != "REPLICA":
             return
         if source.meta.get("tags"):
             replica.meta["tags"] = dict(source.meta["tags"])
@@ -180,19 +224,12 @@ class ReplicationWorker(Replication):
         store.update_object_meta(conn, replica)
 
     def _replicate_marker(
-        self, conn: sqlite3.Connection, bucket: Bucket, config: dict[str, Any],
-        p: dict[str, Any], session: Principal,
-    ) -> None:  # fmt: skip
-        rule = rule_for(config, p["key"], {})
+        self, conn: sqlite3.Connection, subject: _Subject, p: dict[str, Any]
+    ) -> None:
+        rule, target = subject.rule, subject.target
         if rule is None or not replicates_delete_markers(rule):
             return
-        target = store.get_bucket(conn, destination_bucket(rule))
         if target is None or target.versioning != "Enabled":
-            return
-        allowed = ("s3:ReplicateDelete",)
-        if not replication_role.destination_allows(
-            self.env, session, bucket, target, p["key"], allowed
-        ):
             return
         if store.get_version(conn, target.name, p["key"], p["version_id"]) is not None:
             return

@@ -25,16 +25,52 @@ TRUST_S3 = {
 }
 
 
+# The permissions policy AWS's "Setting up permissions for live replication" gives the role.
+REPLICATION_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": ["s3:GetReplicationConfiguration", "s3:ListBucket"],
+            "Resource": "arn:aws:s3:::*",
+        },
+        {
+            "Effect": "Allow",
+            "Action": [
+                "s3:GetObjectVersionForReplication",
+                "s3:GetObjectVersionAcl",
+                "s3:GetObjectVersionTagging",
+            ],
+            "Resource": "arn:aws:s3:::*/*",
+        },
+        {
+            "Effect": "Allow",
+            "Action": [
+                "s3:ReplicateObject",
+                "s3:ReplicateDelete",
+                "s3:ReplicateTags",
+                "s3:ObjectOwnerOverrideToBucketOwner",
+            ],
+            "Resource": "arn:aws:s3:::*/*",
+        },
+    ],
+}
+
+
 def ensure_role(iam: Any, name: str = "replication", trust: dict[str, Any] = TRUST_S3) -> str:
-    """The replication role S3 assumes (it must exist and trust s3.amazonaws.com)."""
+    """The replication role S3 assumes (it must exist and trust s3.amazonaws.com), with the
+    permissions replication needs."""
     try:
-        return str(
+        arn = str(
             iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"][
                 "Arn"
             ]
         )
     except iam.exceptions.EntityAlreadyExistsException:
-        return str(iam.get_role(RoleName=name)["Role"]["Arn"])
+        arn = str(iam.get_role(RoleName=name)["Role"]["Arn"])
+    policy = json.dumps(REPLICATION_POLICY)
+    iam.put_role_policy(RoleName=name, PolicyName="replication", PolicyDocument=policy)
+    return arn
 
 
 @pytest.fixture

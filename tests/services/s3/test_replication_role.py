@@ -1,4 +1,5 @@
-"""Unit tests of replication_role: the role check and the destination policy evaluation."""
+"""Unit tests of replication_role: the role check and the actions each change needs (the
+policy evaluation itself is tested end to end: tests/e2e/s3/test_replication_permissions.py)."""
 
 from __future__ import annotations
 
@@ -28,7 +29,9 @@ TRUST_S3 = json.dumps(
 
 
 def _env(mode: str = "enforce") -> Any:
-    return SimpleNamespace(settings=SimpleNamespace(iam_mode=mode))
+    return SimpleNamespace(
+        settings=SimpleNamespace(iam_mode=mode), clock=SimpleNamespace(now=lambda: 1000.0)
+    )
 
 
 class _Directory:
@@ -40,7 +43,9 @@ class _Directory:
 
 
 def _role(trust: str = TRUST_S3, account: str = SOURCE_ACCOUNT, arn: str = ROLE) -> Any:
-    return SimpleNamespace(arn=arn, kind="role", account_id=account, trust_policy=trust)
+    return SimpleNamespace(
+        arn=arn, id="AROAEXAMPLE", kind="role", account_id=account, trust_policy=trust, tags={}
+    )
 
 
 def _bucket(name: str, account: str, policy: dict[str, Any] | None = None) -> Bucket:
@@ -48,26 +53,14 @@ def _bucket(name: str, account: str, policy: dict[str, Any] | None = None) -> Bu
     return Bucket(name=name, account_id=account, region="us-east-1", created=0, config=config)
 
 
-def _policy(bucket: str, effect: str, principal: str = ROLE) -> dict[str, Any]:
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": effect,
-                "Principal": {"AWS": principal},
-                "Action": ["s3:ReplicateObject", "s3:ReplicateDelete"],
-                "Resource": f"arn:aws:s3:::{bucket}/*",
-            }
-        ],
-    }
-
-
 def test_assume_needs_an_existing_role_trusting_s3() -> None:
     source = _bucket("src", SOURCE_ACCOUNT)
     session = replication_role.assume(_env(), _Directory(_role()), ROLE, source)
     assert session is not None
     assert session.arn == f"arn:aws:sts::{SOURCE_ACCOUNT}:assumed-role/replication/s3-replication"
-    assert session.aliases == (ROLE,)
+    assert session.kind == "assumed-role"
+    assert session.source_arn == ROLE
+    assert session.user_id == "AROAEXAMPLE:s3-replication"
     assert replication_role.assume(_env(), _Directory(), ROLE, source) is None
     ec2 = TRUST_S3.replace("s3.amazonaws.com", "ec2.amazonaws.com")
     assert replication_role.assume(_env(), _Directory(_role(ec2)), ROLE, source) is None
@@ -87,26 +80,28 @@ def test_assume_in_relaxed_modes(mode: str) -> None:
     assert replication_role.assume(_env(mode), _Directory(), ROLE, source) is not None
 
 
-def test_destination_policy() -> None:
-    session = replication_role.assume(
-        _env(), _Directory(_role()), ROLE, _bucket("src", SOURCE_ACCOUNT)
-    )
+def test_version_needs() -> None:
+    actions = [n.action for n in replication_role.version_needs(False, False)]
+    assert actions == [
+        "s3:GetReplicationConfiguration",
+        "s3:ListBucket",
+        "s3:GetObjectVersionForReplication",
+        "s3:GetObjectVersionAcl",
+        "s3:ReplicateObject",
+    ]
+    both = replication_role.version_needs(True, True)
+    reasons = {n.action: n.reason for n in both}
+    assert reasons["s3:GetObjectVersionTagging"] == "SrcGetTaggingNotPermitted"
+    assert reasons["s3:ReplicateTags"] == "DstPutTaggingNotPermitted"
+    assert reasons["s3:ObjectOwnerOverrideToBucketOwner"] == "DstPutObjectNotPermitted"
+    assert {n.on for n in both if n.action.startswith("s3:Replicate")} == {"destination"}
+    marker = {n.action: n.reason for n in replication_role.MARKER_NEEDS}
+    assert marker["s3:ReplicateDelete"] == "DstDelObjNotPermitted"
+
+
+def test_refusal_evaluates_nothing_when_iam_is_off() -> None:
+    session = replication_role.assume(_env("off"), _Directory(), ROLE, _bucket("s", SOURCE_ACCOUNT))
     assert session is not None
-    source = _bucket("src", SOURCE_ACCOUNT)
-    put = ("s3:ReplicateObject",)
-
-    def allows(target: Bucket, actions: tuple[str, ...] = put, mode: str = "enforce") -> bool:
-        return replication_role.destination_allows(
-            _env(mode), session, source, target, "k", actions
-        )
-
-    assert allows(_bucket("same", SOURCE_ACCOUNT))  # same account: no policy needed
-    assert not allows(_bucket("denied", SOURCE_ACCOUNT, _policy("denied", "Deny")))
-    assert not allows(_bucket("cross", OTHER_ACCOUNT))  # another account must Allow
-    assert allows(_bucket("cross", OTHER_ACCOUNT, _policy("cross", "Allow")))
-    other = _policy("cross", "Allow", f"arn:aws:iam::{SOURCE_ACCOUNT}:role/else")
-    assert not allows(_bucket("cross", OTHER_ACCOUNT, other))
-    granted = _bucket("cross", OTHER_ACCOUNT, _policy("cross", "Allow"))
-    assert not allows(granted, ("s3:ReplicateObject", "s3:ReplicateTags"))
-    assert allows(_bucket("cross", OTHER_ACCOUNT), mode="off")
-    assert allows(_bucket("cross", OTHER_ACCOUNT), mode="audit")
+    source, target = _bucket("src", SOURCE_ACCOUNT), _bucket("dst", OTHER_ACCOUNT)
+    needs = replication_role.version_needs(True, True)
+    assert replication_role.refusal(_env("off"), session, source, target, "k", "v", needs) is None
