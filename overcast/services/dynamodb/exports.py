@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import inspect
 import json
 import logging
@@ -58,6 +59,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("overcast.dynamodb.exports")
 
 ITEMS_PER_FILE = 10_000
+IMPORT_BATCH = 1_000  # items an import writes per transaction
 PAGE = 25
 
 
@@ -464,7 +466,6 @@ class ExportOps:
         types = {d["AttributeName"]: d["AttributeType"] for d in params["AttributeDefinitions"]}
         key_types = {k: types[k] for k in key_names if k in types}
         options = (doc.get("InputFormatOptions") or {}).get("Csv") or {}
-        name = params["TableName"]
         for key in keys:
             raw = await self._get(account_id, bucket, key)
             parsed = await asyncio.to_thread(
@@ -480,26 +481,42 @@ class ExportOps:
                 doc["ErrorCount"] += 1
                 continue
             doc["ProcessedSizeBytes"] += len(raw)
-            items = parsed
+            # One transaction per batch, not per file: the writer is shared, and a request
+            # writing meanwhile (from the event loop) waits for the transaction in progress.
+            for start in range(0, len(parsed), IMPORT_BATCH):
+                batch = parsed[start : start + IMPORT_BATCH]
+                processed, imported, errors = await self.env.store.awrite(
+                    functools.partial(
+                        self._load_batch, account_id, region, doc, key_types, items=batch
+                    )
+                )
+                doc["ProcessedItemCount"] += processed
+                doc["ImportedItemCount"] += imported
+                doc["ErrorCount"] += errors
 
-            def load(conn: sqlite3.Connection, items: list[Any] = items) -> tuple[int, int, int]:
-                table = self.catalog.load(conn, account_id, region, name)
-                if table is None or table.table_id != doc["TableId"]:
-                    raise TableNotFoundException(f"Table not found: {name}")
-                processed = imported = errors = 0
-                for item in items:
-                    processed += 1
-                    if isinstance(item, fmt.BadLine) or not _valid(item, key_types):
-                        errors += 1
-                        continue
-                    storage.put_item(conn, table, values.normalize_item(item))
-                    imported += 1
-                return processed, imported, errors
-
-            processed, imported, errors = await self.env.store.awrite(load)
-            doc["ProcessedItemCount"] += processed
-            doc["ImportedItemCount"] += imported
-            doc["ErrorCount"] += errors
+    def _load_batch(
+        self,
+        account_id: str,
+        region: str,
+        doc: dict[str, Any],
+        key_types: dict[str, str],
+        conn: sqlite3.Connection,
+        *,
+        items: list[Any],
+    ) -> tuple[int, int, int]:
+        """Write one batch of an import's items: ``(processed, imported, errors)``."""
+        name = doc["TableCreationParameters"]["TableName"]
+        table = self.catalog.load(conn, account_id, region, name)
+        if table is None or table.table_id != doc["TableId"]:
+            raise TableNotFoundException(f"Table not found: {name}")
+        imported = errors = 0
+        for item in items:
+            if isinstance(item, fmt.BadLine) or not _valid(item, key_types):
+                errors += 1
+                continue
+            storage.put_item(conn, table, values.normalize_item(item))
+            imported += 1
+        return len(items), imported, errors
 
     def describe_import(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         doc = self._imports.get(ctx.account_id, ctx.region, request["ImportArn"])

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tests.e2e.dynamodb.jobs import finished_import
+from tests.waiting import wait_until
 
 Client = Callable[..., Any]
 LINES = 30_000
@@ -86,3 +87,49 @@ def test_corrupt_and_truncated_gzip_files_count_as_errors(client: Client) -> Non
     desc = finished_import(ddb, arn)
     assert desc["ImportStatus"] == "COMPLETED", desc
     assert (desc["ImportedItemCount"], desc["ErrorCount"]) == (1, 2)
+
+
+def test_an_import_loads_in_batches_while_others_write(client: Client) -> None:
+    """A large file is written in batches, not one long transaction: the store has one writer,
+    and a request writing meanwhile waits for the transaction in progress. Seen from outside:
+    DescribeTable's ItemCount of the table being loaded passes through values between 0 and
+    the total, while another table takes writes."""
+    ddb, s3 = client("dynamodb"), client("s3")
+    total = 30_000
+    bucket = f"batches-{uuid.uuid4().hex[:10]}"
+    s3.create_bucket(Bucket=bucket)
+    body = "".join(f'{{"Item":{{"pk":{{"S":"k{i}"}}}}}}\n' for i in range(total))
+    s3.put_object(Bucket=bucket, Key="data/items.json.gz", Body=gzip.compress(body.encode()))
+    other = f"batches-other-{uuid.uuid4().hex[:10]}"
+    ddb.create_table(
+        TableName=other,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    target = f"batches-{uuid.uuid4().hex[:10]}"
+    arn = ddb.import_table(
+        S3BucketSource={"S3Bucket": bucket, "S3KeyPrefix": "data/"},
+        InputFormat="DYNAMODB_JSON",
+        InputCompressionType="GZIP",
+        TableCreationParameters={
+            "TableName": target,
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+            "BillingMode": "PAY_PER_REQUEST",
+        },
+    )["ImportTableDescription"]["ImportArn"]
+    counts: set[int] = set()
+    writes = 0
+
+    def loaded() -> bool:
+        nonlocal writes
+        ddb.put_item(TableName=other, Item={"pk": {"S": f"w{writes}"}})
+        writes += 1
+        counts.add(ddb.describe_table(TableName=target)["Table"]["ItemCount"])
+        status = ddb.describe_import(ImportArn=arn)["ImportTableDescription"]["ImportStatus"]
+        return status != "IN_PROGRESS"
+
+    wait_until(loaded, 120, interval=0, what="the import finished")
+    assert any(0 < count < total for count in counts), sorted(counts)
+    assert ddb.describe_table(TableName=target)["Table"]["ItemCount"] == total
