@@ -312,6 +312,7 @@ class Access(S3Base):
             context["s3:authType"] = "REST-HEADER"
         elif method.endswith("-query"):
             context["s3:authType"] = "REST-QUERY-STRING"
+        context.update(bucket_policy.request_tag_context(ctx.operation_name, params))
         if obj is not None:
             for tag, value in (obj.meta.get("tags") or {}).items():
                 context[f"s3:ExistingObjectTag/{tag}"] = value

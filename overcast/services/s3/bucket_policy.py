@@ -14,7 +14,10 @@ fixed-value keys (source IP, VPC, account, ARN, organization...) to literal valu
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from functools import lru_cache
+from typing import Any
+from urllib.parse import parse_qsl
 
 from overcast.iam.conditions import Condition
 from overcast.iam.matching import wildcard_match
@@ -220,3 +223,24 @@ def statement_is_public(statement: Statement) -> bool:
 
 def is_public(policy: Policy) -> bool:
     return any(statement_is_public(s) for s in policy.statements)
+
+
+# Operations whose ``Tagging`` member sets the object's tags (header form or TagSet).
+_OBJECT_TAGGING_OPERATIONS = frozenset(
+    {"PutObject", "PutObjectTagging", "CopyObject", "CreateMultipartUpload"}
+)
+
+
+def request_tag_context(operation: str | None, params: Mapping[str, Any]) -> dict[str, Any]:
+    """``s3:RequestObjectTag/<key>`` and ``s3:RequestObjectTagKeys`` of a request that sets an
+    object's tags, for a bucket policy's conditions."""
+    tagging = params.get("Tagging")
+    if operation not in _OBJECT_TAGGING_OPERATIONS or not tagging:
+        return {}
+    if isinstance(tagging, Mapping):
+        pairs = [(t.get("Key", ""), t.get("Value", "")) for t in tagging.get("TagSet") or []]
+    else:
+        pairs = parse_qsl(str(tagging), keep_blank_values=True)
+    context: dict[str, Any] = {f"s3:RequestObjectTag/{key}": value for key, value in pairs}
+    context["s3:RequestObjectTagKeys"] = [key for key, _ in pairs]
+    return context

@@ -445,3 +445,28 @@ def test_object_tags_are_listed_by_key(s3: Any) -> None:
     s3.put_object(Bucket=bucket, Key="k", Body=b"v", Tagging="zeta=1&alpha=2&mid=3")
     tags = s3.get_object_tagging(Bucket=bucket, Key="k")["TagSet"]
     assert [tag["Key"] for tag in tags] == ["alpha", "mid", "zeta"]
+
+
+def test_bucket_policy_condition_on_request_object_tag(s3: Any, other: Any) -> None:
+    # s3:RequestObjectTag/<key> is the tag a PutObject sets (x-amz-tagging).
+    name = new_bucket(s3, public=True)
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": "*"},
+                "Action": "s3:PutObject",
+                "Resource": f"arn:aws:s3:::{name}/*",
+                "Condition": {"StringEquals": {"s3:RequestObjectTag/security": "public"}},
+            }
+        ],
+    }
+    s3.put_bucket_policy(Bucket=name, Policy=json.dumps(policy))
+    with pytest.raises(ClientError) as untagged:
+        other.put_object(Bucket=name, Key="k", Body=b"x")
+    assert error_of(untagged) == ("AccessDenied", 403)
+    other.put_object(Bucket=name, Key="k", Body=b"x", Tagging="security=public")
+    with pytest.raises(ClientError) as wrong:
+        other.put_object(Bucket=name, Key="k", Body=b"x", Tagging="security=private")
+    assert error_of(wrong) == ("AccessDenied", 403)
