@@ -77,6 +77,20 @@ def _configure(s3: Any, source: str, dest: str, role: str, **destination: Any) -
     )
 
 
+def _watched(s3: Any, sqs: Any, role: str) -> tuple[str, str, str]:
+    """A source replicating as ``role`` to a new destination, with a queue of its replication
+    failures: (source, destination, queue URL)."""
+    source, dest = _bucket(s3), _bucket(s3)
+    _configure(s3, source, dest, role)
+    return source, dest, _failure_queue(sqs, s3, source)
+
+
+def _failure(s3: Any, sqs: Any, source: str, url: str, **extra: Any) -> str:
+    """Put a version that fails to replicate; the failure reason."""
+    assert _status(s3, source, _put(s3, source, **extra), "FAILED") == "FAILED"
+    return _failure_reason(sqs, url)
+
+
 def _put(s3: Any, bucket: str, key: str = "k", **extra: Any) -> str:
     return str(s3.put_object(Bucket=bucket, Key=key, Body=b"data", **extra)["VersionId"])
 
@@ -123,12 +137,8 @@ def test_without_replicate_object_the_version_fails(
 ) -> None:
     sqs = client("sqs")
     name, role = _role(iam, _without("s3:ReplicateObject"))
-    source, dest = _bucket(s3), _bucket(s3)
-    _configure(s3, source, dest, role)
-    url = _failure_queue(sqs, s3, source)
-    version = _put(s3, source)
-    assert _status(s3, source, version, "FAILED") == "FAILED"
-    assert _failure_reason(sqs, url) == "DstPutObjectNotPermitted"
+    source, dest, url = _watched(s3, sqs, role)
+    assert _failure(s3, sqs, source, url) == "DstPutObjectNotPermitted"
     with pytest.raises(ClientError):
         s3.head_object(Bucket=dest, Key="k")
     # The decision is logged for the role's session, with the engine's explanation.
@@ -157,12 +167,8 @@ def test_each_missing_permission_has_its_reason(
 ) -> None:
     sqs = client("sqs")
     _, role = _role(iam, _without(missing))
-    source, dest = _bucket(s3), _bucket(s3)
-    _configure(s3, source, dest, role)
-    url = _failure_queue(sqs, s3, source)
-    version = _put(s3, source, Tagging="team=storage")
-    assert _status(s3, source, version, "FAILED") == "FAILED"
-    assert _failure_reason(sqs, url) == reason
+    source, _, url = _watched(s3, sqs, role)
+    assert _failure(s3, sqs, source, url, Tagging="team=storage") == reason
     if missing in ("s3:GetObjectVersionTagging", "s3:ReplicateTags"):
         # Tags are only read and written when the version has some.
         version = _put(s3, source, key="untagged")
@@ -180,12 +186,8 @@ def test_explicit_deny_fails_the_version(s3: Any, iam: Any, client: Any, where: 
         boundary = _document(_statement("Allow", "s3:*", "*"), *deny["Statement"])
         arn = _managed(iam, boundary)
         iam.put_role_permissions_boundary(RoleName=name, PermissionsBoundary=arn)
-    source, dest = _bucket(s3), _bucket(s3)
-    _configure(s3, source, dest, role)
-    url = _failure_queue(sqs, s3, source)
-    version = _put(s3, source)
-    assert _status(s3, source, version, "FAILED") == "FAILED"
-    assert _failure_reason(sqs, url) == "DstPutObjectNotPermitted"
+    source, _, url = _watched(s3, sqs, role)
+    assert _failure(s3, sqs, source, url) == "DstPutObjectNotPermitted"
 
 
 def test_a_boundary_that_does_not_allow_fails_the_version(s3: Any, iam: Any) -> None:
