@@ -53,7 +53,7 @@ terraform {
   }
 }
 provider "aws" {
-  region                      = "us-east-1"
+  region                      = "REGION"
   access_key                  = "test"
   secret_key                  = "test"
   s3_use_path_style           = true
@@ -179,6 +179,7 @@ def test_bucket_with_companions_applies_without_drift_and_destroys(
     bucket = f"tf-{uuid.uuid4().hex[:16]}"
     (tmp_path / "tfrc").write_text(CLI_CONFIG)
     config = CONFIG.replace("ENDPOINT", server.endpoint).replace("BUCKET", bucket)
+    config = config.replace("REGION", "us-east-1")
     (tmp_path / "main.tf").write_text(config)
     checked(terraform(tmp_path, "init", "-input=false"))
     checked(terraform(tmp_path, "apply", "-auto-approve", "-input=false"))
@@ -206,6 +207,43 @@ def test_bucket_with_companions_applies_without_drift_and_destroys(
     plan = terraform(tmp_path, "plan", "-detailed-exitcode", "-input=false")
     assert plan.returncode == 0, plan.stdout[-4000:] + plan.stderr[-4000:]
 
+    checked(terraform(tmp_path, "destroy", "-auto-approve", "-input=false"))
+    with pytest.raises(ClientError) as info:
+        s3.head_bucket(Bucket=bucket)
+    assert info.value.response["Error"]["Code"] == "404"
+
+
+REGIONAL = (
+    CONFIG.split('resource "aws_s3_bucket_ownership_controls"')[0]
+    + """
+resource "aws_s3_bucket_versioning" "b" {
+  bucket = aws_s3_bucket.b.id
+  versioning_configuration { status = "Enabled" }
+}
+resource "aws_s3_object" "o" {
+  depends_on = [aws_s3_bucket_versioning.b]
+  bucket     = aws_s3_bucket.b.id
+  key        = "dir/file.txt"
+  content    = "regional"
+}
+"""
+)
+
+
+def test_bucket_outside_us_east_1(server: ServerProcess, client: Any, tmp_path: Path) -> None:
+    """The Go SDK signs for eu-west-1 and sends the LocationConstraint; reads must not be
+    redirected, and a versioned bucket with an object still destroys (force_destroy)."""
+    bucket = f"tf-{uuid.uuid4().hex[:16]}"
+    (tmp_path / "tfrc").write_text(CLI_CONFIG)
+    config = REGIONAL.replace("ENDPOINT", server.endpoint).replace("BUCKET", bucket)
+    (tmp_path / "main.tf").write_text(config.replace("REGION", "eu-west-1"))
+    checked(terraform(tmp_path, "init", "-input=false"))
+    checked(terraform(tmp_path, "apply", "-auto-approve", "-input=false"))
+    s3 = client("s3", region="eu-west-1")
+    assert s3.get_bucket_location(Bucket=bucket)["LocationConstraint"] == "eu-west-1"
+    assert s3.get_object(Bucket=bucket, Key="dir/file.txt")["Body"].read() == b"regional"
+    plan = terraform(tmp_path, "plan", "-detailed-exitcode", "-input=false")
+    assert plan.returncode == 0, plan.stdout[-4000:] + plan.stderr[-4000:]
     checked(terraform(tmp_path, "destroy", "-auto-approve", "-input=false"))
     with pytest.raises(ClientError) as info:
         s3.head_bucket(Bucket=bucket)
