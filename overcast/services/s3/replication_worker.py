@@ -87,6 +87,16 @@ def _subject(conn: sqlite3.Connection, p: dict[str, Any], kind: str) -> _Subject
     return _Subject(bucket, config, source, rule, target)
 
 
+def _pending(kind: str, subject: _Subject) -> bool:
+    """Whether the event still has something to replicate: not a redelivery of a version
+    replicated already, not a tag change of a version that never was, not an ignored marker."""
+    if kind == "marker":
+        return subject.rule is not None and replicates_delete_markers(subject.rule)
+    source = subject.source
+    status = source.meta.get("replication_status") if source is not None else None
+    return status == ("PENDING" if kind == "version" else "COMPLETED")
+
+
 def _needs(kind: str, subject: _Subject) -> tuple[Need, ...]:
     if kind == "marker":
         return replication_role.MARKER_NEEDS
@@ -118,16 +128,14 @@ class ReplicationWorker(Replication):
     def _refusal(self, p: dict[str, Any], kind: str) -> str | None:
         """AWS's failure reason when the role may not replicate the event's change, or None."""
         subject = self._store.read(lambda conn: _subject(conn, p, kind))
-        if subject is None:
-            return None
+        if subject is None or not _pending(kind, subject):
+            return None  # the write finds nothing to do either
         role = str(subject.config["Role"])
         session = replication_role.assume(self.env, self._directory, role, subject.bucket)
         if session is None:
             return replication_role.ASSUME_ROLE_NOT_PERMITTED
         if subject.rule is None or subject.target is None:
             return None  # nothing to replicate, or a missing destination: the write says which
-        if kind == "version" and subject.source is None:
-            return None
         needs = _needs(kind, subject)
         return replication_role.refusal(
             self.env, session, subject.bucket, subject.target, p["key"], p["version_id"], needs
