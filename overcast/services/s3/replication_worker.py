@@ -60,7 +60,7 @@ class _Subject(NamedTuple):
 
 
 def _kind(p: dict[str, Any]) -> str | None:
-    """ "version", "marker" or "tags": the events replication acts on."""
+    """Which change replication acts on: a new version, a delete marker or a tag change."""
     name = str(p["event_name"])
     if name.startswith("ObjectCreated"):
         return "version"
