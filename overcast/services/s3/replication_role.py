@@ -23,6 +23,7 @@ import logging
 from typing import TYPE_CHECKING, NamedTuple
 
 from overcast.gateway.auth.credentials import PrincipalInfo, SessionInfo
+from overcast.gateway.authorize import authorizer_of
 from overcast.iam import Decision, Policy, PolicyError, Principal, RequestInfo
 from overcast.services.s3.common import bucket_arn
 from overcast.services.s3.models import Bucket
@@ -159,8 +160,7 @@ def refusal(
     (``version_id`` of ``source``, its replica in ``target``), or None when all are allowed."""
     if env.settings.iam_mode == "off":
         return None
-    from overcast.gateway.authorize import authorizer_of
-    from overcast.iam.requests import Check
+    from overcast.iam.requests import Check  # the request mapping, loaded when first needed
 
     authorizer = authorizer_of(env)
     for need in needs:
