@@ -15,7 +15,7 @@ import requests
 from botocore.exceptions import ClientError
 
 from overcast.testing import ServerProcess
-from tests.e2e.dynamodb.jobs import finished_export, finished_import
+from tests.e2e.dynamodb.jobs import finished_export, finished_import, start_import
 
 Client = Callable[..., Any]
 
@@ -104,18 +104,7 @@ def test_export_layout_and_reimport(client: Client) -> None:
         {"ExportArn": desc["ExportArn"], "ExportStatus": "COMPLETED", "ExportType": "FULL_EXPORT"}
     ]
 
-    target = _name("imported")
-    imp = ddb.import_table(
-        S3BucketSource={"S3Bucket": bucket, "S3KeyPrefix": f"{base}/data/"},
-        InputFormat="DYNAMODB_JSON",
-        InputCompressionType="GZIP",
-        TableCreationParameters={
-            "TableName": target,
-            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
-            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
-            "BillingMode": "PAY_PER_REQUEST",
-        },
-    )["ImportTableDescription"]
+    target, imp = start_import(ddb, bucket, f"{base}/data/", compression="GZIP")
     assert imp["ImportStatus"] == "IN_PROGRESS"
     finished = finished_import(ddb, imp["ImportArn"])
     assert finished["ImportStatus"] == "COMPLETED"

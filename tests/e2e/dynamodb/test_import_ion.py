@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from tests.e2e.dynamodb.jobs import finished_export, finished_import
+from tests.e2e.dynamodb.jobs import finished_export, finished_import, start_import
 
 Client = Callable[..., Any]
 ITEM = {
@@ -28,18 +28,8 @@ ITEM = {
 
 
 def _import(ddb: Any, bucket: str, prefix: str) -> tuple[str, dict[str, Any]]:
-    target = f"ion-{uuid.uuid4().hex[:10]}"
-    arn = ddb.import_table(
-        S3BucketSource={"S3Bucket": bucket, "S3KeyPrefix": prefix},
-        InputFormat="ION",
-        TableCreationParameters={
-            "TableName": target,
-            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
-            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
-            "BillingMode": "PAY_PER_REQUEST",
-        },
-    )["ImportTableDescription"]["ImportArn"]
-    return target, finished_import(ddb, arn)
+    target, started = start_import(ddb, bucket, prefix, "ION")
+    return target, finished_import(ddb, started["ImportArn"])
 
 
 def _sets_sorted(item: dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from tests.e2e.dynamodb.jobs import finished_import
+from tests.e2e.dynamodb.jobs import finished_import, start_import
 from tests.waiting import wait_until
 
 Client = Callable[..., Any]
@@ -22,18 +22,8 @@ def _import(ddb: Any, s3: Any, objects: int, lines: int) -> tuple[str, str]:
     for n in range(objects):
         body = "".join(f'{{"Item":{{"pk":{{"S":"o{n}-{i}"}}}}}}\n' for i in range(lines))
         s3.put_object(Bucket=bucket, Key=f"data/{n:04d}.json", Body=body.encode())
-    target = f"impt-{uuid.uuid4().hex[:10]}"
-    arn = ddb.import_table(
-        S3BucketSource={"S3Bucket": bucket, "S3KeyPrefix": "data/"},
-        InputFormat="DYNAMODB_JSON",
-        TableCreationParameters={
-            "TableName": target,
-            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
-            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
-            "BillingMode": "PAY_PER_REQUEST",
-        },
-    )["ImportTableDescription"]["ImportArn"]
-    return target, arn
+    target, started = start_import(ddb, bucket)
+    return target, started["ImportArn"]
 
 
 def test_imported_table_is_creating_until_loaded(client: Client) -> None:
@@ -77,16 +67,6 @@ def test_imported_table_is_creating_until_loaded(client: Client) -> None:
 
 def test_failed_import_leaves_an_active_table(client: Client) -> None:
     ddb = client("dynamodb")
-    target = f"impf-{uuid.uuid4().hex[:10]}"
-    arn = ddb.import_table(
-        S3BucketSource={"S3Bucket": f"missing-{uuid.uuid4().hex[:10]}"},
-        InputFormat="CSV",
-        TableCreationParameters={
-            "TableName": target,
-            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
-            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
-            "BillingMode": "PAY_PER_REQUEST",
-        },
-    )["ImportTableDescription"]["ImportArn"]
-    assert finished_import(ddb, arn)["ImportStatus"] == "FAILED"
+    target, started = start_import(ddb, f"missing-{uuid.uuid4().hex[:10]}", "", "CSV")
+    assert finished_import(ddb, started["ImportArn"])["ImportStatus"] == "FAILED"
     assert ddb.describe_table(TableName=target)["Table"]["TableStatus"] == "ACTIVE"

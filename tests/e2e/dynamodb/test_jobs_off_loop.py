@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from tests.e2e.dynamodb.jobs import finished_import
+from tests.e2e.dynamodb.jobs import finished_import, start_import
 from tests.waiting import wait_until
 
 Client = Callable[..., Any]
@@ -35,17 +35,8 @@ def test_other_requests_are_answered_while_an_import_parses(client: Client) -> N
     bucket = f"offloop-{uuid.uuid4().hex[:10]}"
     s3.create_bucket(Bucket=bucket)
     s3.put_object(Bucket=bucket, Key="data/big.json.gz", Body=_big_file())
-    arn = ddb.import_table(
-        S3BucketSource={"S3Bucket": bucket, "S3KeyPrefix": "data/"},
-        InputFormat="DYNAMODB_JSON",
-        InputCompressionType="GZIP",
-        TableCreationParameters={
-            "TableName": f"offloop-{uuid.uuid4().hex[:10]}",
-            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
-            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
-            "BillingMode": "PAY_PER_REQUEST",
-        },
-    )["ImportTableDescription"]["ImportArn"]
+    _, started = start_import(ddb, bucket, compression="GZIP")
+    arn = started["ImportArn"]
 
     ddb.list_tables()
     status = ddb.describe_import(ImportArn=arn)["ImportTableDescription"]["ImportStatus"]
@@ -73,17 +64,8 @@ def test_corrupt_and_truncated_gzip_files_count_as_errors(client: Client) -> Non
     }
     for key, body in files.items():
         s3.put_object(Bucket=bucket, Key=f"data/{key}", Body=body)
-    arn = ddb.import_table(
-        S3BucketSource={"S3Bucket": bucket, "S3KeyPrefix": "data/"},
-        InputFormat="DYNAMODB_JSON",
-        InputCompressionType="GZIP",
-        TableCreationParameters={
-            "TableName": f"badgz-{uuid.uuid4().hex[:10]}",
-            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
-            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
-            "BillingMode": "PAY_PER_REQUEST",
-        },
-    )["ImportTableDescription"]["ImportArn"]
+    _, started = start_import(ddb, bucket, compression="GZIP")
+    arn = started["ImportArn"]
     desc = finished_import(ddb, arn)
     assert desc["ImportStatus"] == "COMPLETED", desc
     assert (desc["ImportedItemCount"], desc["ErrorCount"]) == (1, 2)
@@ -107,18 +89,8 @@ def test_an_import_loads_in_batches_while_others_write(client: Client) -> None:
         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
     )
-    target = f"batches-{uuid.uuid4().hex[:10]}"
-    arn = ddb.import_table(
-        S3BucketSource={"S3Bucket": bucket, "S3KeyPrefix": "data/"},
-        InputFormat="DYNAMODB_JSON",
-        InputCompressionType="GZIP",
-        TableCreationParameters={
-            "TableName": target,
-            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
-            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
-            "BillingMode": "PAY_PER_REQUEST",
-        },
-    )["ImportTableDescription"]["ImportArn"]
+    target, started = start_import(ddb, bucket, compression="GZIP")
+    arn = started["ImportArn"]
     counts: set[int] = set()
     writes = 0
 
