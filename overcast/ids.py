@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 
 _VARIANT = "89ab" * 4  # the RFC 4122 variant nibble (10xx) for any random hex digit
 
@@ -12,11 +11,6 @@ def request_id() -> str:
     """A random UUID4-shaped id: formatted from os.urandom hex, 3x cheaper than ``uuid.uuid4``."""
     h = os.urandom(16).hex()
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[int(h[16], 16)]}{h[17:20]}-{h[20:]}"
-
-
-def short_id(prefix: str, length: int = 17) -> str:
-    """EC2-style ids: ``vpc-0a1b2c3d4e5f67890``."""
-    return f"{prefix}-{secrets.token_hex((length + 1) // 2)[:length]}"
 
 
 def partition_of(region: str) -> str:

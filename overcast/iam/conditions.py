@@ -11,7 +11,7 @@ and the right key is not present, the condition is true").
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,7 +20,6 @@ from overcast.iam.matching import (
     ContextValue,
     MissingVariable,
     has_variables,
-    lookup_in,
     match_substituted,
     substitute,
     wildcard_match,
@@ -229,11 +228,3 @@ def evaluate_condition(
     if base.negated:
         return not any(matches(v) for v in present)
     return any(matches(v) for v in present)
-
-
-def evaluate_block(conditions: list[Condition], context: Mapping[str, ContextValue]) -> bool:
-    """Whether every condition holds for the request ``context`` (keys case-insensitive)."""
-    if not conditions:
-        return True
-    lookup = lookup_in(context)
-    return all(evaluate_condition(c, lookup) for c in conditions)

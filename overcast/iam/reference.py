@@ -159,11 +159,3 @@ def condition_keys(action: str) -> list[str]:
         return []
     keys: list[str] = section["actions"][real]["conditions"]
     return keys
-
-
-def arn_format(prefix: str, resource_type: str) -> str | None:
-    section = _reference().get(prefix)
-    if section is None:
-        return None
-    found: str | None = section["resources"].get(resource_type)
-    return found

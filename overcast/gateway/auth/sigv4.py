@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 
 from overcast.gateway.auth.scope import (
-    SIGV4_ALGORITHM,
     SIGV4_TERMINATOR,
     CredentialScope,
     parse_credential,
@@ -184,7 +183,3 @@ def header_check(
         request, credential, secret, amz_date, parsed.signature, parsed.signed_headers, style
     )
     return check, credential
-
-
-def is_sigv4_header(value: str) -> bool:
-    return value.startswith(SIGV4_ALGORITHM + " ")

@@ -137,12 +137,3 @@ def checksum_members(checksums: Mapping[str, str] | None) -> dict[str, str]:
     if not checksums:
         return {}
     return {MEMBERS[alg]: value for alg, value in checksums.items() if alg in MEMBERS}
-
-
-def compute_checksums(chunks: Any, algorithms: list[str]) -> dict[str, str]:
-    """Checksums of an iterable of byte chunks (used when copying)."""
-    sums = {alg: new_checksum(alg) for alg in algorithms}
-    for chunk in chunks:
-        for checksum in sums.values():
-            checksum.update(chunk)
-    return {alg: c.b64digest() for alg, c in sums.items()}

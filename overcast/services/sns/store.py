@@ -181,12 +181,6 @@ def list_topics(
     return [r[0] for r in rows]
 
 
-def count_topics(conn: sqlite3.Connection, account: str, region: str) -> int:
-    return conn.execute(
-        "SELECT COUNT(*) FROM sns_topics WHERE account_id = ? AND region = ?", (account, region)
-    ).fetchone()[0]
-
-
 def subscription_counts(conn: sqlite3.Connection, topic_arn: str) -> tuple[int, int, int]:
     """``(confirmed, pending, deleted)`` subscriptions of a topic."""
     confirmed, pending = conn.execute(
