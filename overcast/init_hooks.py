@@ -147,10 +147,12 @@ def discover(init_dirs: tuple[Path, ...], stage: str) -> list[Path]:
 
 def script_environment(settings: Settings) -> dict[str, str]:
     """This process's environment, pointed at the server (as ``awslocal`` would be)."""
+    from overcast.gateway.urls import local_endpoint  # (routing: not needed without scripts)
+
     env = dict(os.environ)
     env.update(
         {
-            "AWS_ENDPOINT_URL": settings.endpoint,
+            "AWS_ENDPOINT_URL": local_endpoint(settings.host, settings.port),
             "AWS_ACCESS_KEY_ID": env.get("AWS_ACCESS_KEY_ID", "test"),
             "AWS_SECRET_ACCESS_KEY": env.get("AWS_SECRET_ACCESS_KEY", "test"),
             "AWS_DEFAULT_REGION": settings.default_region,

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from overcast.gateway import asgi
 from overcast.gateway.asgi import Message, Receive, Scope, Send, read_body, send_response
 from overcast.gateway.routing import execute_api_id
-from overcast.gateway.urls import url_host
+from overcast.gateway.urls import local_endpoint
 from overcast.init_hooks import SHUTDOWN_TIMEOUT_S, InitHooks
 from overcast.settings import DEFAULT_ACCOUNT
 
@@ -158,7 +158,7 @@ def _after_ready(
     that requests will be answered. A server stopped before it answered never prints it.
     """
     probe = answers or _answers
-    url = f"http://{url_host(_probe_host(settings.host), settings.port)}/_localstack/health"
+    url = local_endpoint(settings.host, settings.port) + "/_localstack/health"
     began = time.monotonic()
     warned = False
     while not probe(url):
@@ -181,13 +181,6 @@ def _answers(url: str) -> bool:
     except (OSError, ValueError, HTTPException):  # refused, reset, an error status, not HTTP
         return False
     return True
-
-
-def _probe_host(host: str) -> str:
-    """Where to reach a listener bound to ``host`` from this machine."""
-    if host in ("", "0.0.0.0"):
-        return "127.0.0.1"
-    return "::1" if host == "::" else host
 
 
 class MotoAccounts:

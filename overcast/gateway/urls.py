@@ -38,6 +38,16 @@ def external_host(ctx: RequestContext, fallback: str = "localhost") -> str:
     return ctx.request.host or fallback
 
 
+def local_endpoint(host: str, port: int) -> str:
+    """``http://host:port`` reaching a listener bound to ``host`` from this machine: a wildcard
+    address is reached on loopback, an IPv6 literal is bracketed (``http://[::1]:4566``)."""
+    if host in ("", "0.0.0.0"):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    return f"http://{url_host(host, port)}"
+
+
 @lru_cache(maxsize=16)
 def url_host(configured: str, port: int) -> str:
     """A configured ``HOST[:PORT]`` as a URL's authority, ``port`` when it names none."""

@@ -7,7 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from overcast.gateway.urls import base_url, s3_url, url_host
+from overcast.gateway.urls import base_url, local_endpoint, s3_url, url_host
+from overcast.init_hooks import script_environment
 from overcast.protocol.http import Headers, HttpRequest
 from overcast.settings import Settings
 from overcast.testing import ServerProcess
@@ -33,6 +34,23 @@ from overcast.testing import ServerProcess
 )
 def test_url_host(configured: str, expected: str) -> None:
     assert url_host(configured, 4566) == expected
+
+
+@pytest.mark.parametrize(
+    ("host", "endpoint"),
+    [
+        ("127.0.0.1", "http://127.0.0.1:4566"),
+        ("0.0.0.0", "http://127.0.0.1:4566"),
+        ("::", "http://[::1]:4566"),
+        ("::1", "http://[::1]:4566"),
+        ("localhost", "http://localhost:4566"),
+    ],
+)
+def test_local_endpoint_of_a_listener(host: str, endpoint: str) -> None:
+    assert local_endpoint(host, 4566) == endpoint
+    # What init scripts are pointed at (AWS_ENDPOINT_URL), a URL botocore accepts.
+    env = script_environment(Settings(host=host, port=4566, data_dir=None))
+    assert env["AWS_ENDPOINT_URL"] == endpoint
 
 
 def _ctx(external: str, host: str = "127.0.0.1:4566") -> SimpleNamespace:
