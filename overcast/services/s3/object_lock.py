@@ -203,11 +203,12 @@ class ObjectLock(ObjectBase):
                 raise InvalidArgument("The retain until date must be in the future!")
             old = obj.meta.get("retention")
             if old and old["RetainUntilDate"] > now:
-                # COMPLIANCE can only be extended; weakening GOVERNANCE takes the bypass.
+                # COMPLIANCE can only be extended; shortening GOVERNANCE or changing its mode
+                # (even to COMPLIANCE, as S3 answers: ceph/ceph#42505) takes the bypass.
                 weaker = (
                     new is None
                     or new["RetainUntilDate"] < old["RetainUntilDate"]
-                    or (old["Mode"] == "COMPLIANCE" and new["Mode"] != "COMPLIANCE")
+                    or new["Mode"] != old["Mode"]
                 )
                 if weaker and (old["Mode"] == "COMPLIANCE" or not bypass):
                     raise AccessDenied(_LOCKED)

@@ -470,3 +470,24 @@ def test_bucket_policy_condition_on_request_object_tag(s3: Any, other: Any) -> N
     with pytest.raises(ClientError) as wrong:
         other.put_object(Bucket=name, Key="k", Body=b"x", Tagging="security=private")
     assert error_of(wrong) == ("AccessDenied", 403)
+
+
+def test_changing_governance_retention_to_compliance_takes_the_bypass(s3: Any) -> None:
+    name = f"lock-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=name, ObjectLockEnabledForBucket=True)
+    until = datetime.now(UTC) + timedelta(days=1)
+    s3.put_object(
+        Bucket=name,
+        Key="k",
+        Body=b"v",
+        ObjectLockMode="GOVERNANCE",
+        ObjectLockRetainUntilDate=until,
+    )
+    stricter = {"Mode": "COMPLIANCE", "RetainUntilDate": until}
+    with pytest.raises(ClientError) as exc:
+        s3.put_object_retention(Bucket=name, Key="k", Retention=stricter)
+    assert error_of(exc) == ("AccessDenied", 403)
+    s3.put_object_retention(
+        Bucket=name, Key="k", Retention=stricter, BypassGovernanceRetention=True
+    )
+    assert s3.get_object_retention(Bucket=name, Key="k")["Retention"]["Mode"] == "COMPLIANCE"
