@@ -71,5 +71,7 @@ class Settings:
 
     @property
     def endpoint(self) -> str:
-        host = "localhost" if self.host in ("0.0.0.0", "::") else self.host
+        host = "localhost" if self.host in ("", "0.0.0.0", "::") else self.host
+        if ":" in host and not host.startswith("["):  # an IPv6 literal: bracketed in a URL
+            host = f"[{host}]"
         return f"http://{host}:{self.port}"

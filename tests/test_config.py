@@ -261,3 +261,11 @@ def test_relative_paths_in_a_file_are_relative_to_that_file(tmp_path: Path) -> N
     config = settings_of(tmp_path, OVERCAST_CONFIG=str(tmp_path / "conf" / "overcast.toml"))
     assert config.settings.data_dir == tmp_path / "conf" / "state"
     assert config.settings.init_dirs == (Path("/abs"),)
+
+
+def test_settings_endpoint_brackets_an_ipv6_listen_host() -> None:
+    from overcast.settings import Settings
+
+    assert Settings(host="::1", port=4566).endpoint == "http://[::1]:4566"
+    assert Settings(host="::", port=4566).endpoint == "http://localhost:4566"
+    assert Settings(host="127.0.0.1", port=4510).endpoint == "http://127.0.0.1:4510"

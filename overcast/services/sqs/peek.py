@@ -10,41 +10,15 @@ from __future__ import annotations
 
 import sqlite3
 from typing import Any
-from urllib.parse import urlsplit
 
 from overcast.services.sqs import store
-from overcast.services.sqs.errors import InvalidAddress, QueueDoesNotExist
+from overcast.services.sqs.errors import QueueDoesNotExist
 from overcast.services.sqs.messages import _render
 from overcast.services.sqs.models import DELAYED, INFLIGHT, Queue
 from overcast.state import Store
 
 RECEIPT_HANDLE = "SQS/BACKDOOR/ACCESS"
 MAX_MESSAGES = 10_000  # a developer view, not an export: the oldest 10,000
-
-
-def queue_from_url(url: str) -> tuple[str | None, str, str]:
-    """``(region or None, account, name)`` of a queue URL; InvalidAddress when it names none.
-
-    The region is read from the host when it has one (``sqs.<region>.amazonaws.com``,
-    ``sqs.<region>.localhost.localstack.cloud``, ``<region>.queue.amazonaws.com``).
-    """
-    parts = urlsplit(url) if "://" in url else None
-    path = parts.path if parts else url
-    segments = [s for s in path.split("/") if s]
-    if len(segments) != 2 or not segments[0].isdigit():
-        raise InvalidAddress(f"The address {url} is not valid for this endpoint.")
-    return _region_of(parts.hostname if parts else None), segments[0], segments[1]
-
-
-def _region_of(host: str | None) -> str | None:
-    if not host:
-        return None
-    labels = host.lower().split(".")
-    if len(labels) > 2 and labels[0] == "sqs" and "-" in labels[1]:
-        return labels[1]
-    if len(labels) > 2 and labels[1] == "queue":
-        return labels[0]
-    return None
 
 
 def peek(
