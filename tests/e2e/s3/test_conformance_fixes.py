@@ -180,22 +180,24 @@ def test_tagging_header_reads_a_bare_name_as_an_empty_value(s3: Any) -> None:
     assert sorted((t["Key"], t["Value"]) for t in tags) == [("bar", ""), ("foo", "bar")]
 
 
+def _allow_when_public(s3: Any, name: str, action: str, condition_key: str) -> None:
+    """A bucket policy allowing anyone `action` on the bucket's objects when `condition_key`
+    is "public"."""
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"AWS": "*"},
+        "Action": action,
+        "Resource": f"arn:aws:s3:::{name}/*",
+        "Condition": {"StringEquals": {condition_key: "public"}},
+    }
+    policy = {"Version": "2012-10-17", "Statement": [statement]}
+    s3.put_bucket_policy(Bucket=name, Policy=json.dumps(policy))
+
+
 def test_policy_condition_on_existing_object_tag(s3: Any, other: Any) -> None:
     # s3:ExistingObjectTag/<key> compares the tags of the object the request names.
     name = new_bucket(s3, public=True)
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"AWS": "*"},
-                "Action": "s3:GetObject",
-                "Resource": f"arn:aws:s3:::{name}/*",
-                "Condition": {"StringEquals": {"s3:ExistingObjectTag/security": "public"}},
-            }
-        ],
-    }
-    s3.put_bucket_policy(Bucket=name, Policy=json.dumps(policy))
+    _allow_when_public(s3, name, "s3:GetObject", "s3:ExistingObjectTag/security")
     s3.put_object(Bucket=name, Key="open", Body=b"o", Tagging="security=public")
     s3.put_object(Bucket=name, Key="closed", Body=b"c", Tagging="security=private")
     assert other.get_object(Bucket=name, Key="open")["Body"].read() == b"o"
@@ -450,19 +452,7 @@ def test_object_tags_are_listed_by_key(s3: Any) -> None:
 def test_bucket_policy_condition_on_request_object_tag(s3: Any, other: Any) -> None:
     # s3:RequestObjectTag/<key> is the tag a PutObject sets (x-amz-tagging).
     name = new_bucket(s3, public=True)
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"AWS": "*"},
-                "Action": "s3:PutObject",
-                "Resource": f"arn:aws:s3:::{name}/*",
-                "Condition": {"StringEquals": {"s3:RequestObjectTag/security": "public"}},
-            }
-        ],
-    }
-    s3.put_bucket_policy(Bucket=name, Policy=json.dumps(policy))
+    _allow_when_public(s3, name, "s3:PutObject", "s3:RequestObjectTag/security")
     with pytest.raises(ClientError) as untagged:
         other.put_object(Bucket=name, Key="k", Body=b"x")
     assert error_of(untagged) == ("AccessDenied", 403)
