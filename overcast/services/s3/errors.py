@@ -104,6 +104,10 @@ class InvalidRequest(S3Error):
     message = "Invalid Request"
 
 
+class InvalidURI(S3Error):
+    message = "Couldn't parse the specified URI."
+
+
 class InvalidStorageClass(S3Error):
     message = "The storage class you specified is not valid"
 

@@ -6,6 +6,8 @@ gateway (``intercept``, ``decorate_response``) dispatch to the groups explicitly
 
 from __future__ import annotations
 
+from urllib.parse import unquote_to_bytes
+
 from overcast.gateway.asgi import Receive
 from overcast.gateway.context import RequestContext
 from overcast.protocol.http import HttpResponse
@@ -15,6 +17,7 @@ from overcast.services.s3.bucket_configs import BucketConfigs
 from overcast.services.s3.bucket_defaults import BucketDefaults
 from overcast.services.s3.buckets import Buckets
 from overcast.services.s3.encryption import Encryption
+from overcast.services.s3.errors import InvalidURI
 from overcast.services.s3.events_out import EventDelivery
 from overcast.services.s3.lifecycle_worker import LifecycleWorker
 from overcast.services.s3.listing import Listing
@@ -60,6 +63,8 @@ class S3Provider(
     async def intercept(self, ctx: RequestContext, receive: Receive) -> HttpResponse | None:
         """Website endpoints, CORS preflight and browser POST uploads; None for the rest."""
         self._label_intercepted(ctx)  # for the server access log
+        if "%" in ctx.request.path:
+            check_uri(ctx.request.path)
         for handler in (self._website_request, self._preflight, self._post_upload):
             response = await handler(ctx, receive)
             if response is not None:
@@ -72,3 +77,12 @@ class S3Provider(
         self._restore_status(ctx, response)
         self._request_charged(ctx, response)
         self._log_access(ctx, response)
+
+
+def check_uri(path: str) -> None:
+    """S3 refuses a path whose percent-escapes are not UTF-8 (``/b/%AE%8A-``): InvalidURI, not a
+    key made of replacement characters."""
+    try:
+        unquote_to_bytes(path).decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidURI() from None

@@ -481,3 +481,17 @@ def test_changing_governance_retention_to_compliance_takes_the_bypass(s3: Any) -
         Bucket=name, Key="k", Retention=stricter, BypassGovernanceRetention=True
     )
     assert s3.get_object_retention(Bucket=name, Key="k")["Retention"]["Mode"] == "COMPLIANCE"
+
+
+def test_a_key_whose_escapes_are_not_utf8_is_invalid_uri(
+    keyed_server: ServerProcess, s3: Any
+) -> None:
+    """S3 answers 400 InvalidURI "Couldn't parse the specified URI." (not a 404 for a key made
+    of replacement characters); escapes that are UTF-8 still name keys."""
+    name = new_bucket(s3)
+    s3.put_object(Bucket=name, Key="caf\u00e9 %", Body=b"x")  # sent as caf%C3%A9%20%25
+    bad = requests.get(f"{keyed_server.endpoint}/{name}/%AE%8A-", timeout=10)
+    assert bad.status_code == 400
+    assert "<Code>InvalidURI</Code>" in bad.text
+    assert "Couldn't parse the specified URI." in bad.text
+    assert s3.get_object(Bucket=name, Key="caf\u00e9 %")["Body"].read() == b"x"
