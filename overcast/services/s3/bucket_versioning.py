@@ -55,16 +55,17 @@ class BucketVersioning(S3Base):
         config = request.get("VersioningConfiguration") or {}
         status = config.get("Status")
         mfa_delete = config.get("MFADelete")
-        if not status:  # absent or empty
-            raise IllegalVersioningConfigurationException()
-        if status not in _STATUSES:
-            raise MalformedXML()
-        if mfa_delete is not None and mfa_delete not in _MFA_STATUSES:
-            raise MalformedXML()
 
         def put(conn: Any) -> None:
             bucket = self._access(ctx, conn, name, "s3:PutBucketVersioning")
             check_expected_owner(request, bucket.account_id)
+            # Checked once the bucket is known: a missing bucket answers NoSuchBucket first.
+            if not status:  # absent or empty
+                raise IllegalVersioningConfigurationException()
+            if status not in _STATUSES:
+                raise MalformedXML()
+            if mfa_delete is not None and mfa_delete not in _MFA_STATUSES:
+                raise MalformedXML()
             current_mfa = bucket.config.get("mfa_delete", "Disabled")
             # Turning MFA Delete on or off, or changing the versioning state while it is on,
             # takes an MFA token.

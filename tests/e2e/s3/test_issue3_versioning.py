@@ -120,3 +120,8 @@ def test_without_mfa_delete_versions_go_without_a_token(s3: Any, bucket: str) ->
     version = s3.put_object(Bucket=bucket, Key="k", Body=b"x")["VersionId"]
     s3.delete_object(Bucket=bucket, Key="k", VersionId=version)
     assert "Versions" not in s3.list_object_versions(Bucket=bucket)
+
+
+def test_a_missing_bucket_is_named_before_the_configuration(server: ServerProcess) -> None:
+    answer = put_versioning_xml(server, f"v-{uuid.uuid4().hex[:12]}", "")
+    assert (answer.status_code, "<Code>NoSuchBucket</Code>" in answer.text) == (404, True)
