@@ -78,9 +78,9 @@ def test_awslocal_with_aws_endpoint_url_and_localstack_host(
 
 
 # ---------------------------------------------------------------------------------------------
-# tflocal: terraform itself cannot run here (its providers come from a registry this machine
-# does not reach), so tflocal writes its provider override file in dry-run mode and each endpoint
-# in it is checked against the server.
+# tflocal: its providers would come from a registry, so tflocal writes its provider override
+# file in dry-run mode and each endpoint in it is checked against the server (real terraform runs
+# in tests/e2e/terraform/test_s3_terraform_apply.py where a provider mirror is installed).
 
 MAIN_TF = """\
 provider "aws" {
