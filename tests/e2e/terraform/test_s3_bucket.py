@@ -1,9 +1,8 @@
 """Terraform compatibility, checked through the API calls its AWS provider makes.
 
 This replays what `aws_s3_bucket` and its companion resources do on create, refresh and destroy
-(fast, and runs where Terraform is not installed; `test_s3_terraform_apply.py` runs the real
-binary where it is) (hashicorp/terraform-provider-aws, internal/service/
-s3): each read of a sub-resource must answer either a value or the "not configured" error code the
+(hashicorp/terraform-provider-aws, internal/service/s3), fast and without Terraform installed;
+`test_s3_terraform_apply.py` runs the real binary where it is. Each read of a sub-resource must answer either a value or the "not configured" error code the
 provider tolerates, and `force_destroy` must empty a versioned bucket.
 """
 
