@@ -2,8 +2,9 @@
 
 This replays what `aws_s3_bucket` and its companion resources do on create, refresh and destroy
 (hashicorp/terraform-provider-aws, internal/service/s3), fast and without Terraform installed;
-`test_s3_terraform_apply.py` runs the real binary where it is. Each read of a sub-resource must answer either a value or the "not configured" error code the
-provider tolerates, and `force_destroy` must empty a versioned bucket.
+`test_s3_terraform_apply.py` runs the real binary where it is. Each read of a sub-resource must
+answer either a value or the "not configured" error code the provider tolerates, and
+`force_destroy` must empty a versioned bucket.
 """
 
 from __future__ import annotations
