@@ -57,6 +57,11 @@ _CONN: ContextVar[sqlite3.Connection | None] = ContextVar("s3_access_conn", defa
 # The bucket owner's root can always manage the policy, even one that denies it (lockout rule).
 _POLICY_ACTIONS = frozenset({"s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"})
 _CREATE_OPERATIONS = ("PutObject", "CopyObject", "CreateMultipartUpload")
+# Object actions no ACL permission names, judged by the one they read through.
+_READ_AS = {
+    "s3:GetObjectAttributes": "s3:GetObject",
+    "s3:GetObjectVersionAttributes": "s3:GetObjectVersion",
+}
 
 
 def _is_anonymous(ctx: RequestContext) -> bool:
@@ -247,6 +252,28 @@ class Access(S3Base):
             return acls.permits(acl, action, account=account, on_object=True, ignore_public=ignore)
         acl = bucket.config.get("acl") or acls.default_acl(bucket.account_id)
         return acls.permits(acl, action, account=account, on_object=False, ignore_public=ignore)
+
+    def _object_acl_grants(
+        self,
+        ctx: RequestContext,
+        conn: sqlite3.Connection,
+        bucket: Bucket,
+        obj: ObjectVersion,
+        action: str,
+    ) -> bool:
+        """The object ACL's answer for an object another account owns (``_check_object_owner``).
+
+        Reads of the object's attributes need READ, as GetObjectAttributes documents. The bucket
+        owner's account is not "public": RestrictPublicBuckets does not take its grants away."""
+        action = _READ_AS.get(action, action)
+        with self._access_txn(conn):
+            if _is_anonymous(ctx) or ctx.account_id != bucket.account_id:
+                return self._acl_grants(ctx, bucket, action, key=obj.key, obj=obj)
+            acl = obj.meta.get("acl") or acls.default_acl(obj.meta["owner"])
+            ignore = acls.is_public(acl) and self._bpa(bucket)["IgnorePublicAcls"]
+            return acls.permits(
+                acl, action, account=ctx.account_id, on_object=True, ignore_public=ignore
+            )
 
     def _condition_context(
         self,
@@ -456,6 +483,7 @@ class Access(S3Base):
             action = "s3:PutObjectVersionAcl" if request.get("VersionId") else "s3:PutObjectAcl"
             with self._access_txn(conn):
                 self._authorize(ctx, bucket, action, key=key, obj=obj)
+            self._check_object_owner(ctx, conn, bucket, obj, action)
             if not acls_enabled(bucket):
                 raise AccessControlListNotSupported()
             owner = obj.meta.get("owner", bucket.account_id)
@@ -477,6 +505,7 @@ class Access(S3Base):
             action = "s3:GetObjectVersionAcl" if request.get("VersionId") else "s3:GetObjectAcl"
             with self._access_txn(conn):
                 self._authorize(ctx, bucket, action, key=key, obj=obj)
+            self._check_object_owner(ctx, conn, bucket, obj, action)
             if not acls_enabled(bucket):
                 return acls.to_output(None, bucket.account_id)
             owner = obj.meta.get("owner", bucket.account_id)

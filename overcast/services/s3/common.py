@@ -23,6 +23,7 @@ from overcast.services.s3.errors import (
     PermanentRedirect,
 )
 from overcast.services.s3.models import Bucket, ObjectVersion
+from overcast.services.s3.ownership import acls_enabled
 from overcast.services.s3.preconditions import check_expected_owner
 from overcast.state import Store
 
@@ -118,6 +119,40 @@ class S3Base(Provider):
         obj: ObjectVersion | None = None,
     ) -> bool:
         """Whether a bucket policy or ACL lets a non-owner do ``action``; access.py overrides."""
+        return False
+
+    def _check_object_owner(
+        self,
+        ctx: RequestContext,
+        conn: sqlite3.Connection,
+        bucket: Bucket,
+        obj: ObjectVersion,
+        action: str,
+    ) -> None:
+        """The object context of a read of ``obj`` that ``_authorize`` let through.
+
+        With ACLs enabled, an object another account wrote (ObjectWriter, or BucketOwnerPreferred
+        without bucket-owner-full-control) answers only to its owner and to its ACL's grants: a
+        bucket policy's Allow and owning the bucket give nothing (its Deny already applied).
+        Costs one dict lookup when the bucket owner owns the object, the usual case."""
+        owner = obj.meta.get("owner")
+        if owner is None or owner == bucket.account_id or not acls_enabled(bucket):
+            return
+        identity = ctx.identity
+        if identity is not None and identity.access_key is not None and ctx.account_id == owner:
+            return
+        if not self._object_acl_grants(ctx, conn, bucket, obj, action):
+            raise AccessDenied()
+
+    def _object_acl_grants(
+        self,
+        ctx: RequestContext,
+        conn: sqlite3.Connection,
+        bucket: Bucket,
+        obj: ObjectVersion,
+        action: str,
+    ) -> bool:
+        """Whether the object's ACL lets the caller do ``action``; access.py overrides."""
         return False
 
     def _resource_policy(self, ctx: RequestContext, arn: str) -> tuple[str, str | None] | None:
