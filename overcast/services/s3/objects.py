@@ -189,6 +189,7 @@ class Objects(ObjectCopy, ObjectDelete, ObjectTagging, ObjectBase):
         ) -> tuple[Bucket, ObjectVersion, bytes | None, dict[str, DataKey]]:
             bucket = self._access(ctx, conn, name, action, key=key)
             obj = self._find(ctx, conn, bucket, key, version_id, method=method)
+            self._check_object_owner(ctx, conn, bucket, obj, action)
             small, keys = None, {}
             if method == "GET" and obj.segments:
                 keys = sse_at_rest.keys_for(conn, obj.blob_ids)  # bytes are encrypted at rest
@@ -278,7 +279,9 @@ class Objects(ObjectCopy, ObjectDelete, ObjectTagging, ObjectBase):
 
         def lookup(conn: sqlite3.Connection) -> tuple[Bucket, ObjectVersion]:
             bucket = self._access(ctx, conn, name, action, key=key)
-            return bucket, self._find(ctx, conn, bucket, key, version_id)
+            obj = self._find(ctx, conn, bucket, key, version_id)
+            self._check_object_owner(ctx, conn, bucket, obj, action)
+            return bucket, obj
 
         bucket, obj = self._store.read(lookup)
         out: dict[str, Any] = {"LastModified": int(obj.last_modified)}
