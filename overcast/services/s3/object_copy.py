@@ -92,12 +92,14 @@ class ObjectCopy(ObjectBase):
             # A copy source may live in any region (S3 copies across regions).
             bucket = self._access(ctx, conn, src_name, src_action, key=src_key, any_region=True)
             try:
-                return bucket, self._find(ctx, conn, bucket, src_key, src_version)
+                source = self._find(ctx, conn, bucket, src_key, src_version)
             except MethodNotAllowed:
                 raise InvalidRequest(
                     "The source of a copy request may not specifically refer to a delete marker "
                     "by version id."
                 ) from None
+            self._check_object_owner(ctx, conn, bucket, source, src_action)
+            return bucket, source
 
         for _ in range(3):
             src_bucket, source = self._store.read(find_source)
