@@ -59,6 +59,7 @@ class MultipartCopy(MultipartBase):
                     "The source of a copy request may not specifically refer to a delete marker "
                     "by version id."
                 ) from None
+            self._check_object_owner(ctx, conn, source_bucket, source, action)
             return upload, source, source_bucket.versioned
 
         upload, source, versioned = self._store.read(lookup)
