@@ -78,7 +78,9 @@ class SelectObject(ObjectBase):
 
         def lookup(conn: sqlite3.Connection) -> tuple[Bucket, ObjectVersion]:
             bucket = self._access(ctx, conn, name, "s3:GetObject", key=key)
-            return bucket, self._find(ctx, conn, bucket, key, None)
+            obj = self._find(ctx, conn, bucket, key, None)
+            self._check_object_owner(ctx, conn, bucket, obj, "s3:GetObject")
+            return bucket, obj
 
         _, obj = self._store.read(lookup)
         encryption.check_key_for(obj.meta, request)  # an SSE-C object needs its key
