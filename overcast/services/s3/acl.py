@@ -234,11 +234,13 @@ def from_request(
 
 
 def to_output(acl: Mapping[str, Any] | None, owner: str) -> dict[str, Any]:
-    """GetBucketAcl/GetObjectAcl's ``Owner`` and ``Grants``."""
+    """GetBucketAcl/GetObjectAcl's ``Owner`` and ``Grants``.
+
+    ``owner`` is the resource's owner, which the ACL's may not be: an object written with
+    bucket-owner-full-control into a BucketOwnerPreferred bucket is the bucket owner's."""
     acl = acl or default_acl(owner)
-    account = acl.get("owner", owner)
     return {
-        "Owner": {"DisplayName": display_name(account), "ID": canonical_user_id(account)},
+        "Owner": {"DisplayName": display_name(owner), "ID": canonical_user_id(owner)},
         "Grants": [_grant(g["Grantee"], g["Permission"]) for g in acl.get("grants", [])],
     }
 
