@@ -4,7 +4,9 @@ The operations of those sub-resources live here, with the access decision itself
 (``_authorize``/``_grants``): an explicit Deny in the bucket policy refuses anyone, the owner's
 account included; the owner's account may otherwise do anything; other callers (other accounts,
 anonymous ones) need an Allow from the bucket policy or a grant from an ACL, both subject to
-Block Public Access and to Object Ownership (ACLs disabled grant nothing).
+Block Public Access and to Object Ownership (ACLs disabled grant nothing). An object another
+account owns is read only by its owner and its ACL's grantees, the bucket owner's account included
+(``common.py``'s ``_check_object_owner``, ``_object_acl_grants`` here).
 """
 
 from __future__ import annotations

@@ -99,7 +99,8 @@ class S3Base(Provider):
         """Raise AccessDenied unless the caller may perform ``action`` (e.g. "s3:GetObject").
 
         The bucket owner's account may do anything; anyone else needs a grant from the bucket
-        policy or an ACL (evaluated by ``access.py``'s ``_grants``).
+        policy or an ACL (evaluated by ``access.py``'s ``_grants``). Reads of an object another
+        account owns also pass ``_check_object_owner`` once the object is found.
         """
         identity = ctx.identity
         anonymous = identity is None or identity.access_key is None
