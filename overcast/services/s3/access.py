@@ -107,7 +107,8 @@ class Access(S3Base):
     # --- the access decision --------------------------------------------------------------
 
     @contextmanager
-    def _access_txn(self, conn: sqlite3.Connection) -> Iterator[None]:
+    def _access_txn(self, conn: sqlite3.Connection | None) -> Iterator[None]:
+        """Run the checks inside in ``conn``'s transaction (None: each opens its own read)."""
         token = _CONN.set(conn)
         try:
             yield
@@ -258,7 +259,7 @@ class Access(S3Base):
     def _object_acl_grants(
         self,
         ctx: RequestContext,
-        conn: sqlite3.Connection,
+        conn: sqlite3.Connection | None,
         bucket: Bucket,
         obj: ObjectVersion,
         action: str,
@@ -424,10 +425,10 @@ class Access(S3Base):
                 raise AccessDenied()
             return acl
         bucket_owner = bucket.account_id if "Key" in request else None
-        acl = acls.from_request(request, owner, bucket_owner=bucket_owner, known=known)
-        if acl is None:
+        requested = acls.from_request(request, owner, bucket_owner=bucket_owner, known=known)
+        if requested is None:
             raise MissingSecurityHeader(MissingHeaderName="x-amz-acl")
-        return acl
+        return requested
 
     def _check_new_acl(self, bucket: Bucket, acl: dict[str, Any]) -> None:
         if acls.is_public(acl) and self._bpa(bucket)["BlockPublicAcls"]:

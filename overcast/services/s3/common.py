@@ -125,7 +125,7 @@ class S3Base(Provider):
     def _check_object_owner(
         self,
         ctx: RequestContext,
-        conn: sqlite3.Connection,
+        conn: sqlite3.Connection | None,
         bucket: Bucket,
         obj: ObjectVersion,
         action: str,
@@ -135,7 +135,8 @@ class S3Base(Provider):
         With ACLs enabled, an object another account wrote (ObjectWriter, or BucketOwnerPreferred
         without bucket-owner-full-control) answers only to its owner and to its ACL's grants: a
         bucket policy's Allow and owning the bucket give nothing (its Deny already applied).
-        Costs one dict lookup when the bucket owner owns the object, the usual case."""
+        Costs one dict lookup when the bucket owner owns the object, the usual case. ``conn``:
+        the transaction the object was read in (None outside one)."""
         owner = obj.meta.get("owner")
         if owner is None or owner == bucket.account_id or not acls_enabled(bucket):
             return
@@ -148,7 +149,7 @@ class S3Base(Provider):
     def _object_acl_grants(
         self,
         ctx: RequestContext,
-        conn: sqlite3.Connection,
+        conn: sqlite3.Connection | None,
         bucket: Bucket,
         obj: ObjectVersion,
         action: str,
