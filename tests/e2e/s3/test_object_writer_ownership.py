@@ -24,7 +24,7 @@ from tests.iam.helpers import allow, new_user
 MAIN = "000000000000"
 
 
-def _policy(name: str, *statements: dict[str, Any]) -> str:
+def _policy(*statements: dict[str, Any]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
@@ -35,7 +35,7 @@ def _let_other_write(s3: Any, name: str, *extra: dict[str, Any]) -> None:
         "Action": "s3:PutObject",
         "Resource": f"arn:aws:s3:::{name}/*",
     }
-    s3.put_bucket_policy(Bucket=name, Policy=_policy(name, statement, *extra))
+    s3.put_bucket_policy(Bucket=name, Policy=_policy(statement, *extra))
 
 
 def _writer_bucket(s3: Any, ownership: str = "ObjectWriter", *, public: bool = False) -> str:
@@ -231,3 +231,17 @@ def test_iam_users_of_the_bucket_owner_are_bound_too(
     _denied(user.get_object_acl, Bucket=name, Key="theirs")
     assert user.get_object(Bucket=name, Key="given")["Body"].read() == b"g"
     user.delete_object(Bucket=name, Key="theirs")
+
+
+def test_ceph_bucket_policy_put_obj_grant(s3: Any, other: Any) -> None:
+    """Ceph s3-tests' ``test_bucket_policy_put_obj_grant``: a writer granting the bucket owner
+    full control through ``x-amz-grant-full-control`` lets it read the ACL; without, 403."""
+    name = _writer_bucket(s3)
+    grant = f"id={canonical_user_id(MAIN)}"
+    other.put_object(Bucket=name, Key="granted", Body=b"g", GrantFullControl=grant)
+    other.put_object(Bucket=name, Key="private", Body=b"p")
+    acl = s3.get_object_acl(Bucket=name, Key="granted")
+    assert acl["Owner"]["ID"] == canonical_user_id(ACCOUNT)
+    grantees = {g["Grantee"].get("ID") for g in acl["Grants"]}
+    assert canonical_user_id(MAIN) in grantees
+    _denied(s3.get_object_acl, Bucket=name, Key="private")
