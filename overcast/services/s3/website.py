@@ -151,6 +151,8 @@ class Website(S3Base):
     def _website_readable(self, anon: RequestContext, bucket: Bucket, obj: ObjectVersion) -> bool:
         try:
             self._authorize(anon, bucket, "s3:GetObject", key=obj.key, obj=obj)
+            # Another account's object is public only through its own ACL, not the bucket's.
+            self._check_object_owner(anon, None, bucket, obj, "s3:GetObject")
         except AccessDenied:
             return False
         return True

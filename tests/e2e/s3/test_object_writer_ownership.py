@@ -205,6 +205,28 @@ def test_bucket_policy_allows_nothing_on_objects_another_account_owns(
     assert requests.get(f"{url}/shared", timeout=10).content == b"s"  # the object ACL grants
 
 
+def test_website_serves_another_accounts_object_only_through_its_acl(
+    keyed_server: ServerProcess, s3: Any, other: Any
+) -> None:
+    name = _writer_bucket(s3, public=True)
+    public_read = {
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{name}/*",
+    }
+    _let_other_write(s3, name, public_read)
+    s3.put_bucket_website(Bucket=name, WebsiteConfiguration={"IndexDocument": {"Suffix": "i"}})
+    s3.put_object(Bucket=name, Key="mine", Body=b"m")
+    other.put_object(Bucket=name, Key="theirs", Body=b"t")
+    other.put_object(Bucket=name, Key="shared", Body=b"s", ACL="public-read")
+    site = f"http://127.0.0.1:{keyed_server.port}"
+    host = {"Host": f"{name}.s3-website.localhost:{keyed_server.port}"}
+    assert requests.get(f"{site}/mine", headers=host, timeout=10).content == b"m"
+    assert requests.get(f"{site}/theirs", headers=host, timeout=10).status_code == 403
+    assert requests.get(f"{site}/shared", headers=host, timeout=10).content == b"s"
+
+
 def test_bucket_policy_deny_binds_the_object_owner(s3: Any, other: Any) -> None:
     name = _writer_bucket(s3)
     deny = {
