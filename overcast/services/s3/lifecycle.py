@@ -21,6 +21,7 @@ from overcast.services.s3.common import S3Base
 from overcast.services.s3.errors import (
     InvalidArgument,
     InvalidRequest,
+    InvalidTag,
     MalformedXML,
     NoSuchLifecycleConfiguration,
 )
@@ -78,7 +79,7 @@ def _check_filter(rule: dict[str, Any]) -> dict[str, Any]:
         pairs.append((source["Tag"].get("Key", ""), source["Tag"].get("Value", "")))
     for tag in source.get("Tags") or []:
         pairs.append((tag.get("Key", ""), tag.get("Value", "")))
-    tags = validate_tags(pairs, limit=50) if pairs else {}
+    tags = validate_tags(pairs, limit=50, too_many=InvalidTag) if pairs else {}
     gt, lt = source.get("ObjectSizeGreaterThan"), source.get("ObjectSizeLessThan")
     if gt is not None and lt is not None and _int(gt) >= _int(lt):
         raise InvalidArgument(

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
-from overcast.services.s3.errors import InvalidArgument, InvalidTag
+from overcast.services.s3.errors import BadRequest, InvalidArgument, InvalidTag, S3Error
 
 MAX_OBJECT_TAGS = 10
 MAX_KEY = 128
@@ -20,9 +20,14 @@ _CHARS = re.compile(r"^[\w\s+\-=.:/@]*$", re.UNICODE)
 
 
 def validate_tags(
-    pairs: Iterable[tuple[str, str]], *, limit: int = MAX_OBJECT_TAGS
+    pairs: Iterable[tuple[str, str]],
+    *,
+    limit: int = MAX_OBJECT_TAGS,
+    too_many: type[S3Error] = BadRequest,
 ) -> dict[str, str]:
-    """The tag set as a dict, or InvalidTag/InvalidArgument as S3 answers."""
+    """The tag set as a dict, or S3's error: InvalidTag for a bad tag (checked one by one, as
+    S3 does, before the count), then ``too_many`` past ``limit`` (an object's 11th tag is
+    BadRequest "Object tags cannot be greater than 10", as AWS answers: boto/boto3#1213)."""
     tags: dict[str, str] = {}
     for key, value in pairs:
         if key in tags:
@@ -48,7 +53,7 @@ def validate_tags(
             )
         tags[key] = value
     if len(tags) > limit:
-        raise InvalidTag(f"Object tags cannot be greater than {limit}")
+        raise too_many(f"Object tags cannot be greater than {limit}")
     return tags
 
 

@@ -289,10 +289,26 @@ def test_object_tagging(s3: Any, bucket: str) -> None:
     assert error_of(exc) == ("NoSuchKey", 404)
 
 
+def test_an_eleventh_tag_is_bad_request(s3: Any, bucket: str) -> None:
+    """AWS: 400 BadRequest "Object tags cannot be greater than 10" (boto/boto3#1213), for the
+    tag set and the x-amz-tagging header alike."""
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    eleven = [{"Key": f"k{i}", "Value": "v"} for i in range(11)]
+    with pytest.raises(ClientError) as exc:
+        s3.put_object_tagging(Bucket=bucket, Key="k", Tagging={"TagSet": eleven})
+    assert error_of(exc) == ("BadRequest", 400)
+    assert exc.value.response["Error"]["Message"] == "Object tags cannot be greater than 10"
+    s3.put_object_tagging(Bucket=bucket, Key="k", Tagging={"TagSet": eleven[:10]})
+    # A bad tag is found before the count.
+    bad = [*eleven, {"Key": "aws:reserved", "Value": "v"}]
+    with pytest.raises(ClientError) as exc:
+        s3.put_object_tagging(Bucket=bucket, Key="k", Tagging={"TagSet": bad})
+    assert error_of(exc) == ("InvalidTag", 400)
+
+
 @pytest.mark.parametrize(
     "tag_set",
     [
-        [{"Key": f"k{i}", "Value": "v"} for i in range(11)],
         [{"Key": "k" * 129, "Value": "v"}],
         [{"Key": "k", "Value": "v" * 257}],
         [{"Key": "dup", "Value": "1"}, {"Key": "dup", "Value": "2"}],
@@ -310,6 +326,9 @@ def test_invalid_tagging_header(s3: Any, bucket: str) -> None:
     tagging = "&".join(f"k{i}=v" for i in range(11))
     with pytest.raises(ClientError) as exc:
         s3.put_object(Bucket=bucket, Key="k", Body=b"x", Tagging=tagging)
+    assert error_of(exc) == ("BadRequest", 400)
+    with pytest.raises(ClientError) as exc:
+        s3.put_object(Bucket=bucket, Key="k", Body=b"x", Tagging="aws:x=1")
     assert error_of(exc) == ("InvalidTag", 400)
 
 
