@@ -65,12 +65,14 @@ def tags_from_header(text: str) -> dict[str, str]:
         # Not strict: S3 reads a bare name ("foo=bar&bar") as a tag with an empty value.
         pairs = parse_qsl(text, keep_blank_values=True)
     except ValueError:
+        pairs = None
+    if pairs is None or len({key for key, _ in pairs}) != len(pairs):
         raise InvalidArgument(
             "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query "
             "parameters without tag name duplicates.",
             ArgumentName="x-amz-tagging",
             ArgumentValue=text,
-        ) from None
+        )
     return validate_tags(pairs)
 
 

@@ -332,6 +332,14 @@ def test_invalid_tagging_header(s3: Any, bucket: str) -> None:
     assert error_of(exc) == ("InvalidTag", 400)
 
 
+def test_a_repeated_key_in_the_tagging_header_is_invalid_argument(s3: Any, bucket: str) -> None:
+    """The header's own rule ("... without tag name duplicates"), not the tag set's InvalidTag."""
+    with pytest.raises(ClientError) as exc:
+        s3.put_object(Bucket=bucket, Key="k", Body=b"x", Tagging="a=1&a=2")
+    assert error_of(exc) == ("InvalidArgument", 400)
+    assert "without tag name duplicates" in exc.value.response["Error"]["Message"]
+
+
 def test_tagging_specific_version(s3: Any) -> None:
     bucket = new_bucket(s3, "Enabled")
     v1 = s3.put_object(Bucket=bucket, Key="k", Body=b"1")["VersionId"]
