@@ -148,7 +148,7 @@ class Buckets(BucketVersioning, BucketTagging, S3Base):
             check_expected_owner(request, bucket.account_id)
             if store.bucket_has_content(conn, name):
                 raise BucketNotEmpty(BucketName=name)
-            store.delete_bucket(conn, name)
+            store.delete_bucket(conn, self._store, name)
 
         self._store.write(delete)
         return {}
