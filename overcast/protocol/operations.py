@@ -340,9 +340,12 @@ class _RouteTable:
                 optional = sum(1 for q in query if q in route.optional_query) if query else 0
                 # Ties go to the operation today's SDKs call: S3's `GET /{Bucket}?lifecycle` is
                 # GetBucketLifecycleConfiguration, not the deprecated GetBucketLifecycle.
+                # The template's own query part comes first: `GET /key?attributes` without its
+                # required header is GetObjectAttributes (answering its error, as S3 does), not
+                # a GetObject that happens to be complete.
                 score = (
-                    int(complete),
                     met,
+                    int(complete),
                     present,
                     template.literal_segments,
                     int(not template.greedy),

@@ -268,8 +268,13 @@ class Objects(ObjectCopy, ObjectDelete, ObjectTagging, ObjectBase):
     def get_object_attributes(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         name, key = request["Bucket"], request["Key"]
         version_id = request.get("VersionId")
-        wanted = set(request.get("ObjectAttributes") or [])
-        if not wanted or not wanted <= _ATTRIBUTES:
+        wanted = {a for a in request.get("ObjectAttributes") or [] if a}
+        if not wanted:  # AWS's answer (versity/versitygw#915 quotes it)
+            raise InvalidRequest(
+                "The x-amz-object-attributes header specifying the attributes to be retrieved "
+                "is either missing or empty"
+            )
+        if not wanted <= _ATTRIBUTES:
             raise InvalidArgument(
                 "Invalid attribute name specified.",
                 ArgumentName="x-amz-object-attributes",

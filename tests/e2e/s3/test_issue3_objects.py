@@ -324,3 +324,17 @@ def test_object_attributes_page_through_parts(s3: Any, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="single", Body=b"x")
     single = s3.get_object_attributes(Bucket=bucket, Key="single", ObjectAttributes=wanted)
     assert "ObjectParts" not in single and single["ObjectSize"] == 1
+
+
+@pytest.mark.parametrize("header", [None, ""])
+def test_object_attributes_without_the_header_is_invalid_request(
+    server: ServerProcess, s3: Any, bucket: str, header: str | None
+) -> None:
+    """`GET /key?attributes` is GetObjectAttributes even without its required header (not a
+    GetObject answering the body): 400 InvalidRequest, AWS's message (versity/versitygw#915)."""
+    s3.put_object(Bucket=bucket, Key="k", Body=b"body")
+    headers = {} if header is None else {"x-amz-object-attributes": header}
+    answer = signed_get(server, f"/{bucket}/k?attributes", headers)
+    assert answer.status_code == 400
+    assert "<Code>InvalidRequest</Code>" in answer.text
+    assert "is either missing or empty" in answer.text
