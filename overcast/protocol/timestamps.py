@@ -6,8 +6,10 @@ Parsers turn any of them into timezone-aware UTC ``datetime``; serializers accep
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
+from functools import lru_cache
 
 ISO8601 = "iso8601"
 RFC822 = "rfc822"
@@ -43,6 +45,8 @@ def parse_timestamp(text: str) -> datetime:
 
 def format_timestamp(value: datetime | float | int | str, fmt: str) -> str | float | int:
     """Render in ``fmt``; unixTimestamp gives a number (int when whole), the others text."""
+    if fmt == RFC822 and isinstance(value, int | float):
+        return _http_date(math.floor(value))  # HTTP dates have whole seconds
     dt = to_datetime(value)
     if fmt == UNIX:
         ts = dt.timestamp()
@@ -53,3 +57,10 @@ def format_timestamp(value: datetime | float | int | str, fmt: str) -> str | flo
     if dt.microsecond:
         return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
     return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@lru_cache(maxsize=4096)
+def _http_date(seconds: int) -> str:
+    """An epoch second as an HTTP date, remembered: the same few (hot objects' Last-Modified,
+    the current second's Date) are written over and over."""
+    return format_datetime(datetime.fromtimestamp(seconds, UTC), usegmt=True)
