@@ -212,9 +212,9 @@ def _serve_uvicorn(
     try:
         from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-        from overcast.server_writes import coalescing_protocol
+        from overcast.server_protocol import overcast_protocol
 
-        http = coalescing_protocol(HttpToolsProtocol)
+        http = overcast_protocol(HttpToolsProtocol)
     except ImportError:  # no httptools: uvicorn's pure-Python parser
         http = "h11"
     config = uvicorn.Config(
