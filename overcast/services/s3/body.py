@@ -11,17 +11,17 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import functools
 import hashlib
 import os
-from collections.abc import AsyncIterator, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from overcast.gateway.auth.checksums import Checksum, new_checksum
 from overcast.protocol.http import BodyStream, BufferedBody
 from overcast.services.s3 import sse_at_rest
+from overcast.services.s3.body_lanes import Lane
 from overcast.services.s3.errors import BadDigest, EntityTooLarge, IncompleteBody, InvalidDigest
 from overcast.state import Blob, Store
 from overcast.state.blobs import BlobWriter
@@ -29,9 +29,6 @@ from overcast.state.blobs import BlobWriter
 MAX_SINGLE_PUT = 5 * 1024**3  # 5 GiB: larger objects must use multipart upload
 BATCH = 1 << 20  # bytes hashed and written per worker-thread hop
 _SLACK = 16  # a cipher's ``update_into`` wants room for a block beyond its input
-# Threads of the pipeline's own pool: two stages for each of four large uploads in flight. Not
-# the loop's default executor, whose threads may wait on the network (SNS deliveries, events).
-STAGE_THREADS = 8
 
 
 @dataclass
@@ -75,19 +72,18 @@ async def receive(
     stages: _Stages | None = None  # made when a first batch fills (a small body needs none)
 
     # Incoming chunks (immutable bytes, kept as they are: no copy) are gathered into batches of
-    # BATCH bytes. When this process may use more than one CPU, each batch goes to two worker
-    # threads at once, pipelined with the loop receiving the next batch: one digests it (MD5,
-    # the ETag, is the costliest step: ~1.4 ns a byte here), the other encrypts it into one
+    # BATCH bytes. When this process may use more than one CPU, each batch goes into two lanes
+    # (``body_lanes.py``) that work beside the loop as it receives the next ones: one digests
+    # (MD5, the ETag, is the costliest step: ~1.4 ns a byte here), the other encrypts into one
     # buffer and writes that (hashlib, the CRCs, the cipher and file writes release the GIL).
-    # One batch in flight per stage: order kept, memory bounded. Bodies smaller than BATCH never
-    # leave the loop (a thread hop costs more than they do), nor does anything when this process
-    # may use one CPU only: the threads could not run beside the loop, and handing over the GIL
-    # has a cost.
-    offload: bool | None = None  # decided when the first batch is full
+    # Each lane keeps order and holds a few batches at most: memory stays bounded. Bodies
+    # smaller than BATCH never leave the loop (a thread hop costs more than they do), nor does
+    # anything when this process may use one CPU only: the threads could not run beside the
+    # loop, and handing over the GIL has a cost.
+    lanes: tuple[Lane, Lane] | None = None
     total = 0
     batch: list[bytes] = []
     batch_size = 0
-    pending: list[asyncio.Future[None]] = []
     try:
         async for chunk in stream:
             size = len(chunk)
@@ -100,23 +96,21 @@ async def receive(
                 data, batch, batch_size = batch, [], 0
                 if stages is None:
                     stages = _Stages(md5, list(sums.values()), writer, encryptor)
-                    offload = _cpus_available() > 1
-                if not offload:
+                    if _cpus_available() > 1:
+                        lanes = (Lane(stages.digest), Lane(stages.store))
+                if lanes is None:
                     stages.digest(data)
                     stages.store(data)
                     continue
-                if pending:
-                    await _settle(pending)
-                loop = asyncio.get_running_loop()
-                pool = _stage_pool()
-                pending = [
-                    loop.run_in_executor(pool, stages.digest, data),
-                    loop.run_in_executor(pool, stages.store, data),
-                ]
-        if pending:
-            await _settle(pending)
-            pending = []
-        if stages is not None:
+                await lanes[0].push(data)
+                await lanes[1].push(data)
+        if lanes is not None:
+            if batch:
+                await lanes[0].push(batch)
+                await lanes[1].push(batch)
+            await lanes[0].drain()
+            await lanes[1].drain()
+        elif stages is not None:
             stages.digest(batch)
             stages.store(batch)
         else:  # the whole body is under BATCH: the fewest steps (the 1 KiB path)
@@ -126,15 +120,17 @@ async def receive(
                     checksum.update(piece)
                 writer.write(piece if encryptor is None else encryptor.update(piece))
     except BaseException as exc:
-        running = [f for f in pending if not f.done()]
-        if running:
-            # A worker is still busy with the file: abort once both are done.
-            gathered = asyncio.gather(*pending, return_exceptions=True)
-            gathered.add_done_callback(lambda _: writer.abort())
+        if lanes is None:
+            writer.abort()
+        elif isinstance(exc, asyncio.CancelledError):
+            # A lane may still be busy with the file: abort once both are idle (this task
+            # cannot wait any more).
+            idle = _Countdown(2, writer.abort)
+            lanes[0].stop(idle.tick)
+            lanes[1].stop(idle.tick)
         else:
-            for future in pending:
-                if not future.cancelled():
-                    future.exception()  # retrieved: this failure is reported, not the worker's
+            await lanes[0].stopped()
+            await lanes[1].stopped()
             writer.abort()
         if isinstance(exc, _Limit):
             raise EntityTooLarge(MaxSizeAllowed=max_size) from None
@@ -197,15 +193,20 @@ class _Stages:
         writer.write(view[:filled])
 
 
-async def _settle(pending: list[asyncio.Future[None]]) -> None:
-    """Wait for a batch's stages; cancelled or not, the threads run on (``shield``)."""
-    for future in pending:
-        await asyncio.shield(future)
+class _Countdown:
+    """Calls ``then`` at the ``n``-th ``tick`` (ticks may come from any thread)."""
 
+    def __init__(self, n: int, then: Callable[[], None]) -> None:
+        self._left = n
+        self._then = then
+        self._lock = threading.Lock()
 
-@functools.cache
-def _stage_pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(STAGE_THREADS, thread_name_prefix="overcast-body")
+    def tick(self) -> None:
+        with self._lock:
+            self._left -= 1
+            done = self._left == 0
+        if done:
+            self._then()
 
 
 def _cpus_available() -> int:
