@@ -8,12 +8,13 @@ uvicorn sees here gathers the writes made during one turn of the event loop and 
 together at the end of that turn; large writes (streamed bodies) go straight through, after
 what was gathered before them, so order is kept and nothing big is copied.
 
-Large uploads: uvicorn appends each body chunk the parser hands over to a bytearray, copies it
-again into bytes for the app, and pauses and resumes reading the socket for every chunk over
-64 KiB (two ``epoll_ctl`` calls each). Profiled on a 256 MiB PutObject, that was over half of
-the event loop's time. Here a chunk that arrives while nothing is pending is handed over as
-the very bytes object the parser made (no copy: ``bytes()`` of exact bytes is the same object),
-and reading pauses only once ``PAUSE_BODY`` bytes wait for the app.
+Large uploads: uvicorn appends each body chunk the parser hands over to a bytearray and copies
+it again into bytes for the app. Profiled on a 256 MiB PutObject, that was over half of the
+event loop's time. Here a chunk is handed over as the very bytes object the parser made (no
+copy: ``bytes()`` of exact bytes is the same object), and reading pauses while it waits for the
+app, so the next chunks stay in the kernel's buffer instead of being merged into it (a copy
+each time: measured, pausing costs the loop less than merging up to 1 MiB did, ~20% less on
+four concurrent 8 MiB part uploads).
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from typing import Any
 
 # Writes this big are sent at once: joining them would cost a copy for no syscall saved.
 DIRECT_WRITE = 64 * 1024
-# Request body bytes buffered for the app before the socket stops being read (per connection).
-PAUSE_BODY = 1024 * 1024
+# Request body bytes buffered for the app past which the socket stops being read.
+PAUSE_BODY = 0
 
 
 class CoalescingTransport:
@@ -107,7 +108,7 @@ def overcast_protocol(base: type[asyncio.Protocol]) -> type[asyncio.Protocol]:
             )
 
         def on_body(self, body: bytes) -> None:
-            # uvicorn's on_body, minus the copies and the pause at every chunk (see above).
+            # uvicorn's on_body, minus its copies (see above).
             cycle = self.cycle
             if (self.parser.should_upgrade() and self._should_upgrade()) or cycle.response_complete:
                 return
