@@ -46,7 +46,6 @@ import sqlite3
 import tempfile
 import threading
 import time
-import uuid
 import weakref
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
@@ -444,7 +443,7 @@ class BlobWriter:
 
     def __init__(self, blobs: BlobStore) -> None:
         self.blobs = blobs
-        self.id = uuid.uuid4().hex
+        self.id = os.urandom(16).hex()  # uuid4().hex without the UUID object (3x cheaper)
         self.size = 0
         self.parts: list[bytes] = []
         self.file: BinaryIO | None = None
