@@ -5,6 +5,7 @@ mid-upload, and a slow reader of a large object."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import socket
@@ -285,3 +286,180 @@ def test_a_slow_reader_of_a_large_object_does_not_make_the_server_buffer_it(
             received += len(chunk)
     head = s3.head_object(Bucket=BUCKET, Key="big")
     assert head["ETag"].strip('"') == digest.hexdigest()
+
+
+# -- in process: the protocol class over a fake transport ----------------------------------------
+
+
+class _FakeTransport:
+    def __init__(self) -> None:
+        self.out = bytearray()
+        self.closed = False
+        self.reading = True
+        self.events: list[str] = []
+
+    def write(self, data: Any) -> None:
+        assert not self.closed, "write after close"
+        self.out += data
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.events.append("close")
+        self.closed = True
+
+    def abort(self) -> None:
+        self.closed = True
+
+    def pause_reading(self) -> None:
+        self.reading = False
+
+    def resume_reading(self) -> None:
+        self.reading = True
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"peername": ("127.0.0.1", 1), "sockname": ("127.0.0.1", 2)}.get(name, default)
+
+
+async def _echo_app(scope: Any, receive: Any, send: Any) -> None:
+    """Answers the body's length and MD5 once it has it all; how many pieces it came in."""
+    digest, size, pieces = hashlib.md5(), 0, 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+        digest.update(message["body"])
+        size += len(message["body"])
+        pieces += 1
+        if not message.get("more_body"):
+            break
+    answer = f"{size} {digest.hexdigest()}".encode()
+    headers = [(b"content-length", str(len(answer)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": answer})
+
+
+def _protocol(app: Any) -> tuple[Any, _FakeTransport, Any]:
+    import uvicorn
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    from uvicorn.server import ServerState
+
+    from overcast.server_protocol import overcast_protocol
+
+    config = uvicorn.Config(app, lifespan="off", log_config=None, timeout_keep_alive=60)
+    state = ServerState()
+    protocol = overcast_protocol(HttpToolsProtocol)(
+        config=config, server_state=state, app_state={}, _loop=asyncio.get_running_loop()
+    )
+    transport = _FakeTransport()
+    protocol.connection_made(transport)
+    return protocol, transport, state
+
+
+async def _settle(transport: _FakeTransport, answers: int) -> None:
+    deadline = asyncio.get_running_loop().time() + 5
+    while transport.out.count(b"HTTP/1.1 200") < answers:
+        assert asyncio.get_running_loop().time() < deadline, bytes(transport.out)
+        await asyncio.sleep(0)
+    for _ in range(5):  # the deferred flush and the pipelined task's start
+        await asyncio.sleep(0)
+
+
+def test_many_chunks_of_one_data_received_reach_the_app_whole() -> None:
+    """Several ``on_body`` calls in one ``data_received`` (a chunked body): bytes, then a
+    bytearray grown in place; then a pipelined request with a Content-Length body."""
+
+    async def run() -> None:
+        protocol, transport, _ = _protocol(_echo_app)
+        pieces = [bytes([65 + i % 26]) * (i % 7 + 1) for i in range(300)]
+        chunked = b"".join(b"%x\r\n" % len(p) + p + b"\r\n" for p in pieces) + b"0\r\n\r\n"
+        second = os.urandom(100_000)
+        protocol.data_received(
+            b"PUT /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + chunked
+            + b"PUT /b HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(second)
+            + second[:40_000]
+        )
+        protocol.data_received(second[40_000:])
+        await _settle(transport, 2)
+        first = b"".join(pieces)
+        assert f"{len(first)} {hashlib.md5(first).hexdigest()}".encode() in transport.out
+        assert f"{len(second)} {hashlib.md5(second).hexdigest()}".encode() in transport.out
+        assert transport.out.index(b"%d " % len(first)) < transport.out.index(b"%d " % len(second))
+        assert transport.reading  # nothing left paused once both were answered
+
+    asyncio.run(run())
+
+
+def test_a_connection_close_answer_is_written_before_the_close() -> None:
+    async def run() -> None:
+        protocol, transport, _ = _protocol(_echo_app)
+        protocol.data_received(
+            b"PUT /a HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc"
+        )
+        while not transport.closed:
+            await asyncio.sleep(0)
+        head, _, body = bytes(transport.out).partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200") and b"connection: close" in head
+        assert body == f"3 {hashlib.md5(b'abc').hexdigest()}".encode()
+
+    asyncio.run(run())
+
+
+def test_an_answer_given_before_the_body_was_read_resumes_reading() -> None:
+    """The app answers (an error) without reading the body it paused reading for: the next
+    request on the connection must still be read."""
+
+    async def early(scope: Any, receive: Any, send: Any) -> None:
+        headers = [(b"content-length", b"0")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def run() -> None:
+        protocol, transport, _ = _protocol(early)
+        protocol.data_received(b"PUT /a HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n12345")
+        await _settle(transport, 1)
+        assert transport.reading
+        protocol.data_received(b"67890GET /b HTTP/1.1\r\nHost: x\r\n\r\n")
+        await _settle(transport, 2)
+        assert transport.reading
+
+    asyncio.run(run())
+
+
+def test_a_client_gone_mid_body_ends_the_apps_receive() -> None:
+    seen: list[str] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            seen.append(message["type"])
+            if message["type"] == "http.disconnect" or not message.get("more_body"):
+                return
+
+    async def run() -> None:
+        protocol, _transport, state = _protocol(app)
+        protocol.data_received(b"PUT /a HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n12345")
+        for _ in range(5):
+            await asyncio.sleep(0)
+        protocol.connection_lost(None)
+        await asyncio.wait_for(asyncio.gather(*state.tasks), 5)
+
+    asyncio.run(run())
+    assert seen[0] == "http.request" and seen[-1] == "http.disconnect"
+
+
+def test_shutdown_of_an_idle_connection_flushes_then_closes() -> None:
+    async def run() -> None:
+        protocol, transport, _ = _protocol(_echo_app)
+        protocol.data_received(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n")
+        await _settle(transport, 1)
+        protocol.transport.write(b"tail")  # gathered, not yet sent
+        protocol.shutdown()
+        assert transport.closed and transport.out.endswith(b"tail")
+
+    asyncio.run(run())
