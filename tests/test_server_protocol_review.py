@@ -463,3 +463,40 @@ def test_shutdown_of_an_idle_connection_flushes_then_closes() -> None:
         assert transport.closed and transport.out.endswith(b"tail")
 
     asyncio.run(run())
+
+
+@pytest.mark.parametrize("size", [0, 5, 64 * 1024, 8 * MiB + 3])
+def test_boto3_aws_chunked_uploads_with_a_trailer_over_https(
+    server: ServerProcess, size: int
+) -> None:
+    """Over HTTPS boto3 sends PutObject as ``Transfer-Encoding: chunked`` +
+    ``Content-Encoding: aws-chunked`` with the checksum in a trailer: HTTP chunks (several
+    ``on_body`` per read) around aws-chunked frames, through the TLS hand-over."""
+    import io
+    import warnings
+
+    import boto3
+    import urllib3
+
+    warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=server.endpoint.replace("http://", "https://"),
+        verify=False,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    sent: list[dict[str, Any]] = []
+    s3.meta.events.register("before-send", lambda request, **_: sent.append(dict(request.headers)))
+    s3.create_bucket(Bucket="protocol-review-tls")
+    data = os.urandom(size)
+    key = f"trailer-{size}"
+    answer = s3.put_object(
+        Bucket="protocol-review-tls", Key=key, Body=io.BytesIO(data), ChecksumAlgorithm="SHA256"
+    )
+    assert sent[-1].get("Content-Encoding") == b"aws-chunked"
+    assert sent[-1].get("Transfer-Encoding") == b"chunked"
+    assert answer["ETag"].strip('"') == hashlib.md5(data).hexdigest()
+    got = s3.get_object(Bucket="protocol-review-tls", Key=key, ChecksumMode="ENABLED")
+    assert got["Body"].read() == data
