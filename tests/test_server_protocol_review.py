@@ -500,3 +500,22 @@ def test_boto3_aws_chunked_uploads_with_a_trailer_over_https(
     assert answer["ETag"].strip('"') == hashlib.md5(data).hexdigest()
     got = s3.get_object(Bucket="protocol-review-tls", Key=key, ChecksumMode="ENABLED")
     assert got["Body"].read() == data
+
+
+@TLS
+def test_304_and_206_answers_keep_the_connection_in_step(
+    server: ServerProcess, s3: Any, tls: bool
+) -> None:
+    _put(s3, "cond", b"0123456789")
+    etag = s3.head_object(Bucket=BUCKET, Key="cond")["ETag"]
+    with _connect(server, tls) as sock:
+        reader = sock.makefile("rb")
+        target = _target(s3, "GET", "cond")
+        sock.sendall(
+            _request(server, "GET", target, extra=f"If-None-Match: {etag}\r\n")
+            + _request(server, "GET", target, extra="Range: bytes=2-4\r\n")
+            + _request(server, "GET", target)
+        )
+        assert _read_response(reader)[0] == 304
+        assert _read_response(reader)[::2] == (206, b"234")
+        assert _read_response(reader)[::2] == (200, b"0123456789")
