@@ -123,14 +123,14 @@ async def receive(
         if lanes is None:
             writer.abort()
         elif isinstance(exc, asyncio.CancelledError):
-            # A lane may still be busy with the file: abort once both are idle (this task
-            # cannot wait any more).
-            idle = _Countdown(2, writer.abort)
-            lanes[0].stop(idle.tick)
-            lanes[1].stop(idle.tick)
+            _abort_when_idle(lanes, writer)  # this task cannot wait any more
         else:
-            await lanes[0].stopped()
-            await lanes[1].stopped()
+            try:
+                await lanes[0].stopped()
+                await lanes[1].stopped()
+            except asyncio.CancelledError:  # cancelled while waiting: let the lanes abort
+                _abort_when_idle(lanes, writer)
+                raise
             writer.abort()
         if isinstance(exc, _Limit):
             raise EntityTooLarge(MaxSizeAllowed=max_size) from None
@@ -191,6 +191,14 @@ class _Stages:
         for data in chunks:
             filled += update_into(data, view[filled : filled + len(data) + _SLACK])
         writer.write(view[:filled])
+
+
+def _abort_when_idle(lanes: tuple[Lane, Lane], writer: BlobWriter) -> None:
+    """Drop the lanes' waiting batches and abort ``writer`` once neither touches it any more
+    (now, or on the thread of the lane that finishes last)."""
+    idle = _Countdown(2, writer.abort)
+    lanes[0].stop(idle.tick)
+    lanes[1].stop(idle.tick)
 
 
 class _Countdown:

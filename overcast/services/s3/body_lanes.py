@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import functools
 import threading
 from collections.abc import Callable
@@ -114,7 +115,9 @@ class Lane:
         with self._lock:
             waiter, self._waiter = self._waiter, None
         if waiter is not None:
-            self._loop.call_soon_threadsafe(_resolve, waiter)
+            # RuntimeError: the loop closed (shutdown), nobody waits any more.
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(_resolve, waiter)
 
 
 def _resolve(waiter: asyncio.Future[None]) -> None:
