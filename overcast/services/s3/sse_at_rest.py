@@ -95,7 +95,8 @@ _ONE_SHOT = 64 << 10  # up to this size the AEAD call wins; beyond, its tag cost
 
 @functools.lru_cache(maxsize=1024)
 def _aead(key: bytes) -> AESGCM:
-    """The AEAD context of a data key, kept for hot objects (building it costs ~2 us)."""
+    """The AEAD context of a key (a hot object's data key, an account's master key), kept:
+    building it costs ~2 us."""
     return AESGCM(key)
 
 
@@ -144,21 +145,16 @@ class _Stream:
             self._context.update_into(view[:length], buffer)
 
 
-@functools.lru_cache(maxsize=256)
-def _sealer(master: bytes) -> AESGCM:
-    return AESGCM(master)
-
-
 def _wrap(master: bytes, blob_id: str, key: bytes) -> bytes:
     """``key`` sealed by the master key (AES-256-GCM, bound to its blob id)."""
     nonce = os.urandom(12)
-    return nonce + _sealer(master).encrypt(nonce, key, blob_id.encode())
+    return nonce + _aead(master).encrypt(nonce, key, blob_id.encode())
 
 
 def _unwrap(master: bytes, blob_id: str, wrapped: bytes) -> bytes:
     if len(wrapped) == 40:  # RFC 3394 key wrap (the first format)
         return aes_key_unwrap(master, wrapped)
-    return _sealer(master).decrypt(wrapped[:12], wrapped[12:], blob_id.encode())
+    return _aead(master).decrypt(wrapped[:12], wrapped[12:], blob_id.encode())
 
 
 def _master(conn: sqlite3.Connection, account_id: str) -> bytes:
