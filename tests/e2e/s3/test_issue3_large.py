@@ -4,7 +4,6 @@ server's memory bounded (slow)."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import uuid
 from pathlib import Path
@@ -13,8 +12,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from overcast.testing import ServerProcess
-from tests.e2e.s3.test_large_objects import GiB, MiB, PatternFile, PeakRss, rss_mib
+from tests.e2e.s3.test_large_objects import GiB, MiB, assert_round_trip_keeps_memory_bounded
 
 COPY_LIMIT = (
     "The specified copy source is larger than the maximum allowable size for a copy source: "
@@ -73,26 +71,4 @@ def test_copy_source_over_5_gib_is_refused(client: Any) -> None:
 
 @pytest.mark.slow
 def test_five_gib_put_and_get_keep_server_memory_bounded(tmp_path: Path) -> None:
-    size = 5 * GiB  # the largest single PUT S3 accepts
-    with ServerProcess(tmp_path / "data", log_file=tmp_path / "log") as srv:
-        s3 = srv.client("s3")
-        s3.create_bucket(Bucket="big")
-        assert srv.process is not None
-        pid = srv.process.pid
-        baseline = rss_mib(pid)
-        with PeakRss(pid) as peak:
-            s3.put_object(Bucket="big", Key="blob", Body=PatternFile(size), ContentLength=size)
-            body = s3.get_object(Bucket="big", Key="blob")["Body"]
-            received = 0
-            digest = hashlib.md5()
-            for chunk in body.iter_chunks(8 * MiB):
-                received += len(chunk)
-                digest.update(chunk)
-        assert received == size
-        expected = hashlib.md5()
-        source = PatternFile(size)
-        while chunk := source.read(8 * MiB):
-            expected.update(chunk)
-        assert digest.hexdigest() == expected.hexdigest()
-        growth = peak.peak - baseline
-        assert growth < 100, f"server RSS grew by {growth:.0f} MiB moving 5 GiB each way"
+    assert_round_trip_keeps_memory_bounded(tmp_path, 5 * GiB)  # the largest single PUT S3 takes

@@ -4,15 +4,14 @@ Content-Length alone."""
 
 from __future__ import annotations
 
-import http.client
 import os
 import uuid
 from pathlib import Path
 
 from overcast.testing import ServerProcess
+from tests.e2e.s3.test_large_objects import announce_oversized
 
 MiB = 1024 * 1024
-GiB = 1024 * MiB
 
 
 def stored_bytes(folder: Path) -> int:
@@ -48,21 +47,8 @@ def test_a_part_over_5_gib_is_entity_too_large(server: ServerProcess) -> None:
     bucket = f"mpu-{uuid.uuid4().hex[:12]}"
     s3.create_bucket(Bucket=bucket)
     upload = s3.create_multipart_upload(Bucket=bucket, Key="k")["UploadId"]
-    # Announce 5 GiB + 1 byte and send nothing: S3 refuses on the header alone.
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
-    conn.putrequest("PUT", f"/{bucket}/k?partNumber=1&uploadId={upload}")
-    conn.putheader("Content-Length", str(5 * GiB + 1))
-    conn.putheader(
-        "Authorization",
-        "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/s3/aws4_request, "
-        "SignedHeaders=host, Signature=0000",
-    )
-    conn.putheader("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
-    conn.endheaders()
-    response = conn.getresponse()
-    body = response.read()
-    conn.close()
-    assert response.status == 400
+    status, body = announce_oversized(server, f"/{bucket}/k?partNumber=1&uploadId={upload}")
+    assert status == 400
     assert b"<Code>EntityTooLarge</Code>" in body
     assert b"<ProposedSize>5368709121</ProposedSize>" in body
     assert b"<MaxSizeAllowed>5368709120</MaxSizeAllowed>" in body

@@ -84,12 +84,11 @@ class PeakRss:
         self._thread.join()
 
 
-def test_put_over_5_gib_is_entity_too_large(server: ServerProcess, client: Any) -> None:
-    bucket = f"big-{uuid.uuid4().hex[:12]}"
-    client("s3").create_bucket(Bucket=bucket)
-    # Announce 5 GiB + 1 byte and send nothing: S3 refuses on the header alone.
+def announce_oversized(server: ServerProcess, path: str) -> tuple[int, bytes]:
+    """PUT ``path`` announcing 5 GiB + 1 byte and sending nothing: S3 refuses on the header
+    alone. The signature does not matter, the size check comes first."""
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
-    conn.putrequest("PUT", f"/{bucket}/too-big")
+    conn.putrequest("PUT", path)
     conn.putheader("Content-Length", str(5 * GiB + 1))
     conn.putheader(
         "Authorization",
@@ -101,14 +100,21 @@ def test_put_over_5_gib_is_entity_too_large(server: ServerProcess, client: Any) 
     response = conn.getresponse()
     body = response.read()
     conn.close()
-    assert response.status == 400
+    return response.status, body
+
+
+def test_put_over_5_gib_is_entity_too_large(server: ServerProcess, client: Any) -> None:
+    bucket = f"big-{uuid.uuid4().hex[:12]}"
+    client("s3").create_bucket(Bucket=bucket)
+    status, body = announce_oversized(server, f"/{bucket}/too-big")
+    assert status == 400
     assert b"<Code>EntityTooLarge</Code>" in body
     assert b"<MaxSizeAllowed>5368709120</MaxSizeAllowed>" in body
 
 
-@pytest.mark.slow
-def test_two_gib_each_way_keeps_server_memory_bounded(tmp_path: Path) -> None:
-    size = 2 * GiB
+def assert_round_trip_keeps_memory_bounded(tmp_path: Path, size: int) -> None:
+    """PUT then GET ``size`` bytes through a dedicated on-disk server: the bytes come back
+    intact and the server's RSS grows by less than 100 MiB."""
     with ServerProcess(tmp_path / "data", log_file=tmp_path / "log") as srv:
         s3 = srv.client("s3")
         s3.create_bucket(Bucket="big")
@@ -130,4 +136,9 @@ def test_two_gib_each_way_keeps_server_memory_bounded(tmp_path: Path) -> None:
             expected.update(chunk)
         assert digest.hexdigest() == expected.hexdigest()
         growth = peak.peak - baseline
-        assert growth < 100, f"server RSS grew by {growth:.0f} MiB moving 2 GiB each way"
+        assert growth < 100, f"server RSS grew by {growth:.0f} MiB moving {size} bytes each way"
+
+
+@pytest.mark.slow
+def test_two_gib_each_way_keeps_server_memory_bounded(tmp_path: Path) -> None:
+    assert_round_trip_keeps_memory_bounded(tmp_path, 2 * GiB)
